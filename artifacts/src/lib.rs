@@ -1,0 +1,116 @@
+//! The release artifacts of both canisters, built once and found by everything
+//! else (tests, benchmarks, the CLI and its demo).
+//!
+//! [`ensure_built`] compares a fingerprint of the canister sources with the one
+//! stamped beside the artifacts and rebuilds when they differ, so a stale module
+//! is never used silently. Building is: `cargo build --profile canister` for
+//! `wasm32-unknown-unknown` → shrink → embed the committed `.did` as public
+//! `candid:service` metadata → gzip → write `target/canisters/NAME.wasm.gz` and
+//! `NAME.wasm.gz.sha256`.
+
+mod builder;
+mod did;
+mod fingerprint;
+mod postprocess;
+mod toolchain;
+
+pub use builder::BuildError;
+pub use did::assert_did_matches;
+pub use toolchain::Toolchain;
+
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The two canisters this workspace ships.
+pub const CANISTERS: [CanisterKind; 2] = [CanisterKind::Factory, CanisterKind::UserCanister];
+
+/// Which canister an artifact is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CanisterKind {
+    Factory,
+    UserCanister,
+}
+
+impl CanisterKind {
+    /// The cargo package (and wasm file) name.
+    pub fn crate_name(self) -> &'static str {
+        match self {
+            CanisterKind::Factory => "factory",
+            CanisterKind::UserCanister => "user_canister",
+        }
+    }
+
+    /// The committed Candid interface, relative to the workspace root.
+    pub fn did_path(self) -> PathBuf {
+        let name = self.crate_name();
+        PathBuf::from(name).join(format!("{name}.did"))
+    }
+}
+
+/// One built canister module.
+#[derive(Clone, Debug)]
+pub struct Artifact {
+    pub kind: CanisterKind,
+    /// `target/canisters/NAME.wasm.gz`
+    pub path: PathBuf,
+    /// The gzipped module, exactly as installed.
+    pub wasm_gz: Vec<u8>,
+    /// SHA-256 of `wasm_gz`: the module hash the IC reports once installed.
+    pub sha256: [u8; 32],
+    /// Size of the module before gzip.
+    pub raw_size: usize,
+}
+
+impl Artifact {
+    pub fn sha256_hex(&self) -> String {
+        hex::encode(self.sha256)
+    }
+}
+
+/// Both canisters' artifacts.
+#[derive(Clone, Debug)]
+pub struct Artifacts {
+    pub factory: Artifact,
+    pub user_canister: Artifact,
+}
+
+impl Artifacts {
+    pub fn get(&self, kind: CanisterKind) -> &Artifact {
+        match kind {
+            CanisterKind::Factory => &self.factory,
+            CanisterKind::UserCanister => &self.user_canister,
+        }
+    }
+}
+
+/// The workspace root (this crate lives at its top level).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the artifacts crate sits inside the workspace")
+        .to_path_buf()
+}
+
+/// Where the artifacts are written.
+pub fn artifacts_dir() -> PathBuf {
+    workspace_root().join("target").join("canisters")
+}
+
+/// Builds the artifacts if their sources changed since the last build and
+/// returns them. Safe to call from many test processes at once: one builds
+/// under a file lock, the others wait and then read its result.
+pub fn ensure_built() -> Result<Artifacts, BuildError> {
+    builder::ensure_built(&workspace_root())
+}
+
+/// [`ensure_built`] once per process; panics with the build error, which is
+/// what a test or benchmark wants when the canisters don't build.
+pub fn artifacts() -> &'static Artifacts {
+    static ARTIFACTS: OnceLock<Artifacts> = OnceLock::new();
+    ARTIFACTS.get_or_init(|| ensure_built().unwrap_or_else(|e| panic!("{e}")))
+}
+
+pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}

@@ -1,0 +1,1 @@
+//! In-process IC emulator (see its issue).

@@ -1,0 +1,1 @@
+//! Registry of approved wasm releases (see issue "wasm_registry").
