@@ -1,46 +1,49 @@
-//! The factory canister: provisions one canister per user, keeps the registry of
-//! approved releases and upgrades the fleet.
+//! The factory canister: provisions one canister per user, keeps the registry
+//! of approved releases and upgrades the fleet.
+//!
+//! Flows (`provision`, `releases`, `recovery`, `upgrade`) are generic over the
+//! [`runtime`] traits, so they run natively in unit tests against a fake
+//! management canister and in the canister through `ic_runtime`; `api` holds
+//! the thin endpoints.
 
-use candid::{CandidType, Deserialize, Principal};
-use std::cell::RefCell;
+pub mod admin;
+mod api;
+pub mod audit;
+pub mod auth;
+pub mod chunk_store;
+pub mod config;
+pub mod error;
+mod ic_runtime;
+pub mod metrics;
+pub mod provision;
+pub mod rate_limit;
+pub mod recovery;
+pub mod releases;
+pub mod runtime;
+pub mod state;
+mod storable;
+pub mod types;
+pub mod upgrade;
+mod user_canister_api;
+pub mod users;
 
-/// Given once, at install.
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct FactoryInitArgs {
-    /// The first admins; admins manage admins afterwards.
-    pub admins: Vec<Principal>,
-}
+#[cfg(test)]
+mod flow_tests;
+#[cfg(test)]
+mod testing;
 
-/// What `version` answers: which build of the factory runs here.
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct BuildInfo {
-    /// The crate version this module was compiled from.
-    pub crate_version: String,
-    /// The git commit this module was built from, when the build knew it.
-    pub git_commit: Option<String>,
-}
-
-thread_local! {
-    static ADMINS: RefCell<Vec<Principal>> = const { RefCell::new(Vec::new()) };
-}
-
-#[ic_cdk::init]
-fn init(args: FactoryInitArgs) {
-    ADMINS.with_borrow_mut(|a| *a = args.admins);
-}
-
-#[ic_cdk::query]
-fn version() -> BuildInfo {
-    BuildInfo {
-        crate_version: env!("CARGO_PKG_VERSION").to_string(),
-        git_commit: option_env!("CANISTER_GIT_COMMIT").map(str::to_string),
-    }
-}
-
-#[ic_cdk::query]
-fn admins() -> Vec<Principal> {
-    ADMINS.with_borrow(Clone::clone)
-}
+// `export_candid!` names the types the endpoints use.
+#[allow(unused_imports)]
+use candid::Principal;
+#[allow(unused_imports)]
+use wasm_registry::{
+    BeginUpload, RegistryConfig, Release, ReleaseState, Sha256, UploadChunk, UploadStatus,
+};
+#[allow(unused_imports)]
+use {
+    audit::AuditPage, config::FactoryConfig, error::FactoryError, metrics::*, types::*,
+    users::UserView,
+};
 
 ic_cdk::export_candid!();
 

@@ -1,0 +1,237 @@
+//! The one place that decides who may call what.
+//!
+//! Every endpoint names itself with an [`Endpoint`] and asks [`authorize`]
+//! with the facts about its caller; the table in [`allowed_roles`] is the whole
+//! policy, so a table-driven test can cover every endpoint × role.
+
+use crate::error::FactoryError;
+use candid::Principal;
+
+/// The roles a caller can hold; a caller may hold several at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// The anonymous principal.
+    Anonymous,
+    /// Any non-anonymous principal (an end user, a stranger, another user).
+    Authenticated,
+    /// The owner of the canister the call is about.
+    Owner,
+    /// The recovery principal of the canister the call is about.
+    Recovery,
+    /// A user canister managed by this factory (calling about itself).
+    UserCanister,
+    /// An admin of the factory.
+    Admin,
+    /// A controller of the factory canister.
+    Controller,
+}
+
+/// What the endpoint knows about its caller before deciding.
+#[derive(Clone, Debug, Default)]
+pub struct CallerFacts {
+    pub caller: Option<Principal>,
+    pub is_admin: bool,
+    pub is_controller: bool,
+    pub is_user_canister: bool,
+    /// Owner and recovery principal of the canister the call is about, if any.
+    pub subject: Option<Subject>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Subject {
+    pub owner: Principal,
+    pub recovery: Principal,
+}
+
+impl CallerFacts {
+    pub fn roles(&self) -> Vec<Role> {
+        let caller = self.caller.unwrap_or_else(Principal::anonymous);
+        if caller == Principal::anonymous() {
+            return vec![Role::Anonymous];
+        }
+        let mut roles = vec![Role::Authenticated];
+        if let Some(subject) = self.subject {
+            if subject.owner == caller {
+                roles.push(Role::Owner);
+            }
+            if subject.recovery == caller {
+                roles.push(Role::Recovery);
+            }
+        }
+        for (held, role) in [
+            (self.is_user_canister, Role::UserCanister),
+            (self.is_admin, Role::Admin),
+            (self.is_controller, Role::Controller),
+        ] {
+            if held {
+                roles.push(role);
+            }
+        }
+        roles
+    }
+}
+
+macro_rules! endpoints {
+    ($($variant:ident => $name:literal),* $(,)?) => {
+        /// Every factory endpoint, by its Candid method name.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Endpoint { $($variant),* }
+
+        impl Endpoint {
+            pub const ALL: &'static [Endpoint] = &[$(Endpoint::$variant),*];
+
+            pub fn method_name(self) -> &'static str {
+                match self { $(Endpoint::$variant => $name),* }
+            }
+        }
+    };
+}
+
+endpoints! {
+    Version => "version",
+    HttpRequest => "http_request",
+    ListReleases => "list_releases",
+    GetRelease => "get_release",
+    Provision => "provision",
+    MyCanister => "my_canister",
+    RotateRecovery => "rotate_recovery",
+    RestoreSnapshot => "restore_snapshot",
+    ReinstallLastGood => "reinstall_last_good",
+    Detach => "detach",
+    GetUser => "get_user",
+    ListUsers => "list_users",
+    GetConfig => "get_config",
+    SetConfig => "set_config",
+    SetApprovalPolicy => "set_approval_policy",
+    ListAdmins => "list_admins",
+    AddAdmin => "add_admin",
+    RemoveAdmin => "remove_admin",
+    SetAllowlist => "set_allowlist",
+    AuditLog => "audit_log",
+    BeginRelease => "begin_release",
+    UploadReleaseChunk => "upload_release_chunk",
+    CommitRelease => "commit_release",
+    AbortRelease => "abort_release",
+    ApproveRelease => "approve_release",
+    DeprecateRelease => "deprecate_release",
+    RevokeRelease => "revoke_release",
+}
+
+/// The policy: which roles may call each endpoint.
+pub fn allowed_roles(endpoint: Endpoint) -> &'static [Role] {
+    use Endpoint::*;
+    use Role::*;
+    const EVERYONE: &[Role] = &[Anonymous, Authenticated];
+    const USERS: &[Role] = &[Authenticated];
+    const ADMINS: &[Role] = &[Admin];
+    const OWNER_OR_RECOVERY: &[Role] = &[Owner, Recovery];
+    match endpoint {
+        Version | HttpRequest | ListReleases | GetRelease => EVERYONE,
+        Provision | MyCanister => USERS,
+        RotateRecovery | Detach => OWNER_OR_RECOVERY,
+        RestoreSnapshot | ReinstallLastGood => &[Recovery],
+        // Controllers may manage admins so a lost admin set can be restored.
+        ListAdmins | AddAdmin | RemoveAdmin => &[Admin, Controller],
+        GetUser | ListUsers | GetConfig | SetConfig | SetApprovalPolicy | SetAllowlist
+        | AuditLog => ADMINS,
+        BeginRelease | UploadReleaseChunk | CommitRelease | AbortRelease | ApproveRelease
+        | DeprecateRelease | RevokeRelease => ADMINS,
+    }
+}
+
+/// Allows the call, or says why not: the anonymous principal gets
+/// `AnonymousCaller`, anybody else without an allowed role `Unauthorized`.
+pub fn authorize(endpoint: Endpoint, facts: &CallerFacts) -> Result<(), FactoryError> {
+    let roles = facts.roles();
+    let allowed = allowed_roles(endpoint);
+    if roles.iter().any(|r| allowed.contains(r)) {
+        return Ok(());
+    }
+    if roles == [Role::Anonymous] {
+        return Err(FactoryError::AnonymousCaller);
+    }
+    Err(FactoryError::Unauthorized {
+        endpoint: endpoint.method_name().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(n: u8) -> Principal {
+        Principal::from_slice(&[n; 29])
+    }
+
+    fn facts(caller: Principal) -> CallerFacts {
+        CallerFacts {
+            caller: Some(caller),
+            subject: Some(Subject {
+                owner: p(1),
+                recovery: p(2),
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn roles_follow_the_subject_and_the_flags() {
+        assert_eq!(facts(Principal::anonymous()).roles(), vec![Role::Anonymous]);
+        assert_eq!(facts(p(1)).roles(), vec![Role::Authenticated, Role::Owner]);
+        assert_eq!(
+            facts(p(2)).roles(),
+            vec![Role::Authenticated, Role::Recovery]
+        );
+        assert_eq!(facts(p(3)).roles(), vec![Role::Authenticated]);
+        let admin = CallerFacts {
+            is_admin: true,
+            is_controller: true,
+            ..facts(p(4))
+        };
+        assert_eq!(
+            admin.roles(),
+            vec![Role::Authenticated, Role::Admin, Role::Controller]
+        );
+    }
+
+    #[test]
+    fn owner_and_recovery_rules() {
+        assert_eq!(authorize(Endpoint::RotateRecovery, &facts(p(1))), Ok(()));
+        assert_eq!(authorize(Endpoint::RotateRecovery, &facts(p(2))), Ok(()));
+        assert!(matches!(
+            authorize(Endpoint::RotateRecovery, &facts(p(3))),
+            Err(FactoryError::Unauthorized { .. })
+        ));
+        assert!(authorize(Endpoint::RestoreSnapshot, &facts(p(1))).is_err());
+        assert_eq!(authorize(Endpoint::RestoreSnapshot, &facts(p(2))), Ok(()));
+    }
+
+    #[test]
+    fn anonymous_gets_its_own_error_and_only_public_endpoints() {
+        let anon = facts(Principal::anonymous());
+        for &endpoint in Endpoint::ALL {
+            let public = allowed_roles(endpoint).contains(&Role::Anonymous);
+            match authorize(endpoint, &anon) {
+                Ok(()) => assert!(public, "{endpoint:?}"),
+                Err(e) => {
+                    assert!(!public);
+                    assert_eq!(e, FactoryError::AnonymousCaller);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn admin_endpoints_refuse_users_and_method_names_are_unique() {
+        assert!(authorize(Endpoint::SetConfig, &facts(p(1))).is_err());
+        let admin = CallerFacts {
+            is_admin: true,
+            ..facts(p(9))
+        };
+        assert_eq!(authorize(Endpoint::SetConfig, &admin), Ok(()));
+        let mut names: Vec<_> = Endpoint::ALL.iter().map(|e| e.method_name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Endpoint::ALL.len());
+    }
+}

@@ -1,0 +1,218 @@
+//! The runtime traits implemented with ic-cdk: the real IC (and the emulator).
+
+use crate::runtime::{
+    CallFailure, CallResult, Env, InstallChunked, InstallMode, Management, RunStatus, StatusInfo,
+};
+use candid::utils::ArgumentEncoder;
+use candid::{CandidType, Deserialize, Nat, Principal};
+use ic_cdk::call::{Call, CallFailed};
+use ic_management_canister_types as mgmt;
+
+pub struct IcEnv;
+
+impl Env for IcEnv {
+    fn now_ns(&self) -> u64 {
+        ic_cdk::api::time()
+    }
+    fn self_id(&self) -> Principal {
+        ic_cdk::api::canister_self()
+    }
+    fn cycles_balance(&self) -> u128 {
+        ic_cdk::api::canister_cycle_balance()
+    }
+    fn create_canister_fee(&self) -> u128 {
+        ic_cdk::api::cost_create_canister()
+    }
+}
+
+/// How long the factory waits for a canister to stop before starting it
+/// again and counting the upgrade as failed.
+pub const STOP_TIMEOUT_SECONDS: u32 = 300;
+
+pub struct IcManagement;
+
+fn failure(method: &'static str, e: CallFailed) -> CallFailure {
+    let (reject_code, message) = match &e {
+        CallFailed::CallRejected(r) => (r.raw_reject_code(), r.reject_message().to_string()),
+        other => (0, other.to_string()),
+    };
+    CallFailure {
+        method,
+        reject_code,
+        message,
+    }
+}
+
+/// One management call: unbounded wait (the default for state-changing
+/// calls, whose outcome must be known) unless a timeout is given.
+async fn call<A: ArgumentEncoder, R: for<'de> Deserialize<'de> + CandidType>(
+    method: &'static str,
+    args: &A,
+    cycles: u128,
+    timeout_seconds: Option<u32>,
+) -> CallResult<R> {
+    let target = Principal::management_canister();
+    let call = match timeout_seconds {
+        Some(t) => Call::bounded_wait(target, method).change_timeout(t),
+        None => Call::unbounded_wait(target, method),
+    };
+    let response = call
+        .with_args(args)
+        .with_cycles(cycles)
+        .await
+        .map_err(|e| failure(method, e))?;
+    response.candid::<R>().map_err(|e| CallFailure {
+        method,
+        reject_code: 0,
+        message: format!("undecodable reply: {e}"),
+    })
+}
+
+fn id(canister_id: Principal) -> mgmt::CanisterIdRecord {
+    mgmt::CanisterIdRecord { canister_id }
+}
+
+/// The part of `canister_status`'s reply the factory reads; Candid ignores the
+/// other fields, so this keeps working as the IC adds some.
+#[derive(CandidType, Deserialize)]
+struct StatusReply {
+    status: mgmt::CanisterStatusType,
+    module_hash: Option<Vec<u8>>,
+    settings: ControllersOnly,
+    cycles: Nat,
+}
+
+#[derive(CandidType, Deserialize)]
+struct ControllersOnly {
+    controllers: Vec<Principal>,
+}
+
+impl Management for IcManagement {
+    async fn create_canister(
+        &self,
+        controllers: Vec<Principal>,
+        cycles: u128,
+    ) -> CallResult<Principal> {
+        let args = mgmt::CreateCanisterArgs {
+            settings: Some(mgmt::CanisterSettings {
+                controllers: Some(controllers),
+                ..Default::default()
+            }),
+            sender_canister_version: Some(ic_cdk::api::canister_version()),
+        };
+        let fee = ic_cdk::api::cost_create_canister();
+        let reply: mgmt::CanisterIdRecord = call(
+            "create_canister",
+            &(args,),
+            fee.saturating_add(cycles),
+            None,
+        )
+        .await?;
+        Ok(reply.canister_id)
+    }
+
+    async fn install_chunked_code(&self, a: InstallChunked) -> CallResult<()> {
+        let args = mgmt::InstallChunkedCodeArgs {
+            mode: match a.mode {
+                InstallMode::Install => mgmt::CanisterInstallMode::Install,
+                InstallMode::Upgrade => mgmt::CanisterInstallMode::Upgrade(None),
+            },
+            target_canister: a.canister_id,
+            store_canister: Some(a.store_canister),
+            chunk_hashes_list: a
+                .chunk_hashes
+                .iter()
+                .map(|h| mgmt::ChunkHash { hash: h.to_vec() })
+                .collect(),
+            wasm_module_hash: a.module_hash.to_vec(),
+            arg: a.arg,
+            sender_canister_version: Some(ic_cdk::api::canister_version()),
+        };
+        call("install_chunked_code", &(args,), 0, None).await
+    }
+
+    async fn upload_chunk(&self, store: Principal, chunk: Vec<u8>) -> CallResult<[u8; 32]> {
+        let args = mgmt::UploadChunkArgs {
+            canister_id: store,
+            chunk,
+        };
+        let reply: mgmt::ChunkHash = call("upload_chunk", &(args,), 0, None).await?;
+        reply.hash.try_into().map_err(|_| CallFailure {
+            method: "upload_chunk",
+            reject_code: 0,
+            message: "chunk hash is not 32 bytes".into(),
+        })
+    }
+
+    async fn clear_chunk_store(&self, store: Principal) -> CallResult<()> {
+        call("clear_chunk_store", &(id(store),), 0, None).await
+    }
+
+    async fn set_controllers(
+        &self,
+        canister: Principal,
+        controllers: Vec<Principal>,
+    ) -> CallResult<()> {
+        let args = mgmt::UpdateSettingsArgs {
+            canister_id: canister,
+            settings: mgmt::CanisterSettings {
+                controllers: Some(controllers),
+                ..Default::default()
+            },
+            sender_canister_version: Some(ic_cdk::api::canister_version()),
+        };
+        call("update_settings", &(args,), 0, None).await
+    }
+
+    async fn canister_status(&self, canister: Principal) -> CallResult<StatusInfo> {
+        let reply: StatusReply = call("canister_status", &(id(canister),), 0, None).await?;
+        Ok(StatusInfo {
+            status: match reply.status {
+                mgmt::CanisterStatusType::Running => RunStatus::Running,
+                mgmt::CanisterStatusType::Stopping => RunStatus::Stopping,
+                mgmt::CanisterStatusType::Stopped => RunStatus::Stopped,
+            },
+            module_hash: reply.module_hash,
+            controllers: reply.settings.controllers,
+            cycles: u128::try_from(reply.cycles.0).unwrap_or(u128::MAX),
+        })
+    }
+
+    async fn stop_canister(&self, canister: Principal) -> CallResult<()> {
+        call(
+            "stop_canister",
+            &(id(canister),),
+            0,
+            Some(STOP_TIMEOUT_SECONDS),
+        )
+        .await
+    }
+
+    async fn start_canister(&self, canister: Principal) -> CallResult<()> {
+        call("start_canister", &(id(canister),), 0, None).await
+    }
+
+    async fn take_snapshot(
+        &self,
+        canister: Principal,
+        replace: Option<Vec<u8>>,
+    ) -> CallResult<Vec<u8>> {
+        let args = mgmt::TakeCanisterSnapshotArgs {
+            canister_id: canister,
+            replace_snapshot: replace,
+            uninstall_code: None,
+            sender_canister_version: Some(ic_cdk::api::canister_version()),
+        };
+        let reply: mgmt::Snapshot = call("take_canister_snapshot", &(args,), 0, None).await?;
+        Ok(reply.id)
+    }
+
+    async fn load_snapshot(&self, canister: Principal, snapshot_id: Vec<u8>) -> CallResult<()> {
+        let args = mgmt::LoadCanisterSnapshotArgs {
+            canister_id: canister,
+            snapshot_id,
+            sender_canister_version: Some(ic_cdk::api::canister_version()),
+        };
+        call("load_canister_snapshot", &(args,), 0, None).await
+    }
+}

@@ -1,0 +1,199 @@
+//! Flow 1: an end user provisions their canister.
+//!
+//! One canister per owner: the record is written (and locked) before
+//! `create_canister` is sent, so a racing second call is refused, a retried
+//! one returns the same canister, and one whose install failed is finished by
+//! the next call instead of creating another canister.
+
+use crate::chunk_store;
+use crate::config::ProvisioningMode;
+use crate::error::FactoryError;
+use crate::rate_limit::TokenBucket;
+use crate::runtime::{Ctx, Env, InstallChunked, InstallMode, Management};
+use crate::state::FactoryState;
+use crate::user_canister_api::install_arg;
+use crate::users::{Lock, Phase, UserRecord};
+use candid::Principal;
+use ic_stable_structures::Memory;
+
+/// What the first, synchronous step decided.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    Done(Principal),
+    Create { recovery: Principal },
+    Install { canister_id: Principal },
+}
+
+pub async fn provision<E: Env, G: Management, M: Memory>(
+    ctx: &Ctx<'_, E, G, M>,
+    owner: Principal,
+    recovery: Principal,
+) -> Result<Principal, FactoryError> {
+    let factory = ctx.env.self_id();
+    if recovery == Principal::anonymous() || recovery == factory {
+        return Err(FactoryError::InvalidArgument(
+            "the recovery principal must be a principal other than anonymous and the factory"
+                .into(),
+        ));
+    }
+    let (now, balance, fee) = (
+        ctx.env.now_ns(),
+        ctx.env.cycles_balance(),
+        ctx.env.create_canister_fee(),
+    );
+    let step = ctx.with(|s| start(s, owner, recovery, now, balance, fee))?;
+    let canister_id = match step {
+        Step::Done(id) => return Ok(id),
+        Step::Install { canister_id } => canister_id,
+        Step::Create { recovery } => {
+            let cycles = ctx.with(|s| s.config.get().cycles_per_canister);
+            match ctx
+                .mgmt
+                .create_canister(vec![factory, recovery], cycles)
+                .await
+            {
+                Ok(id) => {
+                    ctx.with(|s| created(s, owner, id));
+                    id
+                }
+                Err(e) => {
+                    ctx.with(|s| forget_uncreated(s, owner));
+                    return Err(e.into());
+                }
+            }
+        }
+    };
+    let installed = install(ctx, owner, canister_id).await;
+    ctx.with(|s| finish(s, owner, installed.as_ref().ok().cloned()));
+    installed.map(|_| canister_id)
+}
+
+/// Decides under one state borrow, and takes the owner's lock.
+fn start<M: Memory>(
+    s: &mut FactoryState<M>,
+    owner: Principal,
+    recovery: Principal,
+    now: u64,
+    balance: u128,
+    create_fee: u128,
+) -> Result<Step, FactoryError> {
+    let epoch = s.epoch();
+    if let Some(mut record) = s.users.get(&owner) {
+        let step = match record.canister_id {
+            Some(id) if record.phase == Phase::Ready => return Ok(Step::Done(id)),
+            _ if record.is_locked(epoch) => return Err(FactoryError::ProvisioningInProgress),
+            Some(canister_id) => Step::Install { canister_id },
+            // A create whose reply died with an earlier factory module: the IC
+            // may or may not have created it; nothing can find it, so create again.
+            None => Step::Create {
+                recovery: record.recovery,
+            },
+        };
+        if matches!(step, Step::Create { .. }) {
+            check_resources(s, now, balance, create_fee)?;
+        }
+        record.lock = Some(Lock {
+            action: "provision".into(),
+            since_ns: now,
+            epoch,
+        });
+        s.put_user(record);
+        return Ok(step);
+    }
+    let config = s.config.get().clone();
+    match config.provisioning {
+        ProvisioningMode::Open => {}
+        ProvisioningMode::AllowListOnly if s.allowlist.contains_key(&owner) => {}
+        ProvisioningMode::AllowListOnly => return Err(FactoryError::NotAllowlisted),
+        ProvisioningMode::Closed => return Err(FactoryError::ProvisioningClosed),
+    }
+    check_resources(s, now, balance, create_fee)?;
+    s.put_user(UserRecord::new(owner, recovery, now, epoch));
+    Ok(Step::Create { recovery })
+}
+
+/// A release to install, the cycles reserve, then the global rate limit (last,
+/// so a refused request does not use up a token).
+fn check_resources<M: Memory>(
+    s: &mut FactoryState<M>,
+    now: u64,
+    balance: u128,
+    create_fee: u128,
+) -> Result<(), FactoryError> {
+    if s.registry.newest_approved().is_none() {
+        return Err(FactoryError::NoApprovedRelease);
+    }
+    let config = s.config.get().clone();
+    let needed = config
+        .cycles_reserve
+        .saturating_add(config.cycles_per_canister)
+        .saturating_add(create_fee);
+    if balance < needed {
+        return Err(FactoryError::InsufficientCycles { balance, needed });
+    }
+    let mut bucket = s
+        .counters
+        .get()
+        .provision_bucket
+        .unwrap_or_else(|| TokenBucket::full(config.provision_rate, now));
+    let taken = bucket.try_take(config.provision_rate, now);
+    s.update_counters(|c| c.provision_bucket = Some(bucket));
+    taken.map_err(|retry_after_ns| FactoryError::RateLimited { retry_after_ns })
+}
+
+fn created<M: Memory>(s: &mut FactoryState<M>, owner: Principal, canister_id: Principal) {
+    if let Some(mut record) = s.users.get(&owner) {
+        record.canister_id = Some(canister_id);
+        record.phase = Phase::Installing;
+        s.put_user(record);
+    }
+    s.canisters.insert(canister_id, owner);
+    s.update_counters(|c| c.canisters_created += 1);
+}
+
+fn forget_uncreated<M: Memory>(s: &mut FactoryState<M>, owner: Principal) {
+    if s.users.get(&owner).is_some_and(|r| r.canister_id.is_none()) {
+        s.remove_user(&owner);
+    }
+    s.update_counters(|c| c.provision_failures += 1);
+}
+
+/// Installs the newest approved release into a created canister.
+async fn install<E: Env, G: Management, M: Memory>(
+    ctx: &Ctx<'_, E, G, M>,
+    owner: Principal,
+    canister_id: Principal,
+) -> Result<String, FactoryError> {
+    let release = ctx
+        .with(|s| s.registry.newest_approved())
+        .ok_or(FactoryError::NoApprovedRelease)?;
+    chunk_store::ensure_stored(ctx, &release).await?;
+    let factory = ctx.env.self_id();
+    ctx.mgmt
+        .install_chunked_code(InstallChunked {
+            mode: InstallMode::Install,
+            canister_id,
+            store_canister: factory,
+            chunk_hashes: release.chunk_hashes.iter().map(|h| h.0).collect(),
+            module_hash: release.sha256.0,
+            arg: install_arg(owner, factory, &release.version),
+        })
+        .await?;
+    Ok(release.version)
+}
+
+/// Records the install's outcome and releases the lock.
+fn finish<M: Memory>(s: &mut FactoryState<M>, owner: Principal, installed: Option<String>) {
+    let Some(mut record) = s.users.get(&owner) else {
+        return;
+    };
+    record.lock = None;
+    match installed {
+        Some(version) => {
+            record.phase = Phase::Ready;
+            record.version = Some(version);
+        }
+        None => s.update_counters(|c| c.provision_failures += 1),
+    }
+    s.put_user(record);
+}

@@ -1,0 +1,111 @@
+//! What the factory's flows need from the IC, as traits: the environment
+//! (time, identity, cycles) and the management canister. The canister
+//! implements them with ic-cdk (`ic_runtime`); unit tests with a fake.
+
+use crate::error::FactoryError;
+use crate::state::FactoryState;
+use candid::Principal;
+use ic_stable_structures::Memory;
+use std::cell::RefCell;
+
+pub trait Env {
+    fn now_ns(&self) -> u64;
+    fn self_id(&self) -> Principal;
+    fn cycles_balance(&self) -> u128;
+    /// Cycles the IC charges for `create_canister`, on top of the new balance.
+    fn create_canister_fee(&self) -> u128;
+}
+
+/// A management-canister call that did not succeed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallFailure {
+    pub method: &'static str,
+    pub reject_code: u32,
+    pub message: String,
+}
+
+impl From<CallFailure> for FactoryError {
+    fn from(f: CallFailure) -> Self {
+        FactoryError::ManagementCall {
+            method: f.method.to_string(),
+            reject_code: f.reject_code,
+            message: f.message,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InstallMode {
+    Install,
+    Upgrade,
+}
+
+/// `install_chunked_code` with the factory's chunk store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstallChunked {
+    pub mode: InstallMode,
+    pub canister_id: Principal,
+    pub store_canister: Principal,
+    pub chunk_hashes: Vec<[u8; 32]>,
+    pub module_hash: [u8; 32],
+    pub arg: Vec<u8>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunStatus {
+    Running,
+    Stopping,
+    Stopped,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusInfo {
+    pub status: RunStatus,
+    pub module_hash: Option<Vec<u8>>,
+    pub controllers: Vec<Principal>,
+    pub cycles: u128,
+}
+
+pub type CallResult<T> = Result<T, CallFailure>;
+
+/// The management-canister methods the factory uses.
+#[allow(async_fn_in_trait)] // used with concrete types only; no Send needed on the IC
+pub trait Management {
+    async fn create_canister(
+        &self,
+        controllers: Vec<Principal>,
+        cycles: u128,
+    ) -> CallResult<Principal>;
+    async fn install_chunked_code(&self, args: InstallChunked) -> CallResult<()>;
+    async fn upload_chunk(&self, store: Principal, chunk: Vec<u8>) -> CallResult<[u8; 32]>;
+    async fn clear_chunk_store(&self, store: Principal) -> CallResult<()>;
+    async fn set_controllers(
+        &self,
+        canister: Principal,
+        controllers: Vec<Principal>,
+    ) -> CallResult<()>;
+    async fn canister_status(&self, canister: Principal) -> CallResult<StatusInfo>;
+    async fn stop_canister(&self, canister: Principal) -> CallResult<()>;
+    async fn start_canister(&self, canister: Principal) -> CallResult<()>;
+    /// Returns the new snapshot's id; `replace` names one to replace.
+    async fn take_snapshot(
+        &self,
+        canister: Principal,
+        replace: Option<Vec<u8>>,
+    ) -> CallResult<Vec<u8>>;
+    async fn load_snapshot(&self, canister: Principal, snapshot_id: Vec<u8>) -> CallResult<()>;
+}
+
+/// Everything a flow works with.
+pub struct Ctx<'a, E, G, M: Memory> {
+    pub env: &'a E,
+    pub mgmt: &'a G,
+    pub state: &'a RefCell<FactoryState<M>>,
+}
+
+impl<E: Env, G: Management, M: Memory> Ctx<'_, E, G, M> {
+    /// Runs `f` on the state; never held across an await.
+    pub fn with<T>(&self, f: impl FnOnce(&mut FactoryState<M>) -> T) -> T {
+        f(&mut self.state.borrow_mut())
+    }
+}

@@ -1,0 +1,210 @@
+//! The factory's state, all of it in stable structures (nothing to save in
+//! `pre_upgrade`), and its memory layout.
+
+use crate::audit::{AuditAction, AuditEntry, AuditPage, MAX_AUDIT_PAGE};
+use crate::config::FactoryConfig;
+use crate::rate_limit::TokenBucket;
+use crate::storable::candid_storable;
+use crate::users::UserRecord;
+use candid::{CandidType, Deserialize, Principal};
+use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
+use ic_stable_structures::{Memory, StableBTreeMap, StableCell, StableLog};
+use wasm_registry::{Registry, RegistryMemories};
+
+/// Memory ids. Never reuse or renumber one: a factory upgrade reopens each
+/// structure on the memory with the same id.
+mod ids {
+    pub const CONFIG: u8 = 0;
+    pub const ADMINS: u8 = 1;
+    pub const ALLOWLIST: u8 = 2;
+    pub const USERS: u8 = 3;
+    pub const CANISTERS: u8 = 4;
+    pub const AUDIT_INDEX: u8 = 5;
+    pub const AUDIT_DATA: u8 = 6;
+    pub const COUNTERS: u8 = 7;
+    pub const CHUNK_STORE: u8 = 8;
+    pub const VERSION_COUNTS: u8 = 9;
+    /// `wasm_registry` uses `RegistryMemories::COUNT` ids from here.
+    pub const REGISTRY_FIRST: u8 = 20;
+}
+
+/// Small global values kept together in one cell.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct Counters {
+    /// Incremented by every factory upgrade; locks of older epochs are stale.
+    pub epoch: u64,
+    pub provision_bucket: Option<TokenBucket>,
+    pub canisters_created: u64,
+    pub provision_failures: u64,
+    pub audit_seq: u64,
+}
+candid_storable!(Counters);
+candid_storable!(FactoryConfig);
+
+pub struct FactoryState<M: Memory> {
+    pub config: StableCell<FactoryConfig, M>,
+    pub admins: StableBTreeMap<Principal, (), M>,
+    pub allowlist: StableBTreeMap<Principal, (), M>,
+    /// owner → record
+    pub users: StableBTreeMap<Principal, UserRecord, M>,
+    /// user canister → owner
+    pub canisters: StableBTreeMap<Principal, Principal, M>,
+    pub audit: StableLog<AuditEntry, M, M>,
+    pub counters: StableCell<Counters, M>,
+    /// Module hashes whose chunks are in the factory's own chunk store.
+    pub chunk_store: StableBTreeMap<[u8; 32], (), M>,
+    /// Ready canisters per installed version, kept by `put_user`/`remove_user`
+    /// so metrics never scan the users.
+    pub version_counts: StableBTreeMap<String, u64, M>,
+    pub registry: Registry<M>,
+}
+
+pub type VMem<I> = VirtualMemory<I>;
+
+impl<I: Memory> FactoryState<VMem<I>> {
+    /// Opens (or creates, on empty memory) every structure.
+    pub fn init(mm: &MemoryManager<I>) -> Self {
+        let m = |id: u8| mm.get(MemoryId::new(id));
+        FactoryState {
+            config: StableCell::init(m(ids::CONFIG), FactoryConfig::default()),
+            admins: StableBTreeMap::init(m(ids::ADMINS)),
+            allowlist: StableBTreeMap::init(m(ids::ALLOWLIST)),
+            users: StableBTreeMap::init(m(ids::USERS)),
+            canisters: StableBTreeMap::init(m(ids::CANISTERS)),
+            audit: StableLog::init(m(ids::AUDIT_INDEX), m(ids::AUDIT_DATA)),
+            counters: StableCell::init(m(ids::COUNTERS), Counters::default()),
+            chunk_store: StableBTreeMap::init(m(ids::CHUNK_STORE)),
+            version_counts: StableBTreeMap::init(m(ids::VERSION_COUNTS)),
+            registry: Registry::init(RegistryMemories::from_fn(|i| m(ids::REGISTRY_FIRST + i))),
+        }
+    }
+}
+
+impl<M: Memory> FactoryState<M> {
+    pub fn epoch(&self) -> u64 {
+        self.counters.get().epoch
+    }
+
+    pub fn update_counters(&mut self, f: impl FnOnce(&mut Counters)) {
+        let mut c = self.counters.get().clone();
+        f(&mut c);
+        self.counters.set(c);
+    }
+
+    /// Writes a user record; every write goes through here (or `remove_user`)
+    /// so the per-version counts stay exact.
+    pub fn put_user(&mut self, record: UserRecord) {
+        let old = self.users.insert(record.owner, record.clone());
+        self.count_version(old.and_then(|r| r.version), -1);
+        self.count_version(record.version, 1);
+    }
+
+    pub fn remove_user(&mut self, owner: &Principal) -> Option<UserRecord> {
+        let old = self.users.remove(owner)?;
+        if let Some(canister) = old.canister_id {
+            self.canisters.remove(&canister);
+        }
+        self.count_version(old.version.clone(), -1);
+        Some(old)
+    }
+
+    fn count_version(&mut self, version: Option<String>, delta: i64) {
+        let Some(version) = version else { return };
+        let n = self.version_counts.get(&version).unwrap_or(0);
+        let n = n.saturating_add_signed(delta);
+        if n == 0 {
+            self.version_counts.remove(&version);
+        } else {
+            self.version_counts.insert(version, n);
+        }
+    }
+
+    pub fn is_admin(&self, p: &Principal) -> bool {
+        self.admins.contains_key(p)
+    }
+
+    pub fn owner_of_canister(&self, canister: &Principal) -> Option<Principal> {
+        self.canisters.get(canister)
+    }
+
+    /// The record of the user whose canister this is.
+    pub fn user_by_canister(&self, canister: &Principal) -> Option<UserRecord> {
+        self.owner_of_canister(canister)
+            .and_then(|owner| self.users.get(&owner))
+    }
+
+    pub fn audit(
+        &mut self,
+        time_ns: u64,
+        caller: Principal,
+        action: AuditAction,
+        error: Option<String>,
+    ) {
+        let mut seq = 0;
+        self.update_counters(|c| {
+            seq = c.audit_seq;
+            c.audit_seq += 1;
+        });
+        let entry = AuditEntry {
+            seq,
+            time_ns,
+            caller,
+            action,
+            error,
+        };
+        // A full stable memory is the only failure; the action itself already
+        // happened, so losing its audit line must not undo it.
+        let _ = self.audit.append(&entry);
+    }
+
+    /// Entries older than `before` (or the newest), newest first.
+    pub fn audit_page(&self, before: Option<u64>, limit: u32) -> AuditPage {
+        let total = self.audit.len();
+        let end = before.unwrap_or(total).min(total);
+        let limit = u64::from(limit.clamp(1, MAX_AUDIT_PAGE));
+        let start = end.saturating_sub(limit);
+        let entries = (start..end)
+            .rev()
+            .filter_map(|i| self.audit.get(i))
+            .collect();
+        AuditPage {
+            entries,
+            next_before: (start > 0).then_some(start),
+            total,
+        }
+    }
+}
+
+impl<M: Memory> FactoryState<M> {
+    /// Takes the per-canister lock for `action`, or says why not.
+    pub fn lock_canister(
+        &mut self,
+        canister_id: Principal,
+        action: &str,
+        now_ns: u64,
+    ) -> Result<UserRecord, crate::error::FactoryError> {
+        use crate::error::FactoryError;
+        let mut record = self
+            .user_by_canister(&canister_id)
+            .ok_or(FactoryError::UnknownCanister { canister_id })?;
+        if record.is_locked(self.epoch()) {
+            return Err(FactoryError::CanisterBusy { canister_id });
+        }
+        record.lock = Some(crate::users::Lock {
+            action: action.to_string(),
+            since_ns: now_ns,
+            epoch: self.epoch(),
+        });
+        self.put_user(record.clone());
+        Ok(record)
+    }
+
+    /// Releases the lock and applies `f` to the record, if it still exists.
+    pub fn unlock_canister(&mut self, owner: Principal, f: impl FnOnce(&mut UserRecord)) {
+        if let Some(mut record) = self.users.get(&owner) {
+            record.lock = None;
+            f(&mut record);
+            self.put_user(record);
+        }
+    }
+}

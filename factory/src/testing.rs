@@ -1,0 +1,427 @@
+//! A fake management canister and environment for the flows' unit tests.
+//!
+//! The fake keeps just enough IC state (controllers, status, module hash,
+//! chunk store, snapshots) to check what the flows did, can fail a chosen
+//! method, and can make every call yield once so concurrent flows interleave
+//! as they do on the IC.
+
+use crate::runtime::*;
+use crate::state::{FactoryState, VMem};
+use candid::Principal;
+use ic_stable_structures::memory_manager::MemoryManager;
+use ic_stable_structures::VectorMemory;
+use sha2::{Digest, Sha256};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+pub type TestState = FactoryState<VMem<VectorMemory>>;
+
+pub fn principal(n: u64) -> Principal {
+    let mut bytes = [0u8; 10];
+    bytes[..8].copy_from_slice(&n.to_be_bytes());
+    bytes[9] = 0x01;
+    Principal::from_slice(&bytes)
+}
+
+pub const FACTORY: u64 = 1_000;
+
+pub struct FakeEnv {
+    pub now: Cell<u64>,
+    pub balance: Cell<u128>,
+}
+
+impl Default for FakeEnv {
+    fn default() -> Self {
+        FakeEnv {
+            now: Cell::new(1_000_000_000),
+            balance: Cell::new(1_000_000_000_000_000),
+        }
+    }
+}
+
+impl Env for FakeEnv {
+    fn now_ns(&self) -> u64 {
+        self.now.get()
+    }
+    fn self_id(&self) -> Principal {
+        principal(FACTORY)
+    }
+    fn cycles_balance(&self) -> u128 {
+        self.balance.get()
+    }
+    fn create_canister_fee(&self) -> u128 {
+        500_000_000_000
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct FakeCanister {
+    pub controllers: Vec<Principal>,
+    pub module_hash: Option<[u8; 32]>,
+    pub stopped: bool,
+    pub cycles: u128,
+    pub snapshots: BTreeMap<Vec<u8>, Option<[u8; 32]>>,
+    pub install_args: Vec<Vec<u8>>,
+}
+
+#[derive(Default)]
+pub struct FakeIc {
+    pub canisters: BTreeMap<Principal, FakeCanister>,
+    pub chunk_store: BTreeMap<[u8; 32], Vec<u8>>,
+    pub next_id: u64,
+    pub next_snapshot: u64,
+    /// Methods to fail, with how many more times.
+    pub failing: BTreeMap<&'static str, u32>,
+    pub calls: Vec<&'static str>,
+}
+
+#[derive(Default)]
+pub struct FakeManagement {
+    pub ic: RefCell<FakeIc>,
+    /// Every call yields once before running, so concurrent flows interleave.
+    pub yield_once: Cell<bool>,
+}
+
+impl FakeManagement {
+    pub fn fail(&self, method: &'static str, times: u32) {
+        self.ic.borrow_mut().failing.insert(method, times);
+    }
+
+    pub fn calls(&self, method: &str) -> usize {
+        self.ic
+            .borrow()
+            .calls
+            .iter()
+            .filter(|m| **m == method)
+            .count()
+    }
+
+    pub fn canister(&self, id: Principal) -> FakeCanister {
+        self.ic
+            .borrow()
+            .canisters
+            .get(&id)
+            .cloned()
+            .expect("fake canister exists")
+    }
+
+    async fn enter(&self, method: &'static str) -> CallResult<()> {
+        if self.yield_once.get() {
+            YieldOnce(false).await;
+        }
+        let mut ic = self.ic.borrow_mut();
+        ic.calls.push(method);
+        if let Some(n) = ic.failing.get_mut(method) {
+            if *n > 0 {
+                *n -= 1;
+                return Err(CallFailure {
+                    method,
+                    reject_code: 5,
+                    message: format!("injected failure of {method}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn with_canister<T>(
+        &self,
+        method: &'static str,
+        id: Principal,
+        f: impl FnOnce(&mut FakeCanister) -> CallResult<T>,
+    ) -> CallResult<T> {
+        let mut ic = self.ic.borrow_mut();
+        let c = ic.canisters.get_mut(&id).ok_or(CallFailure {
+            method,
+            reject_code: 3,
+            message: format!("canister {id} not found"),
+        })?;
+        if !c.controllers.contains(&principal(FACTORY)) {
+            return Err(CallFailure {
+                method,
+                reject_code: 5,
+                message: "the factory is not a controller".into(),
+            });
+        }
+        f(c)
+    }
+}
+
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+fn sha(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+impl Management for FakeManagement {
+    async fn create_canister(
+        &self,
+        controllers: Vec<Principal>,
+        cycles: u128,
+    ) -> CallResult<Principal> {
+        self.enter("create_canister").await?;
+        let mut ic = self.ic.borrow_mut();
+        ic.next_id += 1;
+        let id = principal(ic.next_id);
+        ic.canisters.insert(
+            id,
+            FakeCanister {
+                controllers,
+                cycles,
+                ..Default::default()
+            },
+        );
+        Ok(id)
+    }
+
+    async fn install_chunked_code(&self, a: InstallChunked) -> CallResult<()> {
+        self.enter("install_chunked_code").await?;
+        let method = "install_chunked_code";
+        let module: Vec<u8> = {
+            let ic = self.ic.borrow();
+            let mut module = Vec::new();
+            for h in &a.chunk_hashes {
+                let chunk = ic.chunk_store.get(h).ok_or(CallFailure {
+                    method,
+                    reject_code: 5,
+                    message: "chunk not in the store".into(),
+                })?;
+                module.extend_from_slice(chunk);
+            }
+            module
+        };
+        if sha(&module) != a.module_hash {
+            return Err(CallFailure {
+                method,
+                reject_code: 5,
+                message: "module hash mismatch".into(),
+            });
+        }
+        self.with_canister(method, a.canister_id, |c| {
+            match (a.mode, c.module_hash) {
+                (InstallMode::Install, Some(_)) | (InstallMode::Upgrade, None) => {
+                    return Err(CallFailure {
+                        method,
+                        reject_code: 5,
+                        message: "wrong install mode".into(),
+                    })
+                }
+                _ => {}
+            }
+            c.module_hash = Some(a.module_hash);
+            c.install_args.push(a.arg);
+            Ok(())
+        })
+    }
+
+    async fn upload_chunk(&self, _store: Principal, chunk: Vec<u8>) -> CallResult<[u8; 32]> {
+        self.enter("upload_chunk").await?;
+        let h = sha(&chunk);
+        self.ic.borrow_mut().chunk_store.insert(h, chunk);
+        Ok(h)
+    }
+
+    async fn clear_chunk_store(&self, _store: Principal) -> CallResult<()> {
+        self.enter("clear_chunk_store").await?;
+        self.ic.borrow_mut().chunk_store.clear();
+        Ok(())
+    }
+
+    async fn set_controllers(
+        &self,
+        canister: Principal,
+        controllers: Vec<Principal>,
+    ) -> CallResult<()> {
+        self.enter("update_settings").await?;
+        self.with_canister("update_settings", canister, |c| {
+            c.controllers = controllers;
+            Ok(())
+        })
+    }
+
+    async fn canister_status(&self, canister: Principal) -> CallResult<StatusInfo> {
+        self.enter("canister_status").await?;
+        self.with_canister("canister_status", canister, |c| {
+            Ok(StatusInfo {
+                status: if c.stopped {
+                    RunStatus::Stopped
+                } else {
+                    RunStatus::Running
+                },
+                module_hash: c.module_hash.map(|h| h.to_vec()),
+                controllers: c.controllers.clone(),
+                cycles: c.cycles,
+            })
+        })
+    }
+
+    async fn stop_canister(&self, canister: Principal) -> CallResult<()> {
+        self.enter("stop_canister").await?;
+        self.with_canister("stop_canister", canister, |c| {
+            c.stopped = true;
+            Ok(())
+        })
+    }
+
+    async fn start_canister(&self, canister: Principal) -> CallResult<()> {
+        self.enter("start_canister").await?;
+        self.with_canister("start_canister", canister, |c| {
+            c.stopped = false;
+            Ok(())
+        })
+    }
+
+    async fn take_snapshot(
+        &self,
+        canister: Principal,
+        replace: Option<Vec<u8>>,
+    ) -> CallResult<Vec<u8>> {
+        self.enter("take_canister_snapshot").await?;
+        let id = {
+            let mut ic = self.ic.borrow_mut();
+            ic.next_snapshot += 1;
+            ic.next_snapshot.to_be_bytes().to_vec()
+        };
+        self.with_canister("take_canister_snapshot", canister, |c| {
+            if let Some(old) = replace {
+                c.snapshots.remove(&old);
+            }
+            c.snapshots.insert(id.clone(), c.module_hash);
+            Ok(id)
+        })
+    }
+
+    async fn load_snapshot(&self, canister: Principal, snapshot_id: Vec<u8>) -> CallResult<()> {
+        self.enter("load_canister_snapshot").await?;
+        self.with_canister("load_canister_snapshot", canister, |c| {
+            let module = c.snapshots.get(&snapshot_id).copied().ok_or(CallFailure {
+                method: "load_canister_snapshot",
+                reject_code: 3,
+                message: "no such snapshot".into(),
+            })?;
+            c.module_hash = module;
+            Ok(())
+        })
+    }
+}
+
+/// A factory state, env and fake IC, with helpers to publish releases.
+pub struct Harness {
+    pub env: FakeEnv,
+    pub mgmt: FakeManagement,
+    pub state: RefCell<TestState>,
+    pub memory: VectorMemory,
+}
+
+pub const ADMIN: u64 = 900;
+
+impl Default for Harness {
+    fn default() -> Self {
+        Self::on_memory(VectorMemory::default())
+    }
+}
+
+impl Harness {
+    /// A factory over `memory`: reopening the same memory is a factory upgrade.
+    pub fn on_memory(memory: VectorMemory) -> Self {
+        let state = FactoryState::init(&MemoryManager::init(memory.clone()));
+        let h = Harness {
+            env: FakeEnv::default(),
+            mgmt: FakeManagement::default(),
+            state: RefCell::new(state),
+            memory,
+        };
+        h.state.borrow_mut().admins.insert(principal(ADMIN), ());
+        h
+    }
+
+    pub fn ctx(&self) -> Ctx<'_, FakeEnv, FakeManagement, VMem<VectorMemory>> {
+        Ctx {
+            env: &self.env,
+            mgmt: &self.mgmt,
+            state: &self.state,
+        }
+    }
+
+    /// A tiny valid wasm module whose bytes differ per version.
+    pub fn module(version: &str) -> Vec<u8> {
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        // A custom section named after the version keeps the module valid.
+        let name = version.as_bytes();
+        m.push(0);
+        m.push((name.len() + 1) as u8);
+        m.push(name.len() as u8);
+        m.extend_from_slice(name);
+        m
+    }
+
+    /// Publishes and approves `version` (one approver, the uploader counts).
+    pub fn publish(&self, version: &str) -> wasm_registry::Release {
+        let module = Self::module(version);
+        let now = self.env.now.get();
+        let admin = principal(ADMIN);
+        let mut s = self.state.borrow_mut();
+        s.registry
+            .set_config(
+                wasm_registry::RegistryConfig {
+                    approvals_required: 1,
+                    uploader_counts: true,
+                },
+                now,
+            )
+            .unwrap();
+        s.registry
+            .begin_upload(
+                wasm_registry::BeginUpload {
+                    version: version.into(),
+                    sha256: wasm_registry::Sha256::of(&module),
+                    size: module.len() as u64,
+                    notes: String::new(),
+                    min_upgrade_from: None,
+                },
+                admin,
+                now,
+            )
+            .unwrap();
+        s.registry
+            .upload_chunk(
+                wasm_registry::UploadChunk {
+                    version: version.into(),
+                    index: 0,
+                    bytes: serde_bytes::ByteBuf::from(module),
+                    sha256: None,
+                },
+                now,
+            )
+            .unwrap();
+        let v = semver::Version::parse(version).unwrap();
+        s.registry.commit_upload(&v, now).unwrap();
+        s.registry.approve(&v, admin, now).unwrap();
+        s.registry.release(&v).unwrap()
+    }
+
+    pub fn user_ids(&self) -> BTreeSet<Principal> {
+        self.state.borrow().users.keys().collect()
+    }
+}
+
+/// Runs a flow to completion.
+pub fn run<F: Future>(f: F) -> F::Output {
+    futures::executor::block_on(f)
+}
