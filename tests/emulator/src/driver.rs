@@ -666,6 +666,11 @@ impl Emulator {
         sm.time = time.0;
     }
 
+    /// Overrides the per-message instruction limits (the IC's by default).
+    pub fn set_instruction_limits(&self, limits: crate::limits::InstructionLimits) {
+        self.sm.borrow_mut().instruction_limits = limits;
+    }
+
     /// The DER-encoded (fixed, fake) root key canisters see.
     pub fn root_key(&self) -> Option<Vec<u8>> {
         Some(self.sm.borrow().root_key.clone())

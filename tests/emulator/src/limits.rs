@@ -42,3 +42,24 @@ pub const MAX_ENV_VARS: usize = 20;
 pub const MAX_ENV_VAR_LEN: usize = 128;
 /// A stop request is rejected after this long (virtual time).
 pub const STOP_TIMEOUT_NANOS: u64 = 5 * 60 * 1_000_000_000;
+
+/// Per-message instruction limits; the IC's by default. Tests may lower them
+/// to reach a limit quickly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InstructionLimits {
+    pub update: u64,
+    pub query: u64,
+    pub install: u64,
+    pub inspect: u64,
+}
+
+impl Default for InstructionLimits {
+    fn default() -> Self {
+        InstructionLimits {
+            update: INSTRUCTIONS_PER_UPDATE,
+            query: INSTRUCTIONS_PER_QUERY,
+            install: INSTRUCTIONS_PER_INSTALL,
+            inspect: INSTRUCTIONS_PER_INSPECT,
+        }
+    }
+}

@@ -468,12 +468,14 @@ impl StateMachine {
         ctx.controllers = c.settings.controllers.clone();
         ctx.env_vars = c.env_vars();
         ctx.root_key = self.root_key.clone();
+        let limits = self.instruction_limits;
         ctx.instruction_limit = match kind {
             ApiKind::ReplicatedQuery | ApiKind::NonReplicatedQuery | ApiKind::CompositeQuery => {
-                limits::INSTRUCTIONS_PER_QUERY
+                limits.query
             }
-            ApiKind::InspectMessage => limits::INSTRUCTIONS_PER_INSPECT,
-            _ => limits::INSTRUCTIONS_PER_UPDATE,
+            ApiKind::InspectMessage => limits.inspect,
+            ApiKind::Init | ApiKind::PreUpgrade | ApiKind::Start => limits.install,
+            _ => limits.update,
         };
         ctx
     }

@@ -39,8 +39,6 @@ pub struct PreparedModule {
     pub mutable_globals: Vec<String>,
     /// `icp:public NAME` / `icp:private NAME` sections: name → (public, bytes).
     pub metadata: BTreeMap<String, (bool, Vec<u8>)>,
-    /// Size of the module before gzip.
-    pub raw_size: usize,
     pub has_start: bool,
 }
 
@@ -360,7 +358,6 @@ fn rewrite(wasm: &[u8]) -> Result<PreparedModule, InvalidWasm> {
         exports,
         mutable_globals: global_names,
         metadata,
-        raw_size: wasm.len(),
         has_start: start.is_some(),
     })
 }

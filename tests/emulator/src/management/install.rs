@@ -48,7 +48,6 @@ impl StateMachine {
     ) -> ApiContext {
         let mut ctx = self.api_context(id, kind, None, arg, Default::default());
         ctx.caller = sender;
-        ctx.instruction_limit = limits::INSTRUCTIONS_PER_INSTALL;
         ctx
     }
 
@@ -63,7 +62,7 @@ impl StateMachine {
             )
         })?;
         let c = self.canister(&id)?;
-        let mut fuel = limits::INSTRUCTIONS_PER_INSTALL;
+        let mut fuel = self.instruction_limits.install;
         let mut used = 0;
         let mut ctx = self.install_context(id, ApiKind::Init, req.sender, req.arg.clone());
         let (mode, heap) = match req.mode {

@@ -52,6 +52,7 @@ pub struct StateMachine {
     pub debug_log: Vec<DebugLine>,
     pub mgmt_in_flight: BTreeMap<Principal, InFlight>,
     pub root_key: Vec<u8>,
+    pub instruction_limits: crate::limits::InstructionLimits,
 }
 
 impl StateMachine {
@@ -71,6 +72,7 @@ impl StateMachine {
             debug_log: Vec::new(),
             mgmt_in_flight: BTreeMap::new(),
             root_key: test_root_key(),
+            instruction_limits: Default::default(),
         }
     }
 
