@@ -215,16 +215,15 @@ fn rewrite(wasm: &[u8]) -> Result<PreparedModule, InvalidWasm> {
                 } else {
                     (false, "")
                 };
-                if name.starts_with("icp:") {
-                    if key.is_empty()
-                        || metadata
-                            .insert(key.to_string(), (public, reader.data().to_vec()))
-                            .is_some()
-                    {
-                        return Err(invalid(format!(
-                            "invalid or duplicate custom section `{name}`"
-                        )));
-                    }
+                let duplicate = |metadata: &mut BTreeMap<_, _>| {
+                    metadata
+                        .insert(key.to_string(), (public, reader.data().to_vec()))
+                        .is_some()
+                };
+                if name.starts_with("icp:") && (key.is_empty() || duplicate(&mut metadata)) {
+                    return Err(invalid(format!(
+                        "invalid or duplicate custom section `{name}`"
+                    )));
                 }
             }
             _ => {}

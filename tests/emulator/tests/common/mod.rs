@@ -83,13 +83,17 @@ pub const PRELUDE: &str = r#"
   ;; [callee len: u8][callee][method len: u8][method][payload...]
   ;; with reply/reject table entries $reply/$reject and env $env.
   (func $call_from_arg (param $reply i32) (param $reject i32) (param $env i32)
-    (local $clen i32) (local $m i32) (local $mlen i32) (local $p i32) (local $end i32)
+    (call $call_from_arg_at (i32.const 0) (local.get $reply) (local.get $reject) (local.get $env)))
+  ;; The same, skipping the first `skip` bytes of the argument.
+  (func $call_from_arg_at (param $skip i32) (param $reply i32) (param $reject i32) (param $env i32)
+    (local $clen i32) (local $m i32) (local $mlen i32) (local $p i32) (local $end i32) (local $base i32)
     (local.set $end (i32.add (i32.const 0x2000) (call $arg)))
-    (local.set $clen (i32.load8_u (i32.const 0x2000)))
-    (local.set $m (i32.add (i32.const 0x2001) (local.get $clen)))
+    (local.set $base (i32.add (i32.const 0x2000) (local.get $skip)))
+    (local.set $clen (i32.load8_u (local.get $base)))
+    (local.set $m (i32.add (i32.add (local.get $base) (i32.const 1)) (local.get $clen)))
     (local.set $mlen (i32.load8_u (local.get $m)))
     (local.set $p (i32.add (i32.add (local.get $m) (i32.const 1)) (local.get $mlen)))
-    (call $call_new (i32.const 0x2001) (local.get $clen) (i32.add (local.get $m) (i32.const 1)) (local.get $mlen)
+    (call $call_new (i32.add (local.get $base) (i32.const 1)) (local.get $clen) (i32.add (local.get $m) (i32.const 1)) (local.get $mlen)
       (local.get $reply) (local.get $env) (local.get $reject) (local.get $env))
     (call $call_data_append (local.get $p) (i32.sub (local.get $end) (local.get $p))))
 "#;
@@ -146,4 +150,94 @@ pub fn update(
 
 pub fn query(emu: &Emulator, id: Principal, method: &str, arg: Vec<u8>) -> ic_emulator::CallResult {
     emu.query_call(id, Principal::anonymous(), method, arg)
+}
+
+/// Forwards calls (e.g. to the management canister): `call` replies with the
+/// callee's reply, or with [reject code] ++ message; `call_with_cycles` takes
+/// the cycles to attach as 8 LE bytes before the `call_arg` payload.
+pub const PROXY: &str = r#"
+  (elem (i32.const 1) $on_reply $on_reject)
+  (func $on_reply (param i32) (call $echo))
+  (func $on_reject (param i32) (call $reply_reject_info))
+  (func (export "canister_update call")
+    (call $call_from_arg (i32.const 1) (i32.const 2) (i32.const 0))
+    (if (call $call_perform) (then (unreachable))))
+  (func (export "canister_update call_with_cycles")
+    (call $call_from_arg_at (i32.const 8) (i32.const 1) (i32.const 2) (i32.const 0))
+    (call $call_cycles_add (i64.const 0) (i64.load (i32.const 0x2000)))
+    (if (call $call_perform) (then (unreachable))))
+  (func (export "canister_query get") (call $reply_i64 (global.get $counter)))
+"#;
+
+/// A management call made by `proxy`: the Candid reply, or (reject code, message).
+pub fn via_proxy(
+    emu: &Emulator,
+    proxy: Principal,
+    method: &str,
+    arg: Vec<u8>,
+    cycles: u64,
+) -> Result<Vec<u8>, (u8, String)> {
+    let mut payload = cycles.to_le_bytes().to_vec();
+    payload.extend(call_arg(Principal::management_canister(), method, &arg));
+    let reply = emu
+        .update_call(proxy, Principal::anonymous(), "call_with_cycles", payload)
+        .expect("the proxy replies");
+    if reply.starts_with(b"DIDL") {
+        Ok(reply)
+    } else {
+        Err((reply[0], String::from_utf8_lossy(&reply[1..]).into_owned()))
+    }
+}
+
+/// A module whose behaviour carries `version`:
+/// * init records the argument's length in stable[0..8]; post_upgrade traps if
+///   its argument is "trap"; pre_upgrade copies the heap counter + 100 to
+///   stable[0..8] (and traps once `arm_pre_trap` was called);
+/// * `inc`/`get` a heap counter, `stable_get`, `version`;
+/// * callback table entry 1 writes `version` to the stable marker (stable[16..24])
+///   and replies with it; `upgrade_self` awaits install_code from its
+///   argument (a Candid payload), `oneway_upgrade_self` sends it one-way, and
+///   `call_other` awaits any `call_arg` call with that callback.
+pub fn versioned(version: u8) -> Vec<u8> {
+    canister(&format!(
+        r#"
+  (global $trap_pre (mut i32) (i32.const 0))
+  (elem (i32.const 1) $cb)
+  (func $marker_set (param i64)
+    (call $stable_init)
+    (i64.store (i32.const 0x1800) (local.get 0))
+    (call $stable_write (i64.const 16) (i64.const 0x1800) (i64.const 8)))
+  (func $marker_get (result i64)
+    (call $stable_init)
+    (call $stable_read (i64.const 0x1800) (i64.const 16) (i64.const 8))
+    (i64.load (i32.const 0x1800)))
+  (func $cb (param i32) (call $marker_set (i64.const {version})) (call $reply_i64 (i64.const {version})))
+  (func (export "canister_init") (call $stable_set (i64.extend_i32_u (call $arg_size))))
+  (func (export "canister_pre_upgrade")
+    (if (global.get $trap_pre) (then (unreachable)))
+    (call $stable_set (i64.add (global.get $counter) (i64.const 100))))
+  (func (export "canister_post_upgrade")
+    (if (i32.eq (call $arg_size) (i32.const 4)) (then (call $trap (i32.const 0x100) (i32.const 4)))))
+  (func (export "canister_update arm_pre_trap") (global.set $trap_pre (i32.const 1)) (call $reply_i64 (i64.const 0)))
+  (func (export "canister_update inc") (global.set $counter (i64.add (global.get $counter) (i64.const 1))) (call $reply_i64 (global.get $counter)))
+  (func (export "canister_query get") (call $reply_i64 (global.get $counter)))
+  (func (export "canister_query stable_get") (call $reply_i64 (call $stable_get)))
+  (func (export "canister_query marker") (call $reply_i64 (call $marker_get)))
+  (func (export "canister_query version") (call $reply_i64 (i64.const {version})))
+  (func (export "canister_update upgrade_self")
+    (call $call_new (i32.const 0) (i32.const 0) (i32.const 0x120) (i32.const 12) (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 0))
+    (call $call_data_append (i32.const 0x2000) (call $arg))
+    (if (call $call_perform) (then (unreachable))))
+  (func (export "canister_update oneway_upgrade_self")
+    (call $call_new (i32.const 0) (i32.const 0) (i32.const 0x120) (i32.const 12) (i32.const -1) (i32.const 0) (i32.const -1) (i32.const 0))
+    (call $call_data_append (i32.const 0x2000) (call $arg))
+    (if (call $call_perform) (then (unreachable)))
+    (call $reply_i64 (i64.const 0)))
+  (func (export "canister_update call_other")
+    (call $call_from_arg (i32.const 1) (i32.const 1) (i32.const 0))
+    (if (call $call_perform) (then (unreachable))))
+  (data (i32.const 0x100) "trap")
+  (data (i32.const 0x120) "install_code")
+"#
+    ))
 }
