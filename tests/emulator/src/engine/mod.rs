@@ -85,6 +85,7 @@ struct Shared {
     engine: wasmtime::Engine,
     linker: Linker<ApiContext>,
     cache: Mutex<HashMap<[u8; 32], Arc<CompiledModule>>>,
+    compiling: Mutex<()>,
 }
 
 /// The replica's validation flags (digest §8.1), plus fuel as the instruction
@@ -112,6 +113,7 @@ static SHARED: LazyLock<Shared> = LazyLock::new(|| {
         engine,
         linker,
         cache: Mutex::new(HashMap::new()),
+        compiling: Mutex::new(()),
     }
 });
 
@@ -126,8 +128,22 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
 /// Compiles (or fetches from the cache) the module of `submitted` bytes.
 pub fn load(submitted: &[u8]) -> Result<Arc<CompiledModule>, InvalidWasm> {
     let hash = sha256(submitted);
-    if let Some(m) = SHARED.cache.lock().expect("module cache lock").get(&hash) {
-        return Ok(m.clone());
+    let cached = || {
+        SHARED
+            .cache
+            .lock()
+            .expect("module cache lock")
+            .get(&hash)
+            .cloned()
+    };
+    if let Some(m) = cached() {
+        return Ok(m);
+    }
+    // One compilation at a time: concurrent tests installing the same module
+    // would otherwise all compile it (compilation is what is slow).
+    let _compiling = SHARED.compiling.lock().expect("compile lock");
+    if let Some(m) = cached() {
+        return Ok(m);
     }
     let compiled = Arc::new(compile(hash, submitted)?);
     SHARED
