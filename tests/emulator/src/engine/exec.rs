@@ -59,7 +59,8 @@ pub struct ExecError {
 pub struct Execution {
     pub result: Result<(), ExecError>,
     pub ctx: ApiContext,
-    /// The new heap state; `Some` only when every entry returned normally.
+    /// The new heap state; `Some` only when every entry returned normally
+    /// and the execution may change state (not for queries).
     pub heap: Option<HeapState>,
     pub instructions: u64,
 }
@@ -193,6 +194,27 @@ pub fn execute(
         if let Err(e) = call_entry(&mut store, &instance, entry) {
             return fail(store, classify(e, limit));
         }
+    }
+    let read_only = entries.iter().all(|(kind, _)| {
+        matches!(
+            kind,
+            ApiKind::ReplicatedQuery
+                | ApiKind::NonReplicatedQuery
+                | ApiKind::CompositeQuery
+                | ApiKind::InspectMessage
+        )
+    });
+    if read_only {
+        // Queries never keep heap changes: skip comparing the memory.
+        let used = fuel - store.get_fuel().unwrap_or(0);
+        let mut ctx = store.into_data();
+        ctx.memory = None;
+        return Execution {
+            result: Ok(()),
+            ctx,
+            heap: None,
+            instructions: used,
+        };
     }
     let mut heap = state.heap.clone();
     let heap_pages = match memory {
