@@ -7,7 +7,7 @@
 
 use crate::error::{CallResult, RejectResponse};
 use crate::ids::MANAGEMENT;
-use crate::management::MgmtCall;
+use crate::management::{InstallRequest, MgmtCall};
 use crate::state::calls::{Input, ReplyTo};
 use crate::state::canister::InstructionStats;
 use crate::state::{DebugLine, InFlight, IngressState, StateMachine};
@@ -16,10 +16,11 @@ use candid::utils::{ArgumentDecoder, ArgumentEncoder};
 use candid::{CandidType, Nat, Principal};
 use ic_error_types::ErrorCode;
 use ic_management_canister_types::{
-    CanisterIdRecord, CanisterInstallMode, CanisterSettings, CanisterStatusResult, ChunkHash,
-    DeleteCanisterSnapshotArgs, InstallChunkedCodeArgs, InstallCodeArgs, LoadCanisterSnapshotArgs,
-    ProvisionalCreateCanisterWithCyclesArgs, ProvisionalTopUpCanisterArgs, Snapshot,
-    TakeCanisterSnapshotArgs, UninstallCodeArgs, UpdateSettingsArgs, UpgradeFlags, UploadChunkArgs,
+    CanisterIdRecord, CanisterInstallMode, CanisterSettings, CanisterStatusResult, ChangeOrigin,
+    ChunkHash, DeleteCanisterSnapshotArgs, FromUserRecord, InstallChunkedCodeArgs,
+    LoadCanisterSnapshotArgs, ProvisionalCreateCanisterWithCyclesArgs,
+    ProvisionalTopUpCanisterArgs, Snapshot, TakeCanisterSnapshotArgs, UninstallCodeArgs,
+    UpdateSettingsArgs, UpgradeFlags, UploadChunkArgs,
 };
 use std::cell::RefCell;
 use std::time::{Duration, SystemTime};
@@ -260,6 +261,9 @@ impl Emulator {
         )
     }
 
+    /// `install_code` as an ingress message from `sender`. The module skips the
+    /// Candid round trip (decoding a large `vec nat8` costs milliseconds);
+    /// the checks and effects are those of the management canister's method.
     pub fn install_code(
         &self,
         mode: CanisterInstallMode,
@@ -268,14 +272,18 @@ impl Emulator {
         arg: Vec<u8>,
         sender: Option<Principal>,
     ) -> Result<(), RejectResponse> {
-        let args = InstallCodeArgs {
+        let sender = sender_or_anonymous(sender);
+        let mut sm = self.sm.borrow_mut();
+        sm.controlled(&canister_id, &sender)?;
+        let origin = ChangeOrigin::FromUser(FromUserRecord { user_id: sender });
+        sm.install(InstallRequest {
             mode,
             canister_id,
-            wasm_module,
+            wasm: wasm_module,
             arg,
-            sender_canister_version: None,
-        };
-        self.management_candid(sender, "install_code", args)
+            sender,
+            origin,
+        })
     }
 
     pub fn uninstall_canister(

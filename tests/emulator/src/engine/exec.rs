@@ -36,7 +36,7 @@ impl HeapState {
 
     /// Memory this state holds beyond what it shares with the module's image.
     pub fn private_bytes(&self) -> usize {
-        self.heap.stored_bytes()
+        self.heap.bytes_not_shared_with(&self.module.base_heap)
     }
 }
 
@@ -195,15 +195,16 @@ pub fn execute(
             return fail(store, classify(e, limit));
         }
     }
-    let read_only = entries.iter().all(|(kind, _)| {
-        matches!(
-            kind,
-            ApiKind::ReplicatedQuery
-                | ApiKind::NonReplicatedQuery
-                | ApiKind::CompositeQuery
-                | ApiKind::InspectMessage
-        )
-    });
+    let read_only = !entries.is_empty()
+        && entries.iter().all(|(kind, _)| {
+            matches!(
+                kind,
+                ApiKind::ReplicatedQuery
+                    | ApiKind::NonReplicatedQuery
+                    | ApiKind::CompositeQuery
+                    | ApiKind::InspectMessage
+            )
+        });
     if read_only {
         // Queries never keep heap changes: skip comparing the memory.
         let used = fuel - store.get_fuel().unwrap_or(0);

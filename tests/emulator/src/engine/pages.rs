@@ -34,9 +34,18 @@ impl PageMap {
         self.pages.get(index).and_then(|p| p.as_ref())
     }
 
-    /// Bytes held in non-zero pages (what the map costs in memory at most).
-    pub fn stored_bytes(&self) -> usize {
-        self.pages.iter().filter(|p| p.is_some()).count() * PAGE_SIZE
+    /// Bytes in pages not shared with `base` (what this map costs on top of it).
+    pub fn bytes_not_shared_with(&self, base: &PageMap) -> usize {
+        let own = self
+            .pages
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| match (p, base.page(*i)) {
+                (Some(a), Some(b)) => !Arc::ptr_eq(a, b),
+                (Some(_), None) => true,
+                (None, _) => false,
+            });
+        own.count() * PAGE_SIZE
     }
 
     /// Reads `dst.len()` bytes at `offset`; bytes past the stored pages are zero.
@@ -147,7 +156,8 @@ mod tests {
         let mut out = [0u8; 5];
         b.read(5000, &mut out);
         assert_eq!(&out, b"hello", "a clone keeps the old page");
-        assert_eq!(a.stored_bytes(), PAGE_SIZE);
+        assert_eq!(a.bytes_not_shared_with(&b), PAGE_SIZE);
+        assert_eq!(b.bytes_not_shared_with(&b), 0);
     }
 
     #[test]

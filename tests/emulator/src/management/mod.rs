@@ -7,6 +7,8 @@ mod lifecycle;
 mod snapshots;
 mod status;
 
+pub(crate) use install::InstallRequest;
+
 use crate::error::{CallResult, RejectResponse};
 use crate::ids::MANAGEMENT;
 use crate::state::calls::ReplyTo;

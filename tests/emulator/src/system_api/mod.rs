@@ -245,3 +245,50 @@ impl ApiContext {
         self.balance.saturating_sub(self.freezing_limit)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names of digest §1.2 (the IC interface spec's System API imports).
+    const SPEC_IMPORTS: &str = "msg_arg_data_size msg_arg_data_copy msg_caller_size msg_caller_copy \
+        msg_caller_info_data_size msg_caller_info_data_copy msg_caller_info_signer_size msg_caller_info_signer_copy \
+        msg_reject_code msg_reject_msg_size msg_reject_msg_copy msg_deadline msg_reply_data_append msg_reply msg_reject \
+        msg_cycles_available128 msg_cycles_refunded128 msg_cycles_accept128 cycles_burn128 canister_self_size \
+        canister_self_copy canister_cycle_balance128 canister_liquid_cycle_balance128 canister_status canister_version \
+        subnet_self_size subnet_self_copy msg_method_name_size msg_method_name_copy accept_message call_new \
+        call_on_cleanup call_data_append call_with_best_effort_response call_cycles_add128 call_perform stable64_size \
+        stable64_grow stable64_write stable64_read root_key_size root_key_copy certified_data_set \
+        data_certificate_present data_certificate_size data_certificate_copy time global_timer_set performance_counter \
+        is_controller in_replicated_execution cost_call cost_create_canister cost_http_request cost_sign_with_ecdsa \
+        cost_sign_with_schnorr cost_vetkd_derive_key env_var_count env_var_name_size env_var_name_copy \
+        env_var_name_exists env_var_value_size env_var_value_copy debug_print trap \
+        msg_cycles_available msg_cycles_refunded msg_cycles_accept canister_cycle_balance call_cycles_add \
+        stable_size stable_grow stable_write stable_read";
+
+    #[test]
+    fn every_system_api_import_is_linked() {
+        let engine = crate::engine::engine();
+        let mut linker = wasmtime::Linker::new(engine);
+        link(&mut linker).unwrap();
+        let ctx = ApiContext::new(
+            ApiKind::Update,
+            Principal::anonymous(),
+            Principal::anonymous(),
+            0,
+        );
+        let mut store = wasmtime::Store::new(engine, ctx);
+        for name in SPEC_IMPORTS.split_whitespace() {
+            assert!(
+                IMPORT_NAMES.contains(&name),
+                "{name} is missing from IMPORT_NAMES"
+            );
+        }
+        for name in IMPORT_NAMES {
+            assert!(
+                linker.get(&mut store, "ic0", name).is_some(),
+                "ic0.{name} is not linked"
+            );
+        }
+    }
+}

@@ -47,6 +47,8 @@ pub const PRELUDE: &str = r#"
   (import "ic0" "cost_call" (func $cost_call (param i64 i64 i32)))
   (import "ic0" "debug_print" (func $print (param i32 i32)))
   (import "ic0" "trap" (func $trap (param i32 i32)))
+  (import "ic0" "msg_method_name_size" (func $name_size (result i32)))
+  (import "ic0" "accept_message" (func $accept))
   (memory (export "memory") 2)
   (table 16 funcref)
   (global $counter (mut i64) (i64.const 0))
