@@ -1,8 +1,12 @@
-//! Installs N copies of the real user_canister wasm (default 10 000) and
+//! Installs N copies of a real canister (default 10 000 user_canisters) and
 //! delivers one message to each in a single round; prints wall times, peak
 //! memory and instructions.
 //!
-//!     cargo run --release -p ic-emulator --example round_bench -- [N]
+//!     cargo run --release -p ic-emulator --example round_bench -- [N] [user|probe]
+//!
+//! `user` sends the user_canister's `version` (a query called as an update:
+//! executed and discarded); `probe` installs the emulator's probe canister and
+//! sends `put`, an update that writes a stable BTreeMap and is committed.
 
 use candid::{CandidType, Principal};
 use ic_emulator::Emulator;
@@ -31,14 +35,18 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(10_000);
-    let wasm = canister_artifacts::artifacts()
-        .user_canister
-        .wasm_gz
-        .clone();
+    let probe = std::env::args().nth(2).as_deref() == Some("probe");
+    let artifacts = canister_artifacts::artifacts();
+    let wasm = if probe {
+        artifacts.probe.wasm_gz.clone()
+    } else {
+        artifacts.user_canister.wasm_gz.clone()
+    };
     let factory = Principal::self_authenticating(b"factory");
     let emu = Emulator::new();
+    let what = if probe { "probe" } else { "user" };
     println!(
-        "round_bench: {n} user canisters ({} bytes gzipped wasm)",
+        "round_bench: {n} {what} canisters ({} bytes gzipped wasm)",
         wasm.len()
     );
     println!("start: VmRSS {:.0} MiB", status_mib("VmRSS:"));
@@ -47,12 +55,18 @@ fn main() {
     let mut ids = Vec::with_capacity(n as usize);
     for i in 0..n {
         let id = emu.create_canister();
-        let args = UserCanisterArgs {
-            owner: Principal::self_authenticating(i.to_le_bytes()),
-            factory,
-            version: "1.0.0".into(),
+        let arg = if probe {
+            candid::encode_args(()).unwrap()
+        } else {
+            let owner = Principal::self_authenticating(i.to_le_bytes());
+            candid::encode_one(UserCanisterArgs {
+                owner,
+                factory,
+                version: "1.0.0".into(),
+            })
+            .unwrap()
         };
-        emu.install_canister(id, wasm.clone(), candid::encode_one(&args).unwrap(), None);
+        emu.install_canister(id, wasm.clone(), arg, None);
         ids.push(id);
     }
     let install = t.elapsed();
@@ -99,6 +113,11 @@ fn main() {
         status_mib("VmHWM:"),
     );
     println!("install instructions (init): {}", stats.last_install);
+    let private: usize = ids.iter().map(|id| emu.private_heap_bytes(*id)).sum();
+    println!(
+        "private heap pages after the round: {:.1} MiB",
+        private as f64 / (1 << 20) as f64
+    );
     let t = Instant::now();
     emu.tick();
     println!(
