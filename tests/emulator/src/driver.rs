@@ -664,7 +664,10 @@ impl Emulator {
 
     /// Moves virtual time forward (without running a round).
     pub fn advance_time(&self, duration: Duration) {
-        self.sm.borrow_mut().time += duration.as_nanos() as u64;
+        let mut sm = self.sm.borrow_mut();
+        sm.time = sm
+            .time
+            .saturating_add(u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX));
     }
 
     /// Sets virtual time; it never goes backwards (panics if asked to).

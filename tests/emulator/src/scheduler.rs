@@ -332,7 +332,7 @@ impl StateMachine {
             Some(_) => {}
         }
         let cb = c.callbacks.remove(&callback_id).expect("checked");
-        c.cycles += refund;
+        c.cycles = c.cycles.saturating_add(refund);
         debug_assert_eq!(cb.callee, respondent);
         self.call_resolved(originator, cb.callee);
         let c = self.canisters.get_mut(&originator).expect("exists");
@@ -527,7 +527,7 @@ impl StateMachine {
         );
         if !is_query {
             if let Some(pending) = ctx.pending_call.take() {
-                ctx.balance += pending.cycles; // never performed: the cycles come back
+                ctx.balance = ctx.balance.saturating_add(pending.cycles); // never performed: the cycles come back
             }
             c.heap = new_heap;
             c.stable = ctx.stable;

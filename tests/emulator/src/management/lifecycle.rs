@@ -171,7 +171,7 @@ impl StateMachine {
     pub(crate) fn provisional_top_up(&mut self, call: &MgmtCall) -> CallResult {
         let (args,): (ProvisionalTopUpCanisterArgs,) = decode(&call.arg)?;
         let c = self.canister_mut(&args.canister_id)?;
-        c.cycles += nat_u128(&args.amount);
+        c.cycles = c.cycles.saturating_add(nat_u128(&args.amount));
         empty_reply()
     }
 
@@ -261,7 +261,7 @@ impl StateMachine {
     pub(crate) fn deposit_cycles(&mut self, call: &MgmtCall, cycles: &mut u128) -> CallResult {
         let (args,): (CanisterIdRecord,) = decode(&call.arg)?;
         let c = self.canister_mut(&args.canister_id)?;
-        c.cycles += std::mem::take(cycles);
+        c.cycles = c.cycles.saturating_add(std::mem::take(cycles));
         empty_reply()
     }
 

@@ -117,7 +117,7 @@ impl StateMachine {
             Outcome::Deferred => {
                 // Attached cycles are not needed by a deferred method: give them back now.
                 if let Some(c) = self.canisters.get_mut(&call.sender) {
-                    c.cycles += cycles;
+                    c.cycles = c.cycles.saturating_add(cycles);
                 }
             }
         }

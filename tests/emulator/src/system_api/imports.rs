@@ -348,7 +348,7 @@ fn call_perform(c: &mut C) -> Result<i32> {
     let fee = cycles::transmission_fee(call.method.len() as u64, call.payload.len() as u64);
     if queued >= ctx.queue_capacity || ctx.liquid_balance() < fee {
         // The call cannot be made: the attached cycles come back, no callback will run.
-        ctx.balance += call.cycles;
+        ctx.balance = ctx.balance.saturating_add(call.cycles);
         return Ok(2);
     }
     ctx.balance -= fee;
@@ -557,7 +557,7 @@ pub fn link(linker: &mut Linker<ApiContext>) -> Result<()> {
             let ctx = c.data_mut();
             let n = amount(high, low).min(ctx.cycles_available - ctx.cycles_accepted);
             ctx.cycles_accepted += n;
-            ctx.balance += n;
+            ctx.balance = ctx.balance.saturating_add(n);
             write_u128(&mut c, "msg_cycles_accept128", dst, n)
         },
     )?;
@@ -680,7 +680,7 @@ pub fn link(linker: &mut Linker<ApiContext>) -> Result<()> {
             let method = text(&mut c, "call_new", name_src, name_size)?;
             let ctx = c.data_mut();
             if let Some(old) = ctx.pending_call.take() {
-                ctx.balance += old.cycles; // a discarded call gives its cycles back
+                ctx.balance = ctx.balance.saturating_add(old.cycles); // a discarded call gives its cycles back
             }
             ctx.pending_call = Some(PendingCall {
                 callee,
@@ -1138,7 +1138,7 @@ pub fn link(linker: &mut Linker<ApiContext>) -> Result<()> {
             let ctx = c.data_mut();
             let n = (max as u64 as u128).min(ctx.cycles_available - ctx.cycles_accepted);
             ctx.cycles_accepted += n;
-            ctx.balance += n;
+            ctx.balance = ctx.balance.saturating_add(n);
             Ok(n as i64)
         },
     )?;
