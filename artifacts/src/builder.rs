@@ -197,6 +197,7 @@ fn load(dir: &Path) -> Result<Artifacts, BuildError> {
     Ok(Artifacts {
         factory: one(CanisterKind::Factory)?,
         user_canister: one(CanisterKind::UserCanister)?,
+        probe: one(CanisterKind::Probe)?,
     })
 }
 

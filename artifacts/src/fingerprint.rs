@@ -6,7 +6,13 @@ use std::path::{Path, PathBuf};
 /// Directories (relative to the workspace root) whose files go into the
 /// canister modules (the post-processing code included); the workspace
 /// manifest and lock file are added too.
-const SOURCE_DIRS: [&str; 4] = ["artifacts", "factory", "user_canister", "wasm_registry"];
+const SOURCE_DIRS: [&str; 5] = [
+    "artifacts",
+    "factory",
+    "user_canister",
+    "wasm_registry",
+    "tests/emulator/probe_canister",
+];
 const SOURCE_FILES: [&str; 3] = ["Cargo.toml", "Cargo.lock", "rust-toolchain.toml"];
 
 /// SHA-256 over every source file's path and content, plus `extra` (the build
@@ -62,6 +68,7 @@ mod tests {
             "factory/src",
             "user_canister/src",
             "wasm_registry/src",
+            "tests/emulator/probe_canister/src",
         ] {
             fs::create_dir_all(dir.path().join(d)).unwrap();
         }

@@ -23,14 +23,21 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// The two canisters this workspace ships.
-pub const CANISTERS: [CanisterKind; 2] = [CanisterKind::Factory, CanisterKind::UserCanister];
+/// The canisters this workspace builds: the two it ships, and the emulator's
+/// test probe.
+pub const CANISTERS: [CanisterKind; 3] = [
+    CanisterKind::Factory,
+    CanisterKind::UserCanister,
+    CanisterKind::Probe,
+];
 
 /// Which canister an artifact is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CanisterKind {
     Factory,
     UserCanister,
+    /// The emulator's test canister (tests/emulator/probe_canister).
+    Probe,
 }
 
 impl CanisterKind {
@@ -39,13 +46,21 @@ impl CanisterKind {
         match self {
             CanisterKind::Factory => "factory",
             CanisterKind::UserCanister => "user_canister",
+            CanisterKind::Probe => "probe_canister",
+        }
+    }
+
+    /// The crate's directory, relative to the workspace root.
+    pub fn dir(self) -> PathBuf {
+        match self {
+            CanisterKind::Probe => PathBuf::from("tests/emulator/probe_canister"),
+            other => PathBuf::from(other.crate_name()),
         }
     }
 
     /// The committed Candid interface, relative to the workspace root.
     pub fn did_path(self) -> PathBuf {
-        let name = self.crate_name();
-        PathBuf::from(name).join(format!("{name}.did"))
+        self.dir().join(format!("{}.did", self.crate_name()))
     }
 }
 
@@ -74,6 +89,7 @@ impl Artifact {
 pub struct Artifacts {
     pub factory: Artifact,
     pub user_canister: Artifact,
+    pub probe: Artifact,
 }
 
 impl Artifacts {
@@ -81,6 +97,7 @@ impl Artifacts {
         match kind {
             CanisterKind::Factory => &self.factory,
             CanisterKind::UserCanister => &self.user_canister,
+            CanisterKind::Probe => &self.probe,
         }
     }
 }

@@ -1,1 +1,32 @@
-//! In-process IC emulator (see its issue).
+//! An in-process Internet Computer emulator: a small PocketIC that runs real
+//! canister wasm under wasmtime, with the IC's message semantics, the
+//! management canister, virtual time and fault injection.
+//!
+//! Start with [`Emulator`] (its API mirrors `pocket_ic::PocketIc`), and
+//! [`backend::IcBackend`] to write scenarios that also run on PocketIC.
+
+pub mod backend;
+mod cycles;
+mod driver;
+mod engine;
+mod error;
+mod faults;
+pub mod ids;
+pub mod limits;
+mod management;
+mod scheduler;
+mod state;
+mod system_api;
+
+pub use candid::Principal;
+pub use driver::{Emulator, MessageId, Time};
+pub use error::{CallResult, ErrorCode, RejectCode, RejectResponse};
+pub use faults::Fault;
+pub use ic_management_canister_types as management_types;
+pub use state::canister::InstructionStats;
+pub use state::{DebugLine, InFlight};
+
+/// Cycle costs the emulator charges (`ic0.cost_*`).
+pub mod costs {
+    pub use crate::cycles::{cost_call, CREATE_CANISTER_FEE, DEFAULT_PROVISIONAL_CYCLES};
+}
