@@ -3,4 +3,6 @@
 # and prints their sizes and hashes. Also dfx's build step for the factory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec cargo run -q --release -p canister_artifacts --bin build-canisters
+# The dev profile: its dependencies are optimized (see Cargo.toml), and the
+# tests reuse the same build instead of compiling a release tree too.
+exec cargo run -q -p canister_artifacts --bin build-canisters
