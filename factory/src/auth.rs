@@ -115,6 +115,15 @@ endpoints! {
     ApproveRelease => "approve_release",
     DeprecateRelease => "deprecate_release",
     RevokeRelease => "revoke_release",
+    StartRollout => "start_rollout",
+    PauseRollout => "pause_rollout",
+    ResumeRollout => "resume_rollout",
+    CancelRollout => "cancel_rollout",
+    RolloutStatus => "rollout_status",
+    RolloutHistory => "rollout_history",
+    RequestUpgrade => "request_upgrade",
+    RequestUpgradeFromCanister => "request_upgrade_from_canister",
+    UpgradeStatus => "upgrade_status",
 }
 
 /// The policy: which roles may call each endpoint.
@@ -136,6 +145,12 @@ pub fn allowed_roles(endpoint: Endpoint) -> &'static [Role] {
         | AuditLog => ADMINS,
         BeginRelease | UploadReleaseChunk | CommitRelease | AbortRelease | ApproveRelease
         | DeprecateRelease | RevokeRelease => ADMINS,
+        StartRollout | PauseRollout | ResumeRollout | CancelRollout | RolloutStatus
+        | RolloutHistory => ADMINS,
+        RequestUpgrade => OWNER_OR_RECOVERY,
+        // One-way, from the user canister about itself.
+        RequestUpgradeFromCanister => &[UserCanister],
+        UpgradeStatus => &[Owner, Recovery, Admin],
     }
 }
 

@@ -19,6 +19,7 @@ pub mod provision;
 pub mod rate_limit;
 pub mod recovery;
 pub mod releases;
+pub mod rollout;
 pub mod runtime;
 pub mod state;
 mod storable;
@@ -41,7 +42,12 @@ use wasm_registry::{
 };
 #[allow(unused_imports)]
 use {
-    audit::AuditPage, config::FactoryConfig, error::FactoryError, metrics::*, types::*,
+    audit::AuditPage,
+    config::FactoryConfig,
+    error::FactoryError,
+    metrics::*,
+    rollout::{on_demand::UpgradeAccepted, plan::RolloutPlan, status::*},
+    types::*,
     users::UserView,
 };
 
