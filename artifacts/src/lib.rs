@@ -13,6 +13,7 @@ mod did;
 mod fingerprint;
 mod postprocess;
 mod toolchain;
+pub mod variants;
 
 pub use builder::BuildError;
 pub use did::assert_did_matches;

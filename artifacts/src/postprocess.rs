@@ -28,7 +28,7 @@ pub fn release_module(raw_wasm: &[u8], candid_service: &str) -> Result<Vec<u8>, 
 
 /// Gzip with a zero timestamp and no file name, so equal input gives an equal
 /// module hash on every machine.
-fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+pub(crate) fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut encoder: GzEncoder<Vec<u8>> = GzBuilder::new()
         .mtime(0)
         .write(Vec::new(), Compression::best());

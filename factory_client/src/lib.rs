@@ -1,0 +1,25 @@
+//! A typed client of the factory canister.
+//!
+//! Every factory endpoint as a method returning `Result<T, ClientError>`,
+//! where the factory's own typed refusals stay typed (`ClientError::Factory`),
+//! plus the multi-step admin job of publishing a release in resumable 1 MiB
+//! chunks. The same code path drives a real network and the emulator.
+
+mod client;
+mod publish;
+mod transport;
+
+pub use client::{ClientError, FactoryClient};
+pub use publish::{module_hash, PublishOptions, PublishReport};
+pub use transport::{Transport, TransportError};
+
+/// The factory's Candid types, re-exported for callers.
+pub use factory::{
+    audit::{AuditAction, AuditEntry, AuditPage},
+    config::{FactoryConfig, ProvisioningMode},
+    error::FactoryError,
+    rate_limit::RateLimit,
+    types::*,
+    users::{Outcome, Phase, UserView},
+};
+pub use wasm_registry::{RegistryConfig, Release, ReleaseState, Sha256, UploadStatus};
