@@ -26,10 +26,13 @@ mod storable;
 pub mod types;
 pub mod upgrade;
 mod user_canister_api;
+mod user_codec;
 pub mod users;
 
 #[cfg(test)]
 mod flow_tests;
+#[cfg(test)]
+mod footprint_tests;
 #[cfg(test)]
 mod testing;
 

@@ -117,9 +117,15 @@ impl<M: Memory> FactoryState<M> {
     /// Writes a user record; every write goes through here (or `remove_user`)
     /// so the per-version counts stay exact.
     pub fn put_user(&mut self, record: UserRecord) {
-        let old = self.users.insert(record.owner, record.clone());
-        self.count_version(old.and_then(|r| r.version), -1);
-        self.count_version(record.version, 1);
+        let version = record.version.clone();
+        let old = self
+            .users
+            .insert(record.owner, record)
+            .and_then(|r| r.version);
+        if old != version {
+            self.count_version(old, -1);
+            self.count_version(version, 1);
+        }
     }
 
     pub fn remove_user(&mut self, owner: &Principal) -> Option<UserRecord> {

@@ -8,7 +8,7 @@ use super::model::*;
 use super::plan::{backoff_ns, RetryPolicy, DEFAULT_RETRY};
 use super::reasons;
 use super::stages;
-use super::take::outcome;
+use super::take::{outcome, MAX_OUTCOME_ERROR};
 use super::transitions::{place, with_sched, Place};
 use crate::state::FactoryState;
 use candid::Principal;
@@ -92,7 +92,7 @@ fn record<M: Memory>(
             let message = error.to_string();
             outcome(&mut user, &item, now, Some(message.clone()));
             item.attempts = item.attempts.saturating_add(1);
-            item.last_error = Some(message.clone());
+            item.last_error = Some(reasons::truncate(message.clone(), MAX_OUTCOME_ERROR));
             if let Some(r) = running {
                 item.must_start = !r;
             }

@@ -4,7 +4,7 @@
 use super::model::*;
 use super::plan::RolloutPlan;
 use super::reasons;
-use super::transitions::with_sched;
+use super::transitions::{discard, with_sched};
 use crate::audit::AuditAction;
 use crate::error::FactoryError;
 use crate::state::FactoryState;
@@ -232,7 +232,7 @@ pub fn end_rollout<M: Memory>(s: &mut FactoryState<M>, end: RolloutEnd, now: u64
     with_sched(s, |s, sc| {
         for canister in queued {
             if let Some(item) = s.sched.items.get(&canister) {
-                drop_item(s, sc, canister, item);
+                discard(s, sc, canister, item);
             }
         }
         let Some(progress) = sc.rollout.take() else {
@@ -262,15 +262,4 @@ pub fn end_rollout<M: Memory>(s: &mut FactoryState<M>, end: RolloutEnd, now: u64
         let _ = s.sched.history.append(&summary);
     });
     s.sched.plan.set(PlanCell::default());
-}
-
-/// Removes an item without an outcome (its rollout ended before it ran).
-fn drop_item<M: Memory>(s: &mut FactoryState<M>, sc: &mut Sched, canister: Principal, item: Item) {
-    if let ItemState::Queued(k) = item.state {
-        s.sched.queue.remove(&k);
-    }
-    if let Some(c) = sc.stage_mut(item.rollout) {
-        c.queued = c.queued.saturating_sub(1);
-    }
-    s.sched.items.remove(&canister);
 }

@@ -6,7 +6,7 @@
 use super::membership::{bucket, stage_of};
 use super::model::*;
 use super::plan::Plan;
-use super::transitions::{place_new, rewrite, with_sched, Place};
+use super::transitions::{discard, is_orphan, place_new, rewrite, with_sched, Place};
 use crate::state::FactoryState;
 use crate::users::{Phase, UserRecord};
 use candid::Principal;
@@ -173,19 +173,29 @@ fn consider<M: Memory>(
         return;
     }
     if let Some(mut item) = s.sched.items.get(&canister) {
-        // Held already (on demand, or a reconciliation): join it if it goes
-        // to the same version, else leave it to that request.
-        if &item.target == target && item.rollout.is_none_or(|r| r.id != pass.r.id) {
+        if is_orphan(sc, &item) {
+            // Left by a rollout that ended: this one takes it over.
+            discard(s, sc, canister, item.clone());
+            item.target = target.clone();
+            item.rollout = Some(pass.r);
+            item.attempts = 0;
+            item.last_error = None;
+            place_new(s, sc, canister, item, Place::Queue);
+        } else if &item.target == target && item.rollout.is_none_or(|r| r.id != pass.r.id) {
+            // Held already (on demand, or a reconciliation) for the same
+            // version: the stage counts it when it is done.
             item.rollout = Some(pass.r);
             if let Some(c) = sc.stage_mut(item.rollout) {
                 *c.slot_mut(item.state.slot()) += 1;
             }
             rewrite(s, canister, &item);
-            report.enqueued += 1;
-            *room = room.saturating_sub(1);
         } else {
+            // On its way to another version at a user's request.
             skip(sc, pass.r, report);
+            return;
         }
+        report.enqueued += 1;
+        *room = room.saturating_sub(1);
         return;
     }
     let item = Item {

@@ -6,7 +6,7 @@
 use super::model::*;
 use super::plan::{SnapshotPolicy, TopUpPolicy, DEFAULT_TOP_UP};
 use super::reasons;
-use super::transitions::{place, Place};
+use super::transitions::{discard, place, Place};
 use crate::error::FactoryError;
 use crate::state::FactoryState;
 use crate::users::{Lock, Outcome, Phase, UserRecord};
@@ -23,6 +23,9 @@ pub const IDLE_MAX_IN_FLIGHT: u32 = 50;
 pub const MAX_SETTLED_PER_TAKE: u32 = 32;
 /// A canister busy with a recovery action is tried again after this.
 pub const BUSY_RETRY_NS: u64 = 10_000_000_000;
+
+/// Longest error text kept in a user's record.
+pub const MAX_OUTCOME_ERROR: usize = 200;
 
 /// One canister's upgrade, as the async sequence needs it.
 #[derive(Clone, Debug)]
@@ -79,7 +82,7 @@ fn take<M: Memory>(s: &mut FactoryState<M>, sc: &mut Sched, now: u64) -> Option<
                 // Paused, halted, or a later stage: nothing behind it may start.
                 _ if of_active => return None,
                 _ => {
-                    place(s, sc, canister, item, Place::Done(Final::Skipped));
+                    discard(s, sc, canister, item);
                     continue;
                 }
             }
@@ -119,10 +122,12 @@ fn start<M: Memory>(
         place(s, sc, canister, item, Place::Retry { ready_at_ns });
         return None;
     }
-    let step = match item.interrupted.as_ref() {
-        Some(run) => Ok(run.step.clone()),
-        None if item.restart_only => Ok(item.target.clone()),
-        None => next_step(s, &item, &record),
+    // A reconciled run's step is decided again: the registry may have
+    // changed; if its install happened, the status check finds it there.
+    let step = if item.restart_only {
+        Ok(item.target.clone())
+    } else {
+        next_step(s, &item, &record)
     };
     let release = match step.and_then(|v| release(s, &v)) {
         Ok(release) => release,
@@ -135,7 +140,7 @@ fn start<M: Memory>(
             reasons::record(s, reasons::group(&e), &message);
             outcome(&mut record, &item, now, Some(message.clone()));
             s.put_user(record);
-            item.last_error = Some(message);
+            item.last_error = Some(reasons::truncate(message, MAX_OUTCOME_ERROR));
             place(s, sc, canister, item, Place::Done(Final::Failed));
             return None;
         }
@@ -229,6 +234,8 @@ fn policies<M: Memory>(s: &FactoryState<M>, item: &Item) -> (bool, TopUpPolicy) 
 
 /// Writes the attempt's outcome into the user's record.
 pub fn outcome(record: &mut UserRecord, item: &Item, now: u64, error: Option<String>) {
+    // Kept short: the record is read and written on every action.
+    let error = error.map(|e| reasons::truncate(e, MAX_OUTCOME_ERROR));
     record.last_outcome = Some(Outcome {
         action: if item.on_demand {
             "on_demand_upgrade".into()

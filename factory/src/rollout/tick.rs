@@ -16,7 +16,7 @@ use super::enumerate::{enumerate, EnumReport};
 use super::model::*;
 use super::stages::{self, Decision};
 use super::take::{self, Job, IDLE_MAX_IN_FLIGHT};
-use super::transitions::{place, with_sched, Place};
+use super::transitions::{discard, is_orphan, place, with_sched, Place};
 use crate::state::FactoryState;
 use ic_stable_structures::Memory;
 
@@ -118,6 +118,9 @@ fn move_due_retries<M: Memory>(s: &mut FactoryState<M>, now: u64) -> u32 {
     with_sched(s, |s, sc| {
         for (key, canister) in due {
             match s.sched.items.get(&canister) {
+                Some(item) if item.state == ItemState::Waiting(key) && is_orphan(sc, &item) => {
+                    discard(s, sc, canister, item);
+                }
                 Some(item) if item.state == ItemState::Waiting(key) => {
                     place(s, sc, canister, item, Place::Queue);
                 }

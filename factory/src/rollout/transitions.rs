@@ -46,6 +46,34 @@ pub fn place<M: Memory>(
     put(s, sc, canister, &mut item, to);
 }
 
+/// Lets go of an item without an outcome (its rollout ended before it ran).
+pub fn discard<M: Memory>(
+    s: &mut FactoryState<M>,
+    sc: &mut Sched,
+    canister: Principal,
+    item: Item,
+) {
+    unplace(s, sc, canister, &item.state);
+    if let Some(c) = sc.stage_mut(item.rollout) {
+        let slot = c.slot_mut(item.state.slot());
+        *slot = slot.saturating_sub(1);
+    }
+    s.sched.items.remove(&canister);
+}
+
+/// An item of a rollout that ended, with nothing else to do: no user asked
+/// for it and the canister is known to run.
+pub fn is_orphan(sc: &Sched, item: &Item) -> bool {
+    let of_active =
+        matches!((item.rollout, sc.rollout.as_ref()), (Some(r), Some(p)) if r.id == p.id);
+    item.rollout.is_some()
+        && !of_active
+        && !item.on_demand
+        && !item.must_start
+        && !item.restart_only
+        && item.interrupted.is_none()
+}
+
 /// Takes in a canister the scheduler did not hold.
 pub fn place_new<M: Memory>(
     s: &mut FactoryState<M>,

@@ -205,3 +205,35 @@ fn status_reports_stages_rate_and_eta_and_history_pages() {
     // Nothing left to upgrade: every canister skipped, done at once.
     assert_eq!(first.rollouts[0].stages[0].counters.skipped, 200);
 }
+
+#[test]
+fn a_retry_left_by_a_cancelled_rollout_is_taken_over_by_the_next() {
+    let h = Harness::default();
+    let v1 = h.publish("1.0.0");
+    let ids = seed(&h, 0..6, &v1);
+    h.publish("2.0.0");
+    h.mgmt.fail("install_chunked_code", 1);
+    let mut sim = Sim::new(&h);
+    let slow_retry = RolloutPlan {
+        retry: Some(RetryPolicy {
+            max_attempts: 3,
+            initial_backoff_ns: 50 * ROUND_NS,
+            max_backoff_ns: 50 * ROUND_NS,
+        }),
+        ..plan("2.0.0", 6)
+    };
+    start(&mut sim, slow_retry);
+    sim.run_until(100, |_| !h.state.borrow().sched.retries.is_empty());
+    cancel(&mut h.state.borrow_mut(), admin(), 0).unwrap();
+    sim.run(200);
+    check_invariants(&h);
+    let v3 = h.publish("3.0.0");
+    start(&mut sim, plan("3.0.0", 6));
+    sim.run(300);
+    check_invariants(&h);
+    assert!(ids
+        .iter()
+        .all(|i| h.mgmt.canister(*i).module_hash == Some(v3.sha256.0)));
+    assert_eq!(history(&h)[1].stages[0].counters.upgraded, 6);
+    assert!(h.state.borrow().sched.items.is_empty());
+}
