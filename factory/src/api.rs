@@ -10,6 +10,7 @@ use crate::metrics::{self, HttpRequest, HttpResponse};
 use crate::provision;
 use crate::recovery;
 use crate::releases;
+use crate::rollout::{self, on_demand::UpgradeAccepted, plan::RolloutPlan, status::*};
 use crate::runtime::{Ctx, Env};
 use crate::state::{FactoryState, VMem};
 use crate::types::*;
@@ -19,7 +20,8 @@ use ic_cdk::api::msg_caller;
 use ic_cdk::{init, post_upgrade, query, update};
 use ic_stable_structures::memory_manager::MemoryManager;
 use ic_stable_structures::DefaultMemoryImpl;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::time::Duration;
 use wasm_registry::{
     BeginUpload, RegistryConfig, Release, ReleaseState, UploadChunk, UploadStatus,
 };
@@ -108,6 +110,36 @@ fn apply_init(s: &mut State, args: FactoryInitArgs) -> Result<(), FactoryError> 
 fn post_upgrade(_arg: Option<FactoryArg>) {
     // Locks of the previous module's epoch are stale from here on.
     write(|s| s.update_counters(|c| c.epoch += 1));
+    // Timers do not survive an upgrade: the first tick reconciles runs of the
+    // previous epoch and resumes the rollout.
+    arm_tick(0);
+}
+
+thread_local! {
+    /// When the earliest armed tick is due (heap only: re-armed after upgrades).
+    static NEXT_TICK_NS: Cell<Option<u64>> = const { Cell::new(None) };
+}
+
+/// Arms a tick in `delay_ns` unless one is due sooner.
+fn arm_tick(delay_ns: u64) {
+    let due = now().saturating_add(delay_ns);
+    if NEXT_TICK_NS.get().is_some_and(|t| t <= due) {
+        return;
+    }
+    NEXT_TICK_NS.set(Some(due));
+    ic_cdk_timers::set_timer(Duration::from_nanos(delay_ns), run_tick());
+}
+
+async fn run_tick() {
+    NEXT_TICK_NS.set(None);
+    let (now, balance) = (now(), IcEnv.cycles_balance());
+    let report = write(|s| rollout::tick::tick(s, now, balance));
+    for job in report.jobs {
+        ic_cdk::futures::spawn(rollout::worker::worker(ctx(), job));
+    }
+    if let Some(delay) = report.next_tick_ns {
+        arm_tick(delay);
+    }
 }
 
 #[query]
@@ -295,4 +327,74 @@ fn deprecate_release(args: ReleaseStateChange) -> Result<(), FactoryError> {
 async fn revoke_release(args: ReleaseStateChange) -> Result<(), FactoryError> {
     let caller = guard(Endpoint::RevokeRelease, None)?;
     releases::revoke(&ctx(), caller, args.version, args.reason).await
+}
+
+#[update]
+fn start_rollout(plan: RolloutPlan) -> Result<u64, FactoryError> {
+    let caller = guard(Endpoint::StartRollout, None)?;
+    let id = write(|s| rollout::control::start_rollout(s, caller, plan, now()))?;
+    arm_tick(0);
+    Ok(id)
+}
+
+#[update]
+fn pause_rollout() -> Result<(), FactoryError> {
+    let caller = guard(Endpoint::PauseRollout, None)?;
+    write(|s| rollout::control::pause(s, caller, now()))
+}
+
+#[update]
+fn resume_rollout() -> Result<(), FactoryError> {
+    let caller = guard(Endpoint::ResumeRollout, None)?;
+    write(|s| rollout::control::resume(s, caller, now()))?;
+    arm_tick(0);
+    Ok(())
+}
+
+#[update]
+fn cancel_rollout() -> Result<(), FactoryError> {
+    let caller = guard(Endpoint::CancelRollout, None)?;
+    write(|s| rollout::control::cancel(s, caller, now()))
+}
+
+#[query]
+fn rollout_status() -> Result<RolloutStatus, FactoryError> {
+    guard(Endpoint::RolloutStatus, None)?;
+    Ok(read(|s| rollout::status::rollout_status(s, now())))
+}
+
+#[query]
+fn rollout_history(q: HistoryQuery) -> Result<HistoryPage, FactoryError> {
+    guard(Endpoint::RolloutHistory, None)?;
+    Ok(read(|s| rollout::status::history(s, &q)))
+}
+
+#[update]
+fn request_upgrade(args: RequestUpgradeArgs) -> Result<UpgradeAccepted, FactoryError> {
+    guard(Endpoint::RequestUpgrade, Some(args.canister_id))?;
+    on_demand(args.canister_id, args.version)
+}
+
+/// The user canister's one-way request about itself (it must not await the
+/// reply: it is about to be stopped and upgraded).
+#[update]
+fn request_upgrade_from_canister(version: Option<String>) -> Result<UpgradeAccepted, FactoryError> {
+    let caller = guard(Endpoint::RequestUpgradeFromCanister, None)?;
+    on_demand(caller, version)
+}
+
+fn on_demand(
+    canister: Principal,
+    version: Option<String>,
+) -> Result<UpgradeAccepted, FactoryError> {
+    let accepted = write(|s| rollout::on_demand::request_upgrade(s, canister, version, now()))?;
+    arm_tick(0);
+    Ok(accepted)
+}
+
+#[query]
+fn upgrade_status(canister_id: Principal) -> Result<UpgradeStatus, FactoryError> {
+    guard(Endpoint::UpgradeStatus, Some(canister_id))?;
+    read(|s| rollout::status::upgrade_status(s, canister_id))
+        .ok_or(FactoryError::UnknownCanister { canister_id })
 }

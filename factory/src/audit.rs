@@ -47,6 +47,19 @@ pub enum AuditAction {
     Detached {
         canister_id: Principal,
     },
+    RolloutStarted {
+        id: u64,
+        target_version: String,
+    },
+    RolloutPaused {
+        id: u64,
+    },
+    RolloutResumed {
+        id: u64,
+    },
+    RolloutCancelled {
+        id: u64,
+    },
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]

@@ -115,6 +115,15 @@ endpoints! {
     ApproveRelease => "approve_release",
     DeprecateRelease => "deprecate_release",
     RevokeRelease => "revoke_release",
+    StartRollout => "start_rollout",
+    PauseRollout => "pause_rollout",
+    ResumeRollout => "resume_rollout",
+    CancelRollout => "cancel_rollout",
+    RolloutStatus => "rollout_status",
+    RolloutHistory => "rollout_history",
+    RequestUpgrade => "request_upgrade",
+    RequestUpgradeFromCanister => "request_upgrade_from_canister",
+    UpgradeStatus => "upgrade_status",
 }
 
 /// The policy: which roles may call each endpoint.
@@ -136,6 +145,12 @@ pub fn allowed_roles(endpoint: Endpoint) -> &'static [Role] {
         | AuditLog => ADMINS,
         BeginRelease | UploadReleaseChunk | CommitRelease | AbortRelease | ApproveRelease
         | DeprecateRelease | RevokeRelease => ADMINS,
+        StartRollout | PauseRollout | ResumeRollout | CancelRollout | RolloutStatus
+        | RolloutHistory => ADMINS,
+        RequestUpgrade => OWNER_OR_RECOVERY,
+        // One-way, from the user canister about itself.
+        RequestUpgradeFromCanister => &[UserCanister],
+        UpgradeStatus => &[Owner, Recovery, Admin],
     }
 }
 
@@ -233,5 +248,43 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), Endpoint::ALL.len());
+    }
+
+    #[test]
+    fn rollout_and_upgrade_endpoints() {
+        let user_canister = CallerFacts {
+            is_user_canister: true,
+            subject: None,
+            ..facts(p(7))
+        };
+        assert_eq!(
+            authorize(Endpoint::RequestUpgradeFromCanister, &user_canister),
+            Ok(())
+        );
+        for owner_or_recovery in [p(1), p(2)] {
+            let f = facts(owner_or_recovery);
+            assert_eq!(authorize(Endpoint::RequestUpgrade, &f), Ok(()));
+            assert_eq!(authorize(Endpoint::UpgradeStatus, &f), Ok(()));
+            assert!(authorize(Endpoint::RequestUpgradeFromCanister, &f).is_err());
+            assert!(authorize(Endpoint::StartRollout, &f).is_err());
+        }
+        assert!(authorize(Endpoint::RequestUpgrade, &facts(p(3))).is_err());
+        assert!(authorize(Endpoint::RequestUpgrade, &user_canister).is_err());
+        let admin = CallerFacts {
+            is_admin: true,
+            ..facts(p(9))
+        };
+        for e in [
+            Endpoint::StartRollout,
+            Endpoint::PauseRollout,
+            Endpoint::ResumeRollout,
+            Endpoint::CancelRollout,
+            Endpoint::RolloutStatus,
+            Endpoint::RolloutHistory,
+            Endpoint::UpgradeStatus,
+        ] {
+            assert_eq!(authorize(e, &admin), Ok(()), "{e:?}");
+            assert!(authorize(e, &facts(p(3))).is_err(), "{e:?}");
+        }
     }
 }

@@ -58,6 +58,53 @@ pub enum FactoryError {
     Registry(wasm_registry::RegistryError),
     /// The upgrade path does not allow this (downgrade, skipped step...).
     UpgradePath(wasm_registry::PathError),
+    /// The rollout target is not a release in the registry.
+    UnknownTarget {
+        version: String,
+    },
+    /// The rollout target exists but is not approved (committed, deprecated, revoked...).
+    TargetNotApproved {
+        version: String,
+        state: wasm_registry::ReleaseState,
+    },
+    /// A rollout is active; pass `supersede = true` to replace it.
+    RolloutActive {
+        id: u64,
+    },
+    /// There is no active rollout to pause, resume or cancel.
+    NoActiveRollout,
+    /// The rollout is not in a state that allows this (e.g. resuming a running one).
+    RolloutState {
+        state: String,
+    },
+    /// `max_in_flight` must be within 1..=max (the IC's queue capacity).
+    InFlightOutOfRange {
+        value: u32,
+        max: u32,
+    },
+    /// `max_starts_per_tick` must be within 1..=max.
+    StartsPerTickOutOfRange {
+        value: u32,
+        max: u32,
+    },
+    /// Stages must cover increasing shares of the fleet and end at 100 %.
+    InvalidStages(String),
+    /// A failure threshold above 100 % (10,000 basis points).
+    ThresholdOutOfRange {
+        value: u16,
+    },
+    /// Retry policy out of range (attempts, backoff).
+    InvalidRetryPolicy(String),
+    /// Too many entries in a filter list.
+    FilterTooLarge {
+        field: String,
+        max: u32,
+    },
+    /// A field outside its allowed range (tick interval, top-up...).
+    OutOfRange {
+        field: String,
+        why: String,
+    },
     /// A call to the management canister failed.
     ManagementCall {
         method: String,
@@ -110,6 +157,29 @@ impl fmt::Display for FactoryError {
             ),
             Registry(e) => write!(f, "registry: {e}"),
             UpgradePath(e) => write!(f, "upgrade path: {e}"),
+            UnknownTarget { version } => write!(f, "no release {version} in the registry"),
+            TargetNotApproved { version, state } => {
+                write!(f, "release {version} is {state}, not approved")
+            }
+            RolloutActive { id } => write!(
+                f,
+                "rollout {id} is active; cancel it or pass supersede = true"
+            ),
+            NoActiveRollout => write!(f, "no active rollout"),
+            RolloutState { state } => write!(f, "not allowed while the rollout is {state}"),
+            InFlightOutOfRange { value, max } => {
+                write!(f, "max_in_flight {value} is outside 1..={max}")
+            }
+            StartsPerTickOutOfRange { value, max } => {
+                write!(f, "max_starts_per_tick {value} is outside 1..={max}")
+            }
+            InvalidStages(why) => write!(f, "invalid stages: {why}"),
+            ThresholdOutOfRange { value } => {
+                write!(f, "failure threshold {value} bps is above 10000")
+            }
+            InvalidRetryPolicy(why) => write!(f, "invalid retry policy: {why}"),
+            FilterTooLarge { field, max } => write!(f, "{field} has more than {max} entries"),
+            OutOfRange { field, why } => write!(f, "{field}: {why}"),
             ManagementCall {
                 method,
                 reject_code,

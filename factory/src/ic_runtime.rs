@@ -23,6 +23,9 @@ impl Env for IcEnv {
     fn create_canister_fee(&self) -> u128 {
         ic_cdk::api::cost_create_canister()
     }
+    fn is_stopping(&self) -> bool {
+        ic_cdk::api::canister_status() != ic_cdk::api::CanisterStatusCode::Running
+    }
 }
 
 /// How long the factory waits for a canister to stop before starting it
@@ -214,5 +217,9 @@ impl Management for IcManagement {
             sender_canister_version: Some(ic_cdk::api::canister_version()),
         };
         call("load_canister_snapshot", &(args,), 0, None).await
+    }
+
+    async fn deposit_cycles(&self, canister: Principal, amount: u128) -> CallResult<()> {
+        call("deposit_cycles", &(id(canister),), amount, None).await
     }
 }

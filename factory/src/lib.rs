@@ -19,16 +19,20 @@ pub mod provision;
 pub mod rate_limit;
 pub mod recovery;
 pub mod releases;
+pub mod rollout;
 pub mod runtime;
 pub mod state;
 mod storable;
 pub mod types;
 pub mod upgrade;
 mod user_canister_api;
+mod user_codec;
 pub mod users;
 
 #[cfg(test)]
 mod flow_tests;
+#[cfg(test)]
+mod footprint_tests;
 #[cfg(test)]
 mod testing;
 
@@ -41,7 +45,12 @@ use wasm_registry::{
 };
 #[allow(unused_imports)]
 use {
-    audit::AuditPage, config::FactoryConfig, error::FactoryError, metrics::*, types::*,
+    audit::AuditPage,
+    config::FactoryConfig,
+    error::FactoryError,
+    metrics::*,
+    rollout::{on_demand::UpgradeAccepted, plan::RolloutPlan, status::*},
+    types::*,
     users::UserView,
 };
 

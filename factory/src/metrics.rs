@@ -114,6 +114,111 @@ pub fn render<M: Memory>(s: &FactoryState<M>, cycles_balance: u128, now_ns: u64)
             "factory_canisters_by_version{{version=\"{version}\"}} {n}"
         );
     }
+    render_scheduler(s, &mut out);
     let _ = writeln!(out, "# timestamp {}", now_ns / 1_000_000);
     out
+}
+
+/// The scheduler's figures: counters and bounded maps only.
+fn render_scheduler<M: Memory>(s: &FactoryState<M>, out: &mut String) {
+    let sc = s.sched.sched.get();
+    let t = &sc.totals;
+    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, String)]| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, value) in samples {
+            let _ = writeln!(out, "{name}{labels} {value}");
+        }
+    };
+    metric(
+        "factory_rollout_in_flight",
+        "gauge",
+        "Upgrades in flight now.",
+        &[("", sc.in_flight_now(s.epoch()).to_string())],
+    );
+    metric(
+        "factory_rollout_queued",
+        "gauge",
+        "Canisters queued (rollouts and on-demand).",
+        &[("", s.sched.queue.len().to_string())],
+    );
+    metric(
+        "factory_rollout_retrying",
+        "gauge",
+        "Canisters waiting for a retry.",
+        &[("", s.sched.retries.len().to_string())],
+    );
+    if let Some(p) = &sc.rollout {
+        let state = match &p.state {
+            crate::rollout::model::RolloutState::Running => "running",
+            crate::rollout::model::RolloutState::Paused(_) => "paused",
+            crate::rollout::model::RolloutState::Halted { .. } => "halted",
+        };
+        metric(
+            "factory_rollout_state",
+            "gauge",
+            "The active rollout and its state.",
+            &[(
+                &format!("{{id=\"{}\",state=\"{state}\"}}", p.id),
+                "1".into(),
+            )],
+        );
+        metric(
+            "factory_rollout_stage",
+            "gauge",
+            "The active rollout's current stage (0 = first).",
+            &[("", p.stage.to_string())],
+        );
+    }
+    metric(
+        "factory_upgrades_total",
+        "counter",
+        "Canisters the scheduler finished, by outcome.",
+        &[
+            ("{outcome=\"upgraded\"}", t.upgraded.to_string()),
+            ("{outcome=\"skipped\"}", t.skipped.to_string()),
+            ("{outcome=\"failed\"}", t.failed.to_string()),
+        ],
+    );
+    metric(
+        "factory_upgrade_retries_total",
+        "counter",
+        "Failed tries scheduled again.",
+        &[("", t.retries.to_string())],
+    );
+    metric(
+        "factory_reconciled_total",
+        "counter",
+        "Runs found mid-sequence after a factory upgrade.",
+        &[("", t.reconciled.to_string())],
+    );
+    metric(
+        "factory_on_demand_requests_total",
+        "counter",
+        "On-demand upgrade requests, by result.",
+        &[
+            ("{result=\"accepted\"}", t.on_demand_accepted.to_string()),
+            (
+                "{result=\"rate_limited\"}",
+                t.on_demand_rate_limited.to_string(),
+            ),
+        ],
+    );
+    metric(
+        "factory_top_ups_total",
+        "counter",
+        "Cycle top-ups of user canisters before an upgrade.",
+        &[("", t.top_ups.to_string())],
+    );
+    metric(
+        "factory_top_up_cycles_total",
+        "counter",
+        "Cycles sent in top-ups.",
+        &[("", t.top_up_cycles.to_string())],
+    );
+    metric(
+        "factory_scheduler_ticks_total",
+        "counter",
+        "Timer ticks of the scheduler.",
+        &[("", t.ticks.to_string())],
+    );
 }

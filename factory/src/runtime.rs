@@ -14,6 +14,11 @@ pub trait Env {
     fn cycles_balance(&self) -> u128;
     /// Cycles the IC charges for `create_canister`, on top of the new balance.
     fn create_canister_fee(&self) -> u128;
+    /// The factory itself is being stopped: finish what is in flight, start
+    /// nothing new (new calls would keep it from ever stopping).
+    fn is_stopping(&self) -> bool {
+        false
+    }
 }
 
 /// A management-canister call that did not succeed.
@@ -94,6 +99,8 @@ pub trait Management {
         replace: Option<Vec<u8>>,
     ) -> CallResult<Vec<u8>>;
     async fn load_snapshot(&self, canister: Principal, snapshot_id: Vec<u8>) -> CallResult<()>;
+    /// Sends `amount` of the factory's cycles to `canister`.
+    async fn deposit_cycles(&self, canister: Principal, amount: u128) -> CallResult<()>;
 }
 
 /// Everything a flow works with.
@@ -102,6 +109,14 @@ pub struct Ctx<'a, E, G, M: Memory> {
     pub mgmt: &'a G,
     pub state: &'a RefCell<FactoryState<M>>,
 }
+
+// References only: a worker owns its copy.
+impl<E, G, M: Memory> Clone for Ctx<'_, E, G, M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<E, G, M: Memory> Copy for Ctx<'_, E, G, M> {}
 
 impl<E: Env, G: Management, M: Memory> Ctx<'_, E, G, M> {
     /// Runs `f` on the state; never held across an await.

@@ -4,6 +4,7 @@
 use crate::audit::{AuditAction, AuditEntry, AuditPage, MAX_AUDIT_PAGE};
 use crate::config::FactoryConfig;
 use crate::rate_limit::TokenBucket;
+use crate::rollout::store::{Scheduler, SchedulerMemories};
 use crate::storable::candid_storable;
 use crate::users::UserRecord;
 use candid::{CandidType, Deserialize, Principal};
@@ -24,6 +25,16 @@ mod ids {
     pub const COUNTERS: u8 = 7;
     pub const CHUNK_STORE: u8 = 8;
     pub const VERSION_COUNTS: u8 = 9;
+    /// The rollout scheduler (`rollout::store`), 10..=18.
+    pub const SCHED_PLAN: u8 = 10;
+    pub const SCHED_STATE: u8 = 11;
+    pub const SCHED_ITEMS: u8 = 12;
+    pub const SCHED_QUEUE: u8 = 13;
+    pub const SCHED_RETRIES: u8 = 14;
+    pub const SCHED_RUNNING: u8 = 15;
+    pub const SCHED_REASONS: u8 = 16;
+    pub const SCHED_HISTORY_INDEX: u8 = 17;
+    pub const SCHED_HISTORY_DATA: u8 = 18;
     /// `wasm_registry` uses `RegistryMemories::COUNT` ids from here.
     pub const REGISTRY_FIRST: u8 = 20;
 }
@@ -57,6 +68,7 @@ pub struct FactoryState<M: Memory> {
     /// so metrics never scan the users.
     pub version_counts: StableBTreeMap<String, u64, M>,
     pub registry: Registry<M>,
+    pub sched: Scheduler<M>,
 }
 
 pub type VMem<I> = VirtualMemory<I>;
@@ -76,6 +88,17 @@ impl<I: Memory> FactoryState<VMem<I>> {
             chunk_store: StableBTreeMap::init(m(ids::CHUNK_STORE)),
             version_counts: StableBTreeMap::init(m(ids::VERSION_COUNTS)),
             registry: Registry::init(RegistryMemories::from_fn(|i| m(ids::REGISTRY_FIRST + i))),
+            sched: Scheduler::init(SchedulerMemories {
+                plan: m(ids::SCHED_PLAN),
+                sched: m(ids::SCHED_STATE),
+                items: m(ids::SCHED_ITEMS),
+                queue: m(ids::SCHED_QUEUE),
+                retries: m(ids::SCHED_RETRIES),
+                running: m(ids::SCHED_RUNNING),
+                reasons: m(ids::SCHED_REASONS),
+                history_index: m(ids::SCHED_HISTORY_INDEX),
+                history_data: m(ids::SCHED_HISTORY_DATA),
+            }),
         }
     }
 }
@@ -94,9 +117,15 @@ impl<M: Memory> FactoryState<M> {
     /// Writes a user record; every write goes through here (or `remove_user`)
     /// so the per-version counts stay exact.
     pub fn put_user(&mut self, record: UserRecord) {
-        let old = self.users.insert(record.owner, record.clone());
-        self.count_version(old.and_then(|r| r.version), -1);
-        self.count_version(record.version, 1);
+        let version = record.version.clone();
+        let old = self
+            .users
+            .insert(record.owner, record)
+            .and_then(|r| r.version);
+        if old != version {
+            self.count_version(old, -1);
+            self.count_version(version, 1);
+        }
     }
 
     pub fn remove_user(&mut self, owner: &Principal) -> Option<UserRecord> {

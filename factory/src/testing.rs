@@ -15,6 +15,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 
 pub type TestState = FactoryState<VMem<VectorMemory>>;
@@ -30,14 +31,17 @@ pub const FACTORY: u64 = 1_000;
 
 pub struct FakeEnv {
     pub now: Cell<u64>,
-    pub balance: Cell<u128>,
+    /// Shared with the fake management canister, which takes deposits from it.
+    pub balance: Rc<Cell<u128>>,
+    pub stopping: Cell<bool>,
 }
 
 impl Default for FakeEnv {
     fn default() -> Self {
         FakeEnv {
             now: Cell::new(1_000_000_000),
-            balance: Cell::new(1_000_000_000_000_000),
+            balance: Rc::new(Cell::new(1_000_000_000_000_000)),
+            stopping: Cell::new(false),
         }
     }
 }
@@ -55,6 +59,9 @@ impl Env for FakeEnv {
     fn create_canister_fee(&self) -> u128 {
         500_000_000_000
     }
+    fn is_stopping(&self) -> bool {
+        self.stopping.get()
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -62,6 +69,10 @@ pub struct FakeCanister {
     pub controllers: Vec<Principal>,
     pub module_hash: Option<[u8; 32]>,
     pub stopped: bool,
+    /// A stop that never finished left it stopping.
+    pub stopping: bool,
+    /// The user's data: upgrades keep it.
+    pub data: Vec<u8>,
     pub cycles: u128,
     pub snapshots: BTreeMap<Vec<u8>, Option<[u8; 32]>>,
     pub install_args: Vec<Vec<u8>>,
@@ -76,6 +87,13 @@ pub struct FakeIc {
     /// Methods to fail, with how many more times.
     pub failing: BTreeMap<&'static str, u32>,
     pub calls: Vec<&'static str>,
+    /// Canisters whose stop never completes (it times out).
+    pub never_stops: BTreeSet<Principal>,
+    /// Canisters where installing traps (post_upgrade): rolled back.
+    pub trap_install: BTreeSet<Principal>,
+    /// Fail every call about these canisters.
+    pub unreachable: BTreeSet<Principal>,
+    pub deposited: u128,
 }
 
 #[derive(Default)]
@@ -83,6 +101,18 @@ pub struct FakeManagement {
     pub ic: RefCell<FakeIc>,
     /// Every call yields once before running, so concurrent flows interleave.
     pub yield_once: Cell<bool>,
+    /// Round-based mode (0 = off): a call takes this many rounds of
+    /// `round`, which the test advances; in-flight calls are counted here,
+    /// on the management canister's side.
+    pub latency: Cell<u64>,
+    pub round: Cell<u64>,
+    pub in_flight: Cell<u32>,
+    pub max_in_flight: Cell<u32>,
+    /// The factory's balance (the env's): cycles attached to a call leave it
+    /// when the call is made, as on the IC.
+    pub factory_balance: Rc<Cell<u128>>,
+    /// The lowest the factory's balance went.
+    pub min_balance: Cell<u128>,
 }
 
 impl FakeManagement {
@@ -112,6 +142,18 @@ impl FakeManagement {
         if self.yield_once.get() {
             YieldOnce(false).await;
         }
+        let latency = self.latency.get();
+        if latency > 0 {
+            self.in_flight.set(self.in_flight.get() + 1);
+            self.max_in_flight
+                .set(self.max_in_flight.get().max(self.in_flight.get()));
+            WaitRound {
+                round: &self.round,
+                until: self.round.get() + latency,
+            }
+            .await;
+            self.in_flight.set(self.in_flight.get() - 1);
+        }
         let mut ic = self.ic.borrow_mut();
         ic.calls.push(method);
         if let Some(n) = ic.failing.get_mut(method) {
@@ -134,6 +176,13 @@ impl FakeManagement {
         f: impl FnOnce(&mut FakeCanister) -> CallResult<T>,
     ) -> CallResult<T> {
         let mut ic = self.ic.borrow_mut();
+        if ic.unreachable.contains(&id) {
+            return Err(CallFailure {
+                method,
+                reject_code: 2,
+                message: format!("{id} unreachable"),
+            });
+        }
         let c = ic.canisters.get_mut(&id).ok_or(CallFailure {
             method,
             reject_code: 3,
@@ -147,6 +196,23 @@ impl FakeManagement {
             });
         }
         f(c)
+    }
+}
+
+/// Pending until the test's round reaches `until`.
+struct WaitRound<'a> {
+    round: &'a Cell<u64>,
+    until: u64,
+}
+
+impl Future for WaitRound<'_> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        if self.round.get() >= self.until {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
     }
 }
 
@@ -213,6 +279,13 @@ impl Management for FakeManagement {
                 message: "module hash mismatch".into(),
             });
         }
+        if self.ic.borrow().trap_install.contains(&a.canister_id) {
+            return Err(CallFailure {
+                method,
+                reject_code: 5,
+                message: format!("{} trapped in post_upgrade", a.canister_id),
+            });
+        }
         self.with_canister(method, a.canister_id, |c| {
             match (a.mode, c.module_hash) {
                 (InstallMode::Install, Some(_)) | (InstallMode::Upgrade, None) => {
@@ -261,6 +334,8 @@ impl Management for FakeManagement {
             Ok(StatusInfo {
                 status: if c.stopped {
                     RunStatus::Stopped
+                } else if c.stopping {
+                    RunStatus::Stopping
                 } else {
                     RunStatus::Running
                 },
@@ -273,7 +348,16 @@ impl Management for FakeManagement {
 
     async fn stop_canister(&self, canister: Principal) -> CallResult<()> {
         self.enter("stop_canister").await?;
+        let never = self.ic.borrow().never_stops.contains(&canister);
         self.with_canister("stop_canister", canister, |c| {
+            if never {
+                c.stopping = true;
+                return Err(CallFailure {
+                    method: "stop_canister",
+                    reject_code: 2,
+                    message: "stop_canister timed out".into(),
+                });
+            }
             c.stopped = true;
             Ok(())
         })
@@ -283,6 +367,7 @@ impl Management for FakeManagement {
         self.enter("start_canister").await?;
         self.with_canister("start_canister", canister, |c| {
             c.stopped = false;
+            c.stopping = false;
             Ok(())
         })
     }
@@ -319,6 +404,40 @@ impl Management for FakeManagement {
             Ok(())
         })
     }
+
+    async fn deposit_cycles(&self, canister: Principal, amount: u128) -> CallResult<()> {
+        let balance = &self.factory_balance;
+        balance.set(balance.get().saturating_sub(amount));
+        self.min_balance
+            .set(self.min_balance.get().min(balance.get()));
+        let done = async {
+            self.enter("deposit_cycles").await?;
+            self.with_canister("deposit_cycles", canister, |c| {
+                c.cycles += amount;
+                Ok(())
+            })
+        }
+        .await;
+        match done {
+            Ok(()) => self.ic.borrow_mut().deposited += amount,
+            // Cycles of a rejected call come back.
+            Err(_) => balance.set(balance.get() + amount),
+        }
+        done
+    }
+}
+
+impl FakeManagement {
+    pub fn set_never_stops(&self, id: Principal) {
+        self.ic.borrow_mut().never_stops.insert(id);
+    }
+    pub fn set_trap_install(&self, id: Principal) {
+        self.ic.borrow_mut().trap_install.insert(id);
+    }
+    pub fn running(&self, id: Principal) -> bool {
+        let c = self.canister(id);
+        !c.stopped && !c.stopping
+    }
 }
 
 /// A factory state, env and fake IC, with helpers to publish releases.
@@ -341,9 +460,15 @@ impl Harness {
     /// A factory over `memory`: reopening the same memory is a factory upgrade.
     pub fn on_memory(memory: VectorMemory) -> Self {
         let state = FactoryState::init(&MemoryManager::init(memory.clone()));
+        let env = FakeEnv::default();
+        let mgmt = FakeManagement {
+            factory_balance: env.balance.clone(),
+            min_balance: Cell::new(u128::MAX),
+            ..Default::default()
+        };
         let h = Harness {
-            env: FakeEnv::default(),
-            mgmt: FakeManagement::default(),
+            env,
+            mgmt,
             state: RefCell::new(state),
             memory,
         };
@@ -373,6 +498,15 @@ impl Harness {
 
     /// Publishes and approves `version` (one approver, the uploader counts).
     pub fn publish(&self, version: &str) -> wasm_registry::Release {
+        self.publish_with(version, None)
+    }
+
+    /// Publishes `version`, reachable only from `min_upgrade_from` or later.
+    pub fn publish_with(
+        &self,
+        version: &str,
+        min_upgrade_from: Option<&str>,
+    ) -> wasm_registry::Release {
         let module = Self::module(version);
         let now = self.env.now.get();
         let admin = principal(ADMIN);
@@ -393,7 +527,7 @@ impl Harness {
                     sha256: wasm_registry::Sha256::of(&module),
                     size: module.len() as u64,
                     notes: String::new(),
-                    min_upgrade_from: None,
+                    min_upgrade_from: min_upgrade_from.map(str::to_string),
                 },
                 admin,
                 now,
@@ -414,6 +548,14 @@ impl Harness {
         s.registry.commit_upload(&v, now).unwrap();
         s.registry.approve(&v, admin, now).unwrap();
         s.registry.release(&v).unwrap()
+    }
+
+    /// A factory upgrade: the heap is gone, the stable structures are
+    /// reopened on the same memory, and the epoch moves on.
+    pub fn upgrade_factory(&self) {
+        let state = FactoryState::init(&MemoryManager::init(self.memory.clone()));
+        *self.state.borrow_mut() = state;
+        self.state.borrow_mut().update_counters(|c| c.epoch += 1);
     }
 
     pub fn user_ids(&self) -> BTreeSet<Principal> {

@@ -89,6 +89,13 @@ pub struct UserPage {
     pub next: Option<Principal>,
 }
 
+#[derive(CandidType, Deserialize, Clone, Debug)]
+pub struct RequestUpgradeArgs {
+    pub canister_id: Principal,
+    /// None: the newest approved release.
+    pub version: Option<String>,
+}
+
 pub const MAX_USER_PAGE: u32 = 1_000;
 
 pub fn list_users<M: Memory>(s: &FactoryState<M>, args: &ListUsersArgs) -> UserPage {

@@ -1,7 +1,6 @@
 //! What the factory remembers about each user and their canister.
 
 use crate::rate_limit::TokenBucket;
-use crate::storable::candid_storable;
 use candid::{CandidType, Deserialize, Principal};
 
 /// Where a user's canister is in its life.
@@ -55,7 +54,22 @@ pub struct UserRecord {
     pub upgrade_bucket: Option<TokenBucket>,
 }
 
-candid_storable!(UserRecord);
+impl ic_stable_structures::Storable for UserRecord {
+    fn to_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        std::borrow::Cow::Owned(crate::user_codec::encode(self))
+    }
+    fn into_bytes(self) -> Vec<u8> {
+        crate::user_codec::encode(&self)
+    }
+    fn from_bytes(bytes: std::borrow::Cow<[u8]>) -> Self {
+        // Compact, or Candid as an earlier factory wrote it.
+        crate::user_codec::decode(&bytes).unwrap_or_else(|| {
+            candid::decode_one(&bytes).expect("stable user record written by this factory")
+        })
+    }
+    const BOUND: ic_stable_structures::storable::Bound =
+        ic_stable_structures::storable::Bound::Unbounded;
+}
 
 impl UserRecord {
     pub fn new(owner: Principal, recovery: Principal, now_ns: u64, epoch: u64) -> Self {

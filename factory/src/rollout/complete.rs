@@ -1,0 +1,150 @@
+//! Recording how a canister's run ended: the user's record (version,
+//! snapshot, last outcome, lock released), then the item's next place —
+//! done, the next step of a multi-step path, a retry with backoff, or a
+//! restart-only run when it is out of tries but may be stopped.
+
+use super::job::{JobOutcome, JobReport};
+use super::model::*;
+use super::plan::{backoff_ns, RetryPolicy, DEFAULT_RETRY};
+use super::reasons;
+use super::stages;
+use super::take::{outcome, MAX_OUTCOME_ERROR};
+use super::transitions::{place, with_sched, Place};
+use crate::state::FactoryState;
+use candid::Principal;
+use ic_stable_structures::Memory;
+
+/// A factory low on cycles looks again after this.
+pub const LOW_CYCLES_RETRY_NS: u64 = 60_000_000_000;
+
+pub fn complete<M: Memory>(
+    s: &mut FactoryState<M>,
+    canister: Principal,
+    token: u64,
+    report: JobReport,
+    now: u64,
+) {
+    let done = with_sched(s, |s, sc| record(s, sc, canister, token, report, now));
+    if done {
+        stages::evaluate(s, now);
+    }
+}
+
+/// Returns whether anything was recorded (false for a stale result).
+fn record<M: Memory>(
+    s: &mut FactoryState<M>,
+    sc: &mut Sched,
+    canister: Principal,
+    token: u64,
+    report: JobReport,
+    now: u64,
+) -> bool {
+    let Some(mut item) = s.sched.items.get(&canister) else {
+        return false;
+    };
+    let run = match &item.state {
+        ItemState::Running(run) if run.token == token => run.clone(),
+        // Reconciled meanwhile: another run owns the canister now.
+        _ => return false,
+    };
+    if report.topped_up > 0 {
+        sc.totals.top_ups += 1;
+        sc.totals.top_up_cycles += report.topped_up;
+    }
+    let interrupted = item.interrupted.take();
+    let Some(mut user) = s.users.get(&item.owner) else {
+        place(s, sc, canister, item, Place::Done(Final::Skipped));
+        return true;
+    };
+    user.lock = None;
+    let installed_before = interrupted
+        .as_ref()
+        .filter(|r| r.phase >= JobPhase::Installing);
+    let outcome_now = match report.outcome {
+        JobOutcome::AlreadyThere if installed_before.is_some() => JobOutcome::Upgraded {
+            snapshot_id: installed_before.and_then(|r| r.snapshot_id.clone()),
+        },
+        other => other,
+    };
+    let next = match outcome_now {
+        JobOutcome::Upgraded { snapshot_id } => {
+            outcome(&mut user, &item, now, None);
+            user.previous_version = user.version.replace(run.step.clone());
+            // Without a new snapshot the old one predates the previous
+            // version: restoring it would not give back what ran before.
+            user.snapshot_id = snapshot_id;
+            item.must_start = false;
+            next_hop(&mut item, &run.step, Final::Upgraded)
+        }
+        JobOutcome::AlreadyThere => {
+            if user.version.as_deref() != Some(&run.step) {
+                user.version = Some(run.step.clone());
+            }
+            item.must_start = false;
+            next_hop(&mut item, &run.step, Final::Skipped)
+        }
+        JobOutcome::Restarted => {
+            // Out of tries earlier (the reason was counted then); it runs now.
+            outcome(&mut user, &item, now, item.last_error.clone());
+            Place::Done(Final::Failed)
+        }
+        JobOutcome::Failed { error, running } => {
+            let message = error.to_string();
+            outcome(&mut user, &item, now, Some(message.clone()));
+            item.attempts = item.attempts.saturating_add(1);
+            item.last_error = Some(reasons::truncate(message.clone(), MAX_OUTCOME_ERROR));
+            if let Some(r) = running {
+                item.must_start = !r;
+            }
+            let policy = retry_policy(s, &item);
+            let orphan = item.rollout.is_some() && !item.on_demand && !of_active(sc, &item);
+            if item.attempts < policy.max_attempts && !orphan {
+                sc.totals.retries += 1;
+                Place::Retry {
+                    ready_at_ns: now.saturating_add(backoff_ns(&policy, item.attempts)),
+                }
+            } else {
+                reasons::record(s, reasons::group(&error), &message);
+                if item.must_start {
+                    // Out of tries, but it may be stopped: never leave it so.
+                    item.restart_only = true;
+                    Place::Retry {
+                        ready_at_ns: now.saturating_add(backoff_ns(&policy, item.attempts)),
+                    }
+                } else {
+                    Place::Done(Final::Failed)
+                }
+            }
+        }
+        JobOutcome::LowCycles { balance, needed } => {
+            stages::pause_for_cycles(sc, balance, needed);
+            Place::Retry {
+                ready_at_ns: now.saturating_add(LOW_CYCLES_RETRY_NS),
+            }
+        }
+    };
+    s.put_user(user);
+    place(s, sc, canister, item, next);
+    true
+}
+
+/// Done at the target, or queued again for the next step of the path.
+fn next_hop(item: &mut Item, installed: &str, done: Final) -> Place {
+    if installed == item.target {
+        Place::Done(done)
+    } else {
+        item.attempts = 0;
+        Place::Queue
+    }
+}
+
+fn of_active(sc: &Sched, item: &Item) -> bool {
+    matches!((item.rollout, sc.rollout.as_ref()), (Some(r), Some(p)) if r.id == p.id)
+}
+
+fn retry_policy<M: Memory>(s: &FactoryState<M>, item: &Item) -> RetryPolicy {
+    match s.sched.active_plan() {
+        Some(a) if item.rollout.is_some_and(|r| r.id == a.id) => a.plan.retry,
+        _ => DEFAULT_RETRY,
+    }
+}

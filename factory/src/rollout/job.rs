@@ -1,0 +1,131 @@
+//! One canister's upgrade, the async part: read its status (skip a canister
+//! already on the release, make sure a stopped one runs, top up its cycles),
+//! then the shared sequence of `upgrade::upgrade_steps`. One management call
+//! is outstanding at a time, so in-flight jobs bound in-flight calls.
+
+use super::model::{ItemState, JobPhase};
+use super::take::Job;
+use super::transitions::rewrite;
+use crate::error::FactoryError;
+use crate::runtime::{Ctx, Env, Management, RunStatus};
+use crate::upgrade::{upgrade_steps, UpgradeRequest};
+use ic_stable_structures::Memory;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// Installed and confirmed.
+    Upgraded { snapshot_id: Option<Vec<u8>> },
+    /// The canister already runs the release's module.
+    AlreadyThere,
+    /// A restart-only run: the canister runs now.
+    Restarted,
+    /// `running`: whether the canister is known to run (None: this run did
+    /// not touch it).
+    Failed {
+        error: FactoryError,
+        running: Option<bool>,
+    },
+    /// A top-up would take the factory below its reserve.
+    LowCycles { balance: u128, needed: u128 },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobReport {
+    pub outcome: JobOutcome,
+    pub topped_up: u128,
+}
+
+pub async fn run_job<E: Env, G: Management, M: Memory>(
+    ctx: &Ctx<'_, E, G, M>,
+    job: &Job,
+) -> JobReport {
+    let mut topped_up = 0;
+    let outcome = steps(ctx, job, &mut topped_up).await;
+    JobReport { outcome, topped_up }
+}
+
+async fn steps<E: Env, G: Management, M: Memory>(
+    ctx: &Ctx<'_, E, G, M>,
+    job: &Job,
+    topped_up: &mut u128,
+) -> JobOutcome {
+    let c = job.canister;
+    let failed = |e: crate::runtime::CallFailure, running| JobOutcome::Failed {
+        error: e.into(),
+        running,
+    };
+    let status = match ctx.mgmt.canister_status(c).await {
+        Ok(s) => s,
+        Err(e) => return failed(e, None),
+    };
+    if status.status != RunStatus::Running {
+        // Found stopped (mid-sequence before a factory upgrade, or by hand):
+        // make sure it runs before anything can bail out.
+        set_phase(ctx, job, JobPhase::Starting, None);
+        if let Err(e) = ctx.mgmt.start_canister(c).await {
+            return failed(e, Some(false));
+        }
+    }
+    if job.restart_only {
+        return JobOutcome::Restarted;
+    }
+    if status.module_hash.as_deref() == Some(&job.release.sha256.0[..]) {
+        return JobOutcome::AlreadyThere;
+    }
+    let top_up = job.top_up;
+    if top_up.amount > 0 && status.cycles < top_up.below {
+        let balance = ctx.env.cycles_balance();
+        let needed = job.reserve.saturating_add(top_up.amount);
+        if balance < needed {
+            return JobOutcome::LowCycles { balance, needed };
+        }
+        set_phase(ctx, job, JobPhase::ToppingUp, None);
+        if let Err(e) = ctx.mgmt.deposit_cycles(c, top_up.amount).await {
+            return failed(e, Some(true));
+        }
+        *topped_up = top_up.amount;
+    }
+    let req = UpgradeRequest {
+        canister_id: c,
+        owner: job.owner,
+        release: &job.release,
+        snapshot: job.snapshot,
+        replace_snapshot: job.replace_snapshot.clone(),
+    };
+    let mut on_phase = |phase, snapshot: Option<&[u8]>| set_phase(ctx, job, phase, snapshot);
+    match upgrade_steps(ctx, req, &mut on_phase).await {
+        Ok(u) => JobOutcome::Upgraded {
+            snapshot_id: u.snapshot_id,
+        },
+        Err(f) => JobOutcome::Failed {
+            error: f.error,
+            running: Some(f.running),
+        },
+    }
+}
+
+/// Persists how far the run got (and a new snapshot's id), so that after a
+/// factory upgrade the canister is reconciled from the right point.
+fn set_phase<E: Env, G: Management, M: Memory>(
+    ctx: &Ctx<'_, E, G, M>,
+    job: &Job,
+    phase: JobPhase,
+    snapshot: Option<&[u8]>,
+) {
+    ctx.with(|s| {
+        let Some(mut item) = s.sched.items.get(&job.canister) else {
+            return;
+        };
+        let ItemState::Running(run) = &mut item.state else {
+            return;
+        };
+        if run.token != job.token {
+            return;
+        }
+        run.phase = phase;
+        if let Some(id) = snapshot {
+            run.snapshot_id = Some(id.to_vec());
+        }
+        rewrite(s, job.canister, &item);
+    });
+}

@@ -1,0 +1,203 @@
+//! What admins and users see: the active rollout's progress per stage, its
+//! grouped failures, rate and ETA; the history; one canister's upgrade state.
+//! All read from counters and bounded structures, never a scan of the users.
+
+use super::model::*;
+use super::plan::Plan;
+use super::reasons;
+use crate::state::FactoryState;
+use crate::users::Outcome;
+use candid::{CandidType, Deserialize, Principal};
+use ic_stable_structures::Memory;
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct RolloutStatus {
+    pub active: Option<ActiveRollout>,
+    /// Everything the scheduler holds, rollouts and on-demand requests.
+    pub queued: u64,
+    pub retrying: u64,
+    pub in_flight: u32,
+    pub max_in_flight: u32,
+    pub totals: Totals,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ActiveRollout {
+    pub id: u64,
+    pub plan: Plan,
+    pub state: RolloutState,
+    pub current_stage: u8,
+    pub stages: Vec<StageStatus>,
+    /// Most frequent first.
+    pub failure_reasons: Vec<FailureReason>,
+    pub started_by: Principal,
+    pub started_ns: u64,
+    /// The current stage's pass over the users is done.
+    pub current_stage_enumerated: bool,
+    /// Canisters the rollout should touch, estimated at its start.
+    pub eligible_estimate: u64,
+    /// Upgrades (done or failed) per hour since the start.
+    pub per_hour: u64,
+    pub eta_ns: Option<u64>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum StagePhase {
+    Waiting,
+    Running,
+    Done,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct StageStatus {
+    pub name: String,
+    pub fleet_bps: u16,
+    pub max_failure_bps: u16,
+    pub phase: StagePhase,
+    pub pending: u64,
+    pub counters: StageCounters,
+    pub failure_bps: u64,
+}
+
+pub fn rollout_status<M: Memory>(s: &FactoryState<M>, now: u64) -> RolloutStatus {
+    let sc = s.sched.sched.get();
+    let active = match (s.sched.active_plan(), sc.rollout.as_ref()) {
+        (Some(a), Some(p)) => Some(active(s, a, p, now)),
+        _ => None,
+    };
+    RolloutStatus {
+        active,
+        queued: s.sched.queue.len(),
+        retrying: s.sched.retries.len(),
+        in_flight: sc.in_flight_now(s.epoch()),
+        max_in_flight: super::take::cap(s),
+        totals: sc.totals.clone(),
+    }
+}
+
+fn active<M: Memory>(s: &FactoryState<M>, a: &ActivePlan, p: &Progress, now: u64) -> ActiveRollout {
+    let stages = a
+        .plan
+        .stages
+        .iter()
+        .zip(&p.stages)
+        .enumerate()
+        .map(|(i, (st, c))| StageStatus {
+            name: st.name.clone(),
+            fleet_bps: st.fleet_bps,
+            max_failure_bps: st.max_failure_bps,
+            phase: match (i as u8).cmp(&p.stage) {
+                std::cmp::Ordering::Less => StagePhase::Done,
+                std::cmp::Ordering::Equal => StagePhase::Running,
+                std::cmp::Ordering::Greater => StagePhase::Waiting,
+            },
+            pending: c.pending(),
+            counters: c.clone(),
+            failure_bps: c.failure_bps(),
+        })
+        .collect();
+    let attempted: u64 = p.stages.iter().map(StageCounters::attempted).sum();
+    let elapsed = now.saturating_sub(p.started_ns);
+    let per_hour = (u128::from(attempted) * 3_600_000_000_000)
+        .checked_div(u128::from(elapsed))
+        .unwrap_or(0) as u64;
+    let remaining = p.eligible_estimate.saturating_sub(attempted);
+    let eta_ns = (attempted > 0 && p.state == RolloutState::Running)
+        .then(|| (u128::from(remaining) * u128::from(elapsed) / u128::from(attempted)) as u64);
+    ActiveRollout {
+        id: a.id,
+        plan: a.plan.clone(),
+        state: p.state.clone(),
+        current_stage: p.stage,
+        stages,
+        failure_reasons: reasons::list(s),
+        started_by: a.started_by,
+        started_ns: p.started_ns,
+        current_stage_enumerated: p.pass_done,
+        eligible_estimate: p.eligible_estimate,
+        per_hour,
+        eta_ns,
+    }
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug)]
+pub struct HistoryQuery {
+    /// Entries before this index (newest first); none = the newest.
+    pub before: Option<u64>,
+    pub limit: u32,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct HistoryPage {
+    pub rollouts: Vec<RolloutSummary>,
+    pub next_before: Option<u64>,
+    pub total: u64,
+}
+
+pub const MAX_HISTORY_PAGE: u32 = 50;
+
+pub fn history<M: Memory>(s: &FactoryState<M>, q: &HistoryQuery) -> HistoryPage {
+    let total = s.sched.history.len();
+    let end = q.before.unwrap_or(total).min(total);
+    let start = end.saturating_sub(u64::from(q.limit.clamp(1, MAX_HISTORY_PAGE)));
+    HistoryPage {
+        rollouts: (start..end)
+            .rev()
+            .filter_map(|i| s.sched.history.get(i))
+            .collect(),
+        next_before: (start > 0).then_some(start),
+        total,
+    }
+}
+
+/// One canister's upgrade state: its last outcome and what is pending.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct UpgradeStatus {
+    pub canister_id: Principal,
+    pub version: Option<String>,
+    pub last_outcome: Option<Outcome>,
+    pub pending: Option<PendingUpgrade>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct PendingUpgrade {
+    pub target_version: String,
+    pub on_demand: bool,
+    pub rollout_id: Option<u64>,
+    /// queued, retrying or in_flight
+    pub state: String,
+    pub phase: Option<JobPhase>,
+    pub attempts: u8,
+    pub next_try_ns: Option<u64>,
+    pub last_error: Option<String>,
+}
+
+pub fn upgrade_status<M: Memory>(
+    s: &FactoryState<M>,
+    canister: Principal,
+) -> Option<UpgradeStatus> {
+    let record = s.user_by_canister(&canister)?;
+    let pending = s.sched.items.get(&canister).map(|item| {
+        let (state, phase, next_try_ns) = match &item.state {
+            ItemState::Queued(_) => ("queued", None, None),
+            ItemState::Waiting(k) => ("retrying", None, Some(k.ready_at_ns)),
+            ItemState::Running(r) => ("in_flight", Some(r.phase), None),
+        };
+        PendingUpgrade {
+            target_version: item.target.clone(),
+            on_demand: item.on_demand,
+            rollout_id: item.rollout.map(|r| r.id),
+            state: state.into(),
+            phase,
+            attempts: item.attempts,
+            next_try_ns,
+            last_error: item.last_error.clone(),
+        }
+    });
+    Some(UpgradeStatus {
+        canister_id: canister,
+        version: record.version,
+        last_outcome: record.last_outcome,
+        pending,
+    })
+}

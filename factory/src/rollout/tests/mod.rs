@@ -1,0 +1,8 @@
+//! The scheduler against the fake management canister, round by round.
+
+mod sim;
+
+mod control_tests;
+mod on_demand_tests;
+mod plan_tests;
+mod rollout_tests;
