@@ -31,8 +31,9 @@ fn real_user_canister_answers_version() {
     let emu = Emulator::new();
     let id = emu.create_canister();
     let args = Args {
-        owner: Principal::anonymous(),
-        factory: Principal::anonymous(),
+        // The user canister refuses an anonymous owner or factory.
+        owner: Principal::from_slice(&[1; 29]),
+        factory: Principal::from_slice(&[2; 29]),
         version: "1.2.3".into(),
     };
     emu.install_canister(

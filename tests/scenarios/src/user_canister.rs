@@ -10,17 +10,43 @@ use serde_bytes::ByteBuf;
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum UserError {
     EmptyKey,
-    ValueTooLarge { max: u64, size: u64 },
-    CallFailed { reason: String },
-    InsufficientCycles { available: candid::Nat, required: candid::Nat },
-    Unauthorized { caller: Principal },
-    NotOwner { caller: Principal },
-    KeyTooLong { len: u64, max: u64 },
-    InvalidLimit { max: u32, limit: u32 },
-    InvalidVersion { reason: String },
+    ValueTooLarge {
+        max: u64,
+        size: u64,
+    },
+    CallFailed {
+        reason: String,
+    },
+    InsufficientCycles {
+        available: candid::Nat,
+        required: candid::Nat,
+    },
+    Unauthorized {
+        caller: Principal,
+    },
+    NotOwner {
+        caller: Principal,
+    },
+    KeyTooLong {
+        len: u64,
+        max: u64,
+    },
+    InvalidLimit {
+        max: u32,
+        limit: u32,
+    },
+    InvalidVersion {
+        reason: String,
+    },
     OutOfStableMemory,
-    TooManyRecords { max: u64 },
-    QuotaExceeded { used: u64, quota: u64, needed: u64 },
+    TooManyRecords {
+        max: u64,
+    },
+    QuotaExceeded {
+        used: u64,
+        quota: u64,
+        needed: u64,
+    },
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -69,9 +95,11 @@ impl<'a> UserCanisterClient<'a> {
     ) -> Result<R, RejectResponse> {
         let bytes = candid::encode_args(args).expect("arguments encode");
         let reply = if query {
-            self.emu.query_call(self.canister, self.sender, method, bytes)?
+            self.emu
+                .query_call(self.canister, self.sender, method, bytes)?
         } else {
-            self.emu.update_call(self.canister, self.sender, method, bytes)?
+            self.emu
+                .update_call(self.canister, self.sender, method, bytes)?
         };
         Ok(candid::decode_args(&reply).unwrap_or_else(|e| panic!("{method} reply: {e}")))
     }
@@ -95,6 +123,7 @@ impl<'a> UserCanisterClient<'a> {
     }
 
     pub fn request_upgrade(&self, version: Option<&str>) -> Reply<()> {
-        self.call(false, "request_upgrade", (version,)).map(|(r,)| r)
+        self.call(false, "request_upgrade", (version,))
+            .map(|(r,)| r)
     }
 }

@@ -117,9 +117,8 @@ fn a_racing_double_provision_yields_one_canister() {
         .emu
         .submit_call(w.factory, user(1), "provision", arg)
         .unwrap();
-    let decode = |bytes: Vec<u8>| {
-        candid::decode_one::<Result<Principal, FactoryError>>(&bytes).unwrap()
-    };
+    let decode =
+        |bytes: Vec<u8>| candid::decode_one::<Result<Principal, FactoryError>>(&bytes).unwrap();
     let results = [
         decode(w.emu.await_call(first).unwrap()),
         decode(w.emu.await_call(second).unwrap()),
@@ -128,7 +127,10 @@ fn a_racing_double_provision_yields_one_canister() {
         results.contains(&Err(FactoryError::ProvisioningInProgress)),
         "the second call arrives while the first awaits create_canister: {results:?}"
     );
-    let winner = results.iter().find_map(|r| r.clone().ok()).expect("one won");
+    let winner = results
+        .iter()
+        .find_map(|r| r.clone().ok())
+        .expect("one won");
     assert_eq!(w.provision(1), winner, "a retry gets the same canister");
     assert_eq!(w.admin().list_users(None, 100).unwrap().users.len(), 1);
 }
@@ -159,7 +161,12 @@ fn rotating_the_recovery_principal_changes_the_controllers() {
     let rotations = audit
         .entries
         .iter()
-        .filter(|e| matches!(e.action, factory_client::AuditAction::RecoveryRotated { .. }))
+        .filter(|e| {
+            matches!(
+                e.action,
+                factory_client::AuditAction::RecoveryRotated { .. }
+            )
+        })
         .collect::<Vec<_>>();
     // The old recovery principal's attempt was refused by `guard` before
     // anything happened, so only the two rotations are audited.
@@ -181,7 +188,10 @@ fn detach_hands_the_canister_to_its_owner() {
         Err(ClientError::Factory(FactoryError::NoCanister))
     );
     // Still running, data intact, and the factory can no longer touch it.
-    assert_eq!(ok(w.user_canister(a, user(1)).get("k")), Some(b"v".to_vec()));
+    assert_eq!(
+        ok(w.user_canister(a, user(1)).get("k")),
+        Some(b"v".to_vec())
+    );
     assert!(w
         .emu
         .upgrade_canister(a, World::user_module("1.0.1"), vec![], Some(w.factory))
@@ -236,7 +246,9 @@ fn provisioning_without_an_approved_release_or_cycles_is_refused_cleanly() {
     w.admin().set_config(config).unwrap();
     assert!(matches!(
         w.client(user(1)).provision(recovery_of(1)),
-        Err(ClientError::Factory(FactoryError::InsufficientCycles { .. }))
+        Err(ClientError::Factory(
+            FactoryError::InsufficientCycles { .. }
+        ))
     ));
     assert!(w.admin().list_users(None, 10).unwrap().users.is_empty());
 }
