@@ -5,8 +5,7 @@ use candid::{CandidType, Deserialize, Principal};
 use ic_emulator::{Emulator, RejectResponse};
 use serde_bytes::ByteBuf;
 
-/// The user canister's error, as its `.did` declares it (the variants the
-/// scenarios look at; Candid decodes the rest as `Other`-free records).
+/// The user canister's error, every variant of its `.did`, so any reply decodes.
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum UserError {
     EmptyKey,
