@@ -7,6 +7,9 @@ use factory::audit::AuditPage;
 use factory::config::FactoryConfig;
 use factory::error::FactoryError;
 use factory::metrics::{HttpRequest, HttpResponse};
+use factory::rollout::on_demand::UpgradeAccepted;
+use factory::rollout::plan::RolloutPlan;
+use factory::rollout::status::{HistoryPage, HistoryQuery, RolloutStatus, UpgradeStatus};
 use factory::types::*;
 use factory::users::UserView;
 use std::fmt;
@@ -220,5 +223,48 @@ impl<T: Transport> FactoryClient<T> {
             reason: reason.into(),
         };
         self.call(false, "revoke_release", (args,))
+    }
+
+    /// Starts a rollout and returns its id.
+    pub fn start_rollout(&self, plan: RolloutPlan) -> Res<u64> {
+        self.call(false, "start_rollout", (plan,))
+    }
+
+    pub fn pause_rollout(&self) -> Res<()> {
+        self.call(false, "pause_rollout", ())
+    }
+
+    pub fn resume_rollout(&self) -> Res<()> {
+        self.call(false, "resume_rollout", ())
+    }
+
+    pub fn cancel_rollout(&self) -> Res<()> {
+        self.call(false, "cancel_rollout", ())
+    }
+
+    pub fn rollout_status(&self) -> Res<RolloutStatus> {
+        self.call(true, "rollout_status", ())
+    }
+
+    pub fn rollout_history(&self, query: HistoryQuery) -> Res<HistoryPage> {
+        self.call(true, "rollout_history", (query,))
+    }
+
+    /// On-demand upgrade of `canister_id` (by its owner or recovery principal);
+    /// `version: None` asks for the newest approved release.
+    pub fn request_upgrade(
+        &self,
+        canister_id: Principal,
+        version: Option<String>,
+    ) -> Res<UpgradeAccepted> {
+        let args = RequestUpgradeArgs {
+            canister_id,
+            version,
+        };
+        self.call(false, "request_upgrade", (args,))
+    }
+
+    pub fn upgrade_status(&self, canister_id: Principal) -> Res<UpgradeStatus> {
+        self.call(true, "upgrade_status", (canister_id,))
     }
 }

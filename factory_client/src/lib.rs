@@ -19,6 +19,14 @@ pub use factory::{
     config::{FactoryConfig, ProvisioningMode},
     error::FactoryError,
     rate_limit::RateLimit,
+    rollout::on_demand::UpgradeAccepted,
+    rollout::plan::{
+        RetryPolicy, RolloutFilter, RolloutPlan, SnapshotPolicy, StagePlan, TopUpPolicy,
+    },
+    rollout::status::{
+        ActiveRollout, HistoryPage, HistoryQuery, PendingUpgrade, RolloutStatus, StagePhase,
+        StageStatus, UpgradeStatus,
+    },
     types::*,
     users::{Outcome, Phase, UserView},
 };
