@@ -6,8 +6,6 @@ use super::emulator::EmulatorTransport;
 use anyhow::{anyhow, Context, Result};
 use candid::Principal;
 use ic_emulator::Emulator;
-#[allow(unused_imports)]
-use super::persist_shim::{self, Shim};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -48,7 +46,7 @@ impl EmbeddedNetwork {
                 .with_context(|| format!("reading {}", meta_path.display()))?;
             let meta: NetworkMeta = serde_json::from_str(&text)
                 .with_context(|| format!("{} is damaged", meta_path.display()))?;
-            let emu = persist_shim::load_state(&dir.join(EMULATOR_DIR)).map_err(|e| {
+            let emu = Emulator::load_state(&dir.join(EMULATOR_DIR)).map_err(|e| {
                 anyhow!("loading the embedded network from {}: {e}", dir.display())
             })?;
             (emu, meta)

@@ -9,7 +9,6 @@ pub mod emulator;
 #[cfg(feature = "network")]
 mod identity;
 mod network;
-pub mod persist_shim;
 
 pub use network::Network;
 

@@ -5,7 +5,7 @@ pub use ic_error_types::{ErrorCode, RejectCode};
 use std::fmt;
 
 /// A reject, shaped like `pocket_ic::RejectResponse`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RejectResponse {
     pub reject_code: RejectCode,
     pub reject_message: String,

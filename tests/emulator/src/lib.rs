@@ -14,6 +14,7 @@ mod faults;
 pub mod ids;
 pub mod limits;
 mod management;
+mod persist;
 mod scheduler;
 mod state;
 mod system_api;
@@ -23,6 +24,7 @@ pub use driver::{Emulator, MessageId, Time};
 pub use error::{CallResult, ErrorCode, RejectCode, RejectResponse};
 pub use faults::Fault;
 pub use ic_management_canister_types as management_types;
+pub use persist::{StateError, FORMAT_VERSION as STATE_FORMAT_VERSION};
 pub use state::canister::InstructionStats;
 pub use state::{DebugLine, InFlight};
 

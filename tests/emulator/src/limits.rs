@@ -45,7 +45,7 @@ pub const STOP_TIMEOUT_NANOS: u64 = 5 * 60 * 1_000_000_000;
 
 /// Per-message instruction limits; the IC's by default. Tests may lower them
 /// to reach a limit quickly.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InstructionLimits {
     pub update: u64,
     pub query: u64,

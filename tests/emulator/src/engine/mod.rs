@@ -20,7 +20,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use wasmtime::{Config, InstancePre, Linker, Store, Val};
 
 /// A global's value, kept outside any store.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum GlobalValue {
     I32(i32),
     I64(i64),
@@ -59,6 +59,8 @@ pub struct CompiledModule {
     pub exports: Exports,
     pub metadata: BTreeMap<String, (bool, Vec<u8>)>,
     pub submitted_size: usize,
+    /// The bytes as submitted, kept so a saved state can name and reload the module.
+    pub submitted: Arc<[u8]>,
     pub has_start: bool,
     pre: InstancePre<ApiContext>,
     mutable_globals: Vec<String>,
@@ -78,6 +80,16 @@ impl CompiledModule {
     pub fn enhanced_orthogonal_persistence(&self) -> bool {
         self.metadata
             .contains_key("enhanced-orthogonal-persistence")
+    }
+
+    /// The heap right after instantiation, which canisters' heaps share pages with.
+    pub fn base_heap(&self) -> &PageMap {
+        &self.base_heap
+    }
+
+    /// How many mutable globals an instance has (what a saved heap must hold).
+    pub fn mutable_global_count(&self) -> usize {
+        self.mutable_globals.len()
     }
 }
 
@@ -195,6 +207,7 @@ fn compile(hash: [u8; 32], submitted: &[u8]) -> Result<CompiledModule, InvalidWa
         exports: prepared.exports,
         metadata: prepared.metadata,
         submitted_size: submitted.len(),
+        submitted: submitted.into(),
         has_start: prepared.has_start,
         pre,
         mutable_globals: prepared.mutable_globals,

@@ -87,6 +87,42 @@ impl PageMap {
         }
     }
 
+    /// Length of the page vector (pages past it read as zeros).
+    pub fn page_count(&self) -> usize {
+        self.pages.len()
+    }
+
+    /// Indices of the pages whose bytes differ from `base`'s (shared pages are
+    /// skipped without comparing): what a saved state must store.
+    pub fn pages_differing_from(&self, base: &PageMap) -> Vec<usize> {
+        let count = self.pages.len().max(base.pages.len());
+        (0..count)
+            .filter(|&index| match (self.page(index), base.page(index)) {
+                (None, None) => false,
+                (Some(a), Some(b)) => !Arc::ptr_eq(a, b) && a[..] != b[..],
+                (Some(p), None) | (None, Some(p)) => !is_zero(&p[..]),
+            })
+            .collect()
+    }
+
+    /// The bytes of page `index` (zeros if it is not stored).
+    pub fn page_bytes(&self, index: usize) -> Page {
+        self.page(index).map_or([0; PAGE_SIZE], |p| **p)
+    }
+
+    /// Replaces page `index` with `bytes`, growing the vector if needed.
+    pub fn set_page(&mut self, index: usize, bytes: &[u8; PAGE_SIZE]) {
+        if index >= self.pages.len() {
+            self.pages.resize(index + 1, None);
+        }
+        self.pages[index] = (!is_zero(bytes)).then(|| Arc::new(*bytes));
+    }
+
+    /// Sets the length of the page vector (dropping or adding zero pages).
+    pub fn set_page_count(&mut self, count: usize) {
+        self.pages.resize(count, None);
+    }
+
     /// Writes into `mem` every page where `self` differs from `base`, so that a
     /// memory holding `base` ends up holding `self`. Shared pages cost nothing.
     pub fn restore_into(&self, base: &PageMap, mem: &mut [u8]) {
@@ -158,6 +194,26 @@ mod tests {
         assert_eq!(&out, b"hello", "a clone keeps the old page");
         assert_eq!(a.bytes_not_shared_with(&b), PAGE_SIZE);
         assert_eq!(b.bytes_not_shared_with(&b), 0);
+    }
+
+    #[test]
+    fn differing_pages_rebuild_a_map_from_its_base() {
+        let mut base = PageMap::default();
+        base.write(0, b"base");
+        base.write(2 * PAGE_SIZE as u64, b"kept");
+        let mut map = base.clone();
+        map.write(1, b"X");
+        map.write(5 * PAGE_SIZE as u64, b"new");
+        map.write(2 * PAGE_SIZE as u64, &[0; 4]);
+        let changed = map.pages_differing_from(&base);
+        assert_eq!(changed, vec![0, 2, 5]);
+        let mut rebuilt = base.clone();
+        for &i in &changed {
+            rebuilt.set_page(i, &map.page_bytes(i));
+        }
+        rebuilt.set_page_count(map.page_count());
+        assert!(rebuilt.pages_differing_from(&map).is_empty());
+        assert_eq!(rebuilt.page_count(), map.page_count());
     }
 
     #[test]

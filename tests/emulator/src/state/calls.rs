@@ -3,9 +3,10 @@
 use crate::error::CallResult;
 use crate::system_api::Closure;
 use candid::Principal;
+use serde::{Deserialize, Serialize};
 
 /// Who is waiting for a call context's response.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Origin {
     Ingress {
         id: u64,
@@ -50,14 +51,14 @@ impl Origin {
 }
 
 /// Where a response goes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ReplyTo {
     Ingress(u64),
     Canister { caller: Principal, callback_id: u64 },
     Nobody,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CallContext {
     pub origin: Origin,
     pub method: String,
@@ -73,7 +74,7 @@ pub struct CallContext {
     pub instructions: u64,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Callback {
     pub context_id: u64,
     pub callee: Principal,
@@ -86,7 +87,7 @@ pub struct Callback {
 }
 
 /// A message waiting for the next round.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Input {
     Ingress {
         id: u64,
@@ -118,7 +119,7 @@ pub enum Input {
 }
 
 /// A deferred `stop_canister` call.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StopRequest {
     pub reply_to: ReplyTo,
     pub requested_at: u64,

@@ -10,9 +10,10 @@ use ic_management_canister_types::{
     Change, ChangeDetails, ChangeOrigin, DefiniteCanisterSettings, LogVisibility,
     SnapshotVisibility, StatusVisibility,
 };
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Status {
     Running,
     Stopping,
@@ -59,7 +60,7 @@ impl CanisterSnapshot {
 }
 
 /// Faults armed on one canister (see `faults.rs`).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ArmedFaults {
     pub trap_next_message: bool,
     pub trap_next_post_upgrade: bool,
@@ -68,7 +69,7 @@ pub struct ArmedFaults {
 }
 
 /// Instruction counts, for benchmarks.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstructionStats {
     pub messages: u64,
     pub total: u64,

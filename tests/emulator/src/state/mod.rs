@@ -9,13 +9,14 @@ use calls::{Input, ReplyTo};
 use candid::Principal;
 use canister::Canister;
 use ic_error_types::ErrorCode;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 /// 2025-06-01T00:00:00Z: a fixed start so runs are reproducible.
 pub const DEFAULT_START_TIME_NANOS: u64 = 1_748_736_000_000_000_000;
 
 /// One `debug_print` line.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DebugLine {
     pub round: u64,
     pub time_nanos: u64,
@@ -23,14 +24,14 @@ pub struct DebugLine {
     pub message: String,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum IngressState {
     Pending,
     Done(CallResult),
 }
 
 /// Calls to the management canister that have not been answered yet, per caller.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct InFlight {
     pub current: usize,
     pub max: usize,
