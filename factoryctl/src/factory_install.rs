@@ -37,7 +37,8 @@ pub fn install_factory(
     admins: Vec<Principal>,
     approvals_required: u32,
 ) -> Result<Installed> {
-    let artifacts = canister_artifacts::ensure_built().map_err(|e| anyhow!("building the canisters: {e}"))?;
+    let artifacts =
+        canister_artifacts::ensure_built().map_err(|e| anyhow!("building the canisters: {e}"))?;
     let settings = CanisterSettings {
         controllers: Some(vec![operator]),
         ..Default::default()

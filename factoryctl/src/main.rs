@@ -19,7 +19,10 @@ fn main() -> ExitCode {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_default();
-        let at = info.location().map(|l| format!(" at {l}")).unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {l}"))
+            .unwrap_or_default();
         let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
         eprintln!("error: internal error{at}: {line}");
     }));
@@ -29,7 +32,10 @@ fn main() -> ExitCode {
         Err(e) => {
             // clap's first line says what is wrong; the rest is a usage hint.
             let text = e.to_string();
-            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("error: invalid arguments");
+            let first = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("error: invalid arguments");
             eprintln!("{first} (see --help)");
             return ExitCode::from(2);
         }
@@ -38,7 +44,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line: the error and its causes, never a backtrace.
-            let line = format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ");
+            let line = format!("{e:#}")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
             eprintln!("error: {line}");
             ExitCode::FAILURE
         }

@@ -12,7 +12,13 @@ pub fn audit(client: &Client, limit: u32, before: Option<u64>) -> Result<()> {
             None => "ok".to_string(),
             Some(err) => format!("failed: {err}"),
         };
-        println!("#{} {} {} {:?}: {result}", e.seq, secs(e.time_ns), e.caller, e.action);
+        println!(
+            "#{} {} {} {:?}: {result}",
+            e.seq,
+            secs(e.time_ns),
+            e.caller,
+            e.action
+        );
     }
     if let Some(next) = page.next_before {
         println!("older: --before {next}");

@@ -21,7 +21,11 @@ pub fn run(global: &GlobalArgs, args: &DeployArgs) -> Result<()> {
         );
     }
     let caller = net.sender();
-    let admins = if args.admins.is_empty() { vec![caller] } else { args.admins.clone() };
+    let admins = if args.admins.is_empty() {
+        vec![caller]
+    } else {
+        args.admins.clone()
+    };
     let installed = install_factory(&net.emu, caller, admins.clone(), args.approvals_required)?;
     net.meta.factory = Some(installed.factory);
     net.meta.operator = Some(caller);

@@ -25,7 +25,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Demo(args) => crate::demo::run(&args),
         Command::Deploy(args) => deploy::run(&global, &args),
         command => {
-            let client = Connection::open(&global)?.into_client(&global)?;
+            let client = Connection::open_client(&global)?;
             let result = dispatch(&client, command);
             // Kept even when the command failed half-way: an interrupted
             // publish resumes from what reached the factory.

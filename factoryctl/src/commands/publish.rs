@@ -35,7 +35,10 @@ pub fn run(client: &Client, args: &PublishArgs) -> Result<()> {
         }
     }
     let interrupt_after = match std::env::var(INTERRUPT_ENV) {
-        Ok(n) => Some(n.parse::<u32>().map_err(|_| anyhow!("{INTERRUPT_ENV} must be a number"))?),
+        Ok(n) => Some(
+            n.parse::<u32>()
+                .map_err(|_| anyhow!("{INTERRUPT_ENV} must be a number"))?,
+        ),
         Err(_) => None,
     };
     let uploader = FactoryClient::new(
@@ -79,7 +82,10 @@ pub fn run(client: &Client, args: &PublishArgs) -> Result<()> {
             report.chunks_total
         );
     }
-    println!("  chunks uploaded: {}/{}", report.chunks_uploaded, report.chunks_total);
+    println!(
+        "  chunks uploaded: {}/{}",
+        report.chunks_uploaded, report.chunks_total
+    );
     println!("  state: {}", state_name(&report.state));
     Ok(())
 }
@@ -88,17 +94,21 @@ pub fn run(client: &Client, args: &PublishArgs) -> Result<()> {
 /// wrong file never starts an upload).
 fn read_module(path: &Path) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let head = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut head = [0u8; 4];
+    let gzipped = bytes.starts_with(&[0x1f, 0x8b]);
+    let mut head = [0u8; 4];
+    let has_header = if gzipped {
         flate2::read::GzDecoder::new(bytes.as_slice())
             .read_exact(&mut head)
-            .map_err(|_| anyhow!("{} is gzip but not a gzipped wasm module", path.display()))?;
-        head.to_vec()
+            .is_ok()
+            && &head == b"\0asm"
     } else {
-        bytes.iter().take(4).copied().collect()
+        bytes.starts_with(b"\0asm")
     };
-    if head != b"\0asm" {
-        bail!("{} is not a wasm module (no \\0asm header, plain or gzipped)", path.display());
+    if !has_header && gzipped {
+        bail!("{} is gzip but not a gzipped wasm module", path.display());
+    }
+    if !has_header {
+        bail!("{} is not a wasm module (no \\0asm header)", path.display());
     }
     Ok(bytes)
 }
@@ -116,7 +126,12 @@ impl<T: Transport> Transport for Interruptible<'_, T> {
         self.inner.sender()
     }
 
-    fn update(&self, canister: Principal, method: &str, arg: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+    fn update(
+        &self,
+        canister: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>, TransportError> {
         if method == "upload_release_chunk" {
             match self.chunks_left.get() {
                 Some(0) => {
@@ -132,7 +147,12 @@ impl<T: Transport> Transport for Interruptible<'_, T> {
         self.inner.update(canister, method, arg)
     }
 
-    fn query(&self, canister: Principal, method: &str, arg: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+    fn query(
+        &self,
+        canister: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>, TransportError> {
         self.inner.query(canister, method, arg)
     }
 }

@@ -7,7 +7,10 @@ use anyhow::Result;
 
 pub fn run(client: &Client, command: RecoveryCommand) -> Result<()> {
     match command {
-        RecoveryCommand::Rotate { canister, new_recovery } => {
+        RecoveryCommand::Rotate {
+            canister,
+            new_recovery,
+        } => {
             let id = target_canister(client, canister)?;
             client.rotate_recovery(id, new_recovery)?;
             println!("canister {id}: recovery principal is now {new_recovery}");

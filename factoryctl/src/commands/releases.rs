@@ -19,7 +19,10 @@ fn list(client: &Client, limit: u32) -> Result<()> {
         println!("no releases");
         return Ok(());
     }
-    println!("{:<16} {:<11} {:>10} {:<14} notes", "version", "state", "bytes", "sha256");
+    println!(
+        "{:<16} {:<11} {:>10} {:<14} notes",
+        "version", "state", "bytes", "sha256"
+    );
     for r in &releases {
         println!(
             "{:<16} {:<11} {:>10} {:<14} {}",
@@ -42,7 +45,11 @@ fn print_release(r: &Release) {
     println!("release {}", r.version);
     println!("  state: {}", state_name(&r.state));
     println!("  sha256: {}", hex(&r.sha256));
-    println!("  size: {} bytes in {} chunks", r.size, r.chunk_hashes.len());
+    println!(
+        "  size: {} bytes in {} chunks",
+        r.size,
+        r.chunk_hashes.len()
+    );
     println!("  uploader: {}", r.uploader);
     if !r.notes.is_empty() {
         println!("  notes: {}", r.notes);

@@ -6,8 +6,8 @@ use crate::cli::{RolloutCommand, RolloutStartArgs};
 use anyhow::{bail, Result};
 use factory::rollout::model::RolloutEnd;
 use factory_client::{
-    ActiveRollout, HistoryQuery, RetryPolicy, RolloutPlan, RolloutStatus, SnapshotPolicy, StagePhase,
-    StagePlan,
+    ActiveRollout, HistoryQuery, RetryPolicy, RolloutPlan, RolloutStatus, SnapshotPolicy,
+    StagePhase, StagePlan,
 };
 
 const SECOND_NS: u64 = 1_000_000_000;
@@ -52,7 +52,10 @@ pub fn plan(args: &RolloutStartArgs) -> Result<RolloutPlan> {
         stages.push(StagePlan {
             name: "canary".into(),
             fleet_bps: canary,
-            max_failure_bps: bps("--canary-max-failure-percent", args.canary_max_failure_percent)?,
+            max_failure_bps: bps(
+                "--canary-max-failure-percent",
+                args.canary_max_failure_percent,
+            )?,
             min_sample: None,
         });
     }
@@ -97,7 +100,10 @@ fn status(client: &Client) -> Result<()> {
         Some(active) => print_active(active),
         None => {
             println!("no active rollout");
-            let last = client.rollout_history(HistoryQuery { before: None, limit: 1 })?;
+            let last = client.rollout_history(HistoryQuery {
+                before: None,
+                limit: 1,
+            })?;
             if let Some(r) = last.rollouts.first() {
                 let upgraded: u64 = r.stages.iter().map(|s| s.counters.upgraded).sum();
                 let failed: u64 = r.stages.iter().map(|s| s.counters.failed).sum();
@@ -174,12 +180,20 @@ pub fn end_name(end: &RolloutEnd) -> String {
 }
 
 fn history(client: &Client, limit: u32) -> Result<()> {
-    let page = client.rollout_history(HistoryQuery { before: None, limit })?;
+    let page = client.rollout_history(HistoryQuery {
+        before: None,
+        limit,
+    })?;
     if page.rollouts.is_empty() {
         println!("no finished rollouts");
     }
     for r in &page.rollouts {
-        println!("rollout {} -> {}: {}", r.id, r.target_version, end_name(&r.end));
+        println!(
+            "rollout {} -> {}: {}",
+            r.id,
+            r.target_version,
+            end_name(&r.end)
+        );
         for s in &r.stages {
             let c = &s.counters;
             println!(

@@ -13,7 +13,10 @@ const UPGRADE_WAIT_STEPS: u32 = 600;
 pub fn provision(client: &Client, recovery: Principal) -> Result<()> {
     let id = client.provision(recovery)?;
     println!("canister {id}");
-    println!("  owner: {}", factory_client::Transport::sender(&client.transport));
+    println!(
+        "  owner: {}",
+        factory_client::Transport::sender(&client.transport)
+    );
     println!("  recovery: {recovery}");
     Ok(())
 }
@@ -32,7 +35,9 @@ pub fn canister(client: &Client, command: CanisterCommand) -> Result<()> {
                 p.state,
                 p.target_version,
                 p.attempts,
-                p.last_error.map(|e| format!(", last error: {e}")).unwrap_or_default()
+                p.last_error
+                    .map(|e| format!(", last error: {e}"))
+                    .unwrap_or_default()
             );
         }
     }
@@ -40,7 +45,10 @@ pub fn canister(client: &Client, command: CanisterCommand) -> Result<()> {
 }
 
 fn print_view(v: &UserView) {
-    let id = v.canister_id.map(|c| c.to_string()).unwrap_or_else(|| "-".into());
+    let id = v
+        .canister_id
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| "-".into());
     println!("canister {id}");
     println!("  owner: {}", v.owner);
     println!("  recovery: {}", v.recovery);
@@ -73,18 +81,28 @@ pub fn target_canister(client: &Client, canister: Option<Principal>) -> Result<P
         .my_canister()
         .map_err(|e| anyhow!("{e} (pass --canister to act on another one)"))?
         .canister_id
-        .ok_or_else(|| anyhow!("your canister is still being created; run `provision` again to finish it"))
+        .ok_or_else(|| {
+            anyhow!("your canister is still being created; run `provision` again to finish it")
+        })
 }
 
 pub fn upgrade(client: &Client, command: UpgradeCommand) -> Result<()> {
-    let UpgradeCommand::Request { canister, version, no_wait } = command;
+    let UpgradeCommand::Request {
+        canister,
+        version,
+        no_wait,
+    } = command;
     let id = target_canister(client, canister)?;
     let accepted = client.request_upgrade(id, version)?;
     println!(
         "upgrade of {id} from {} to {} accepted{}",
         accepted.from_version,
         accepted.target_version,
-        if accepted.already_pending { " (already pending)" } else { "" }
+        if accepted.already_pending {
+            " (already pending)"
+        } else {
+            ""
+        }
     );
     if no_wait {
         return Ok(());

@@ -27,7 +27,10 @@ pub fn run(client: &Client, args: &WatchArgs) -> Result<()> {
                     RolloutState::Halted { .. } => {
                         progress.finish();
                         print_active(&a);
-                        bail!("rollout {id} halted: {}", super::format::rollout_state(&a.state));
+                        bail!(
+                            "rollout {id} halted: {}",
+                            super::format::rollout_state(&a.state)
+                        );
                     }
                     RolloutState::Paused(_) => {
                         progress.finish();
@@ -45,11 +48,17 @@ pub fn run(client: &Client, args: &WatchArgs) -> Result<()> {
         client.transport.pass_time();
     }
     progress.finish();
-    bail!("rollout {id} is still running after {} s", args.timeout_secs)
+    bail!(
+        "rollout {id} is still running after {} s",
+        args.timeout_secs
+    )
 }
 
 fn print_end(client: &Client, id: u64) -> Result<()> {
-    let page = client.rollout_history(HistoryQuery { before: None, limit: 10 })?;
+    let page = client.rollout_history(HistoryQuery {
+        before: None,
+        limit: 10,
+    })?;
     let Some(r) = page.rollouts.iter().find(|r| r.id == id) else {
         bail!("rollout {id} ended but is not in the history");
     };

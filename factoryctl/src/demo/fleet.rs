@@ -61,7 +61,12 @@ impl UserCanister<'_> {
     pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         let reply = self
             .emu
-            .query_call(self.canister, self.owner, "get", candid::encode_args((key,))?)
+            .query_call(
+                self.canister,
+                self.owner,
+                "get",
+                candid::encode_args((key,))?,
+            )
             .map_err(|e| anyhow!("get on {}: {}", self.canister, e.reject_message))?;
         let (result,): (Result<Option<ByteBuf>, Reserved>,) = candid::decode_args(&reply)?;
         result
@@ -73,7 +78,12 @@ impl UserCanister<'_> {
     pub fn release(&self) -> Result<String> {
         let reply = self
             .emu
-            .query_call(self.canister, self.owner, "version", candid::encode_args(())?)
+            .query_call(
+                self.canister,
+                self.owner,
+                "version",
+                candid::encode_args(())?,
+            )
             .map_err(|e| anyhow!("version of {}: {}", self.canister, e.reject_message))?;
         let (v,): (VersionInfo,) = candid::decode_args(&reply)?;
         Ok(v.release)

@@ -20,7 +20,10 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         bail!("--users must be at least 1");
     }
     if !(1..=500).contains(&args.max_in_flight) {
-        bail!("--max-in-flight must be between 1 and 500, got {}", args.max_in_flight);
+        bail!(
+            "--max-in-flight must be between 1 and 500, got {}",
+            args.max_in_flight
+        );
     }
     let out_dir = args.report.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;

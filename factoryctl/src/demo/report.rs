@@ -10,7 +10,10 @@ const HEIGHT: f64 = 260.0;
 const MARGIN: f64 = 40.0;
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Upgraded, failed and in-flight canisters against rounds.
@@ -72,9 +75,13 @@ pub fn chart(run: &RolloutRun) -> String {
             r#"<polyline fill="none" stroke="{color}" stroke-width="2" points="{points}"><title>{name}</title></polyline>"#
         );
     }
-    for (i, (name, color)) in [("upgraded", "#2a9d3f"), ("failed", "#d62828"), ("in flight", "#1d6fd6")]
-        .iter()
-        .enumerate()
+    for (i, (name, color)) in [
+        ("upgraded", "#2a9d3f"),
+        ("failed", "#d62828"),
+        ("in flight", "#1d6fd6"),
+    ]
+    .iter()
+    .enumerate()
     {
         let lx = MARGIN + 10.0 + i as f64 * 110.0;
         let _ = writeln!(

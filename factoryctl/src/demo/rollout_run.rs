@@ -58,9 +58,20 @@ pub fn drive(
         match status.active.filter(|a| a.id == id) {
             Some(a) => {
                 progress.update(round, &a);
-                let (upgraded, failed, skipped, in_flight) = totals(a.stages.iter().map(|s| &s.counters));
-                let stage = a.stages.get(usize::from(a.current_stage)).map(|s| s.name.clone()).unwrap_or_default();
-                samples.push(Sample { round, upgraded, failed, in_flight, stage });
+                let (upgraded, failed, skipped, in_flight) =
+                    totals(a.stages.iter().map(|s| &s.counters));
+                let stage = a
+                    .stages
+                    .get(usize::from(a.current_stage))
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default();
+                samples.push(Sample {
+                    round,
+                    upgraded,
+                    failed,
+                    in_flight,
+                    stage,
+                });
                 let end = match &a.state {
                     RolloutState::Running => None,
                     RolloutState::Halted { reason, .. } => Some(format!("halted: {reason}")),
@@ -68,22 +79,49 @@ pub fn drive(
                 };
                 if let Some(end) = end {
                     progress.finish();
-                    return Ok(RolloutRun { id, target: target.into(), end, rounds: round, upgraded, failed, skipped, samples });
+                    return Ok(RolloutRun {
+                        id,
+                        target: target.into(),
+                        end,
+                        rounds: round,
+                        upgraded,
+                        failed,
+                        skipped,
+                        samples,
+                    });
                 }
             }
             None => {
                 progress.finish();
-                let page = admin.rollout_history(HistoryQuery { before: None, limit: 5 })?;
+                let page = admin.rollout_history(HistoryQuery {
+                    before: None,
+                    limit: 5,
+                })?;
                 let Some(r) = page.rollouts.into_iter().find(|r| r.id == id) else {
                     bail!("rollout {id} ended but is not in the history");
                 };
                 let (upgraded, failed, skipped, _) = totals(r.stages.iter().map(|s| &s.counters));
-                samples.push(Sample { round, upgraded, failed, in_flight: 0, stage: "done".into() });
+                samples.push(Sample {
+                    round,
+                    upgraded,
+                    failed,
+                    in_flight: 0,
+                    stage: "done".into(),
+                });
                 let end = match r.end {
                     RolloutEnd::Completed => "completed".to_string(),
                     other => format!("{other:?}"),
                 };
-                return Ok(RolloutRun { id, target: target.into(), end, rounds: round, upgraded, failed, skipped, samples });
+                return Ok(RolloutRun {
+                    id,
+                    target: target.into(),
+                    end,
+                    rounds: round,
+                    upgraded,
+                    failed,
+                    skipped,
+                    samples,
+                });
             }
         }
         if round >= MAX_ROUNDS {

@@ -44,8 +44,8 @@ impl<'a> Story<'a> {
     /// A fresh network with the factory deployed.
     pub fn new(args: &'a DemoArgs) -> Result<Story<'a>> {
         let started = Instant::now();
-        let artifacts =
-            canister_artifacts::ensure_built().map_err(|e| anyhow!("building the canisters: {e}"))?;
+        let artifacts = canister_artifacts::ensure_built()
+            .map_err(|e| anyhow!("building the canisters: {e}"))?;
         let emu = Emulator::new();
         // The network's default identity is the admin, so `factoryctl
         // --state-dir <saved demo>` commands run as admin.
@@ -82,7 +82,11 @@ impl<'a> Story<'a> {
     /// Runs one step and records what it cost.
     fn step<T>(&mut self, name: &str, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         self.say(&format!("==> {name}"));
-        let (rounds, wall, instr) = (self.emu.rounds(), Instant::now(), self.factory_instructions());
+        let (rounds, wall, instr) = (
+            self.emu.rounds(),
+            Instant::now(),
+            self.factory_instructions(),
+        );
         let result = f(self).with_context(|| format!("demo step '{name}'"))?;
         self.steps.push(Step {
             name: name.into(),
@@ -95,18 +99,35 @@ impl<'a> Story<'a> {
 
     pub fn run(mut self, state_dir: &Path) -> Result<Summary> {
         let users = self.args.users;
-        self.say(&format!("factory {} deployed (module sha256 {})", self.factory, self.factory_wasm));
+        self.say(&format!(
+            "factory {} deployed (module sha256 {})",
+            self.factory, self.factory_wasm
+        ));
         self.step(&format!("publish {V1}"), |s| s.publish(V1, false))?;
-        self.step(&format!("provision {users} users, store data"), |s| s.provision_all())?;
+        self.step(&format!("provision {users} users, store data"), |s| {
+            s.provision_all()
+        })?;
         self.step(&format!("publish {V2}"), |s| s.publish(V2, false))?;
-        let run = self.step(&format!("rollout {V2}: canary, then all"), |s| s.rollout(V2, 3))?;
+        let run = self.step(&format!("rollout {V2}: canary, then all"), |s| {
+            s.rollout(V2, 3)
+        })?;
         if run.end != "completed" || run.failed > 0 {
-            bail!("the rollout of {V2} should complete without failures: {}", run.end);
+            bail!(
+                "the rollout of {V2} should complete without failures: {}",
+                run.end
+            );
         }
-        self.step(&format!("publish {BROKEN} (post_upgrade traps)"), |s| s.publish(BROKEN, true))?;
-        let run = self.step(&format!("rollout {BROKEN}: halts at the canary"), |s| s.rollout(BROKEN, 2))?;
+        self.step(&format!("publish {BROKEN} (post_upgrade traps)"), |s| {
+            s.publish(BROKEN, true)
+        })?;
+        let run = self.step(&format!("rollout {BROKEN}: halts at the canary"), |s| {
+            s.rollout(BROKEN, 2)
+        })?;
         if !run.end.starts_with("halted") {
-            bail!("the broken rollout should halt at its canary, it ended: {}", run.end);
+            bail!(
+                "the broken rollout should halt at its canary, it ended: {}",
+                run.end
+            );
         }
         self.step(&format!("cancel, revoke {BROKEN}, publish {FIX}"), |s| {
             let admin = s.client(s.admin);
@@ -121,8 +142,11 @@ impl<'a> Story<'a> {
         let status = self.client(self.admin).rollout_status()?;
         let t = status.totals;
         let versions = self.versions()?;
-        let user_canister_instructions =
-            self.canisters.iter().map(|c| self.emu.instruction_stats(*c).total).sum();
+        let user_canister_instructions = self
+            .canisters
+            .iter()
+            .map(|c| self.emu.instruction_stats(*c).total)
+            .sum();
         let state_dir = self.save(state_dir);
         Ok(Summary {
             users,
@@ -162,7 +186,9 @@ impl<'a> Story<'a> {
             approve: true,
             ..Default::default()
         };
-        let report = self.client(self.admin).publish_release(version, &module, &options, |_, _| {})?;
+        let report =
+            self.client(self.admin)
+                .publish_release(version, &module, &options, |_, _| {})?;
         self.say(&format!(
             "    {version}: {} bytes in {} chunk(s), sha256 {}, {:?}",
             module.len(),
@@ -188,12 +214,20 @@ impl<'a> Story<'a> {
                 .client(user(n))
                 .provision(recovery_of(n))
                 .map_err(|e| anyhow!("provisioning user {n}: {e}"))?;
-            UserCanister { emu: &self.emu, canister, owner: user(n) }.put(DATA_KEY, &data_of(n))?;
+            UserCanister {
+                emu: &self.emu,
+                canister,
+                owner: user(n),
+            }
+            .put(DATA_KEY, &data_of(n))?;
             self.canisters.push(canister);
             bar.inc(1);
         }
         bar.finish_and_clear();
-        self.say(&format!("    {} canisters, each with its owner's data", self.canisters.len()));
+        self.say(&format!(
+            "    {} canisters, each with its owner's data",
+            self.canisters.len()
+        ));
         Ok(())
     }
 
@@ -221,7 +255,10 @@ impl<'a> Story<'a> {
     }
 
     fn on_demand(&mut self, n: u64) -> Result<String> {
-        let canister = *self.canisters.get(n as usize).ok_or_else(|| anyhow!("no user {n}"))?;
+        let canister = *self
+            .canisters
+            .get(n as usize)
+            .ok_or_else(|| anyhow!("no user {n}"))?;
         let owner = self.client(user(n));
         let accepted = owner.request_upgrade(canister, None)?;
         let start = self.emu.rounds();
@@ -232,9 +269,17 @@ impl<'a> Story<'a> {
             self.emu.advance_time(Duration::from_secs(1));
             self.emu.tick();
         }
-        let reported = UserCanister { emu: &self.emu, canister, owner: user(n) }.release()?;
+        let reported = UserCanister {
+            emu: &self.emu,
+            canister,
+            owner: user(n),
+        }
+        .release()?;
         if reported != accepted.target_version {
-            bail!("{canister} runs {reported} after its on-demand upgrade to {}", accepted.target_version);
+            bail!(
+                "{canister} runs {reported} after its on-demand upgrade to {}",
+                accepted.target_version
+            );
         }
         let line = format!(
             "user {n}'s canister {canister}: {} -> {} in {} rounds",
@@ -253,7 +298,10 @@ impl<'a> Story<'a> {
         let mut chosen = None;
         for n in (0..self.args.users).rev() {
             let view = admin.get_user(user(n))?;
-            let ok = view.last_outcome.as_ref().is_some_and(|o| o.error.is_none());
+            let ok = view
+                .last_outcome
+                .as_ref()
+                .is_some_and(|o| o.error.is_none());
             if view.has_snapshot && ok && view.previous_version.is_some() {
                 chosen = Some((n, view));
                 break;
@@ -262,12 +310,22 @@ impl<'a> Story<'a> {
         let Some((n, before)) = chosen else {
             bail!("no canister has a snapshot to restore");
         };
-        let canister = before.canister_id.ok_or_else(|| anyhow!("user {n} has no canister"))?;
+        let canister = before
+            .canister_id
+            .ok_or_else(|| anyhow!("user {n} has no canister"))?;
         self.client(recovery_of(n)).restore_snapshot(canister)?;
         let after = admin.get_user(user(n))?;
-        let reported = UserCanister { emu: &self.emu, canister, owner: user(n) }.release()?;
+        let reported = UserCanister {
+            emu: &self.emu,
+            canister,
+            owner: user(n),
+        }
+        .release()?;
         if after.version.as_deref() != Some(reported.as_str()) {
-            bail!("after the restore the factory records {:?} but {canister} runs {reported}", after.version);
+            bail!(
+                "after the restore the factory records {:?} but {canister} runs {reported}",
+                after.version
+            );
         }
         let line = format!(
             "user {n}'s recovery principal restored {canister}: {} -> {reported}",
@@ -281,14 +339,23 @@ impl<'a> Story<'a> {
         let mut verified = 0;
         for (n, canister) in self.canisters.iter().enumerate() {
             let n = n as u64;
-            let c = UserCanister { emu: &self.emu, canister: *canister, owner: user(n) };
+            let c = UserCanister {
+                emu: &self.emu,
+                canister: *canister,
+                owner: user(n),
+            };
             if c.get(DATA_KEY)? == Some(data_of(n)) {
                 verified += 1;
             } else {
-                self.say(&format!("    user {n}'s data on {canister} is not what was stored"));
+                self.say(&format!(
+                    "    user {n}'s data on {canister} is not what was stored"
+                ));
             }
         }
-        self.say(&format!("    {verified}/{} users read back exactly what they stored", self.canisters.len()));
+        self.say(&format!(
+            "    {verified}/{} users read back exactly what they stored",
+            self.canisters.len()
+        ));
         Ok((verified, self.canisters.len() as u64))
     }
 
@@ -300,7 +367,9 @@ impl<'a> Story<'a> {
         loop {
             let page = admin.list_users(after, 1_000)?;
             for u in &page.users {
-                *counts.entry(u.version.clone().unwrap_or_else(|| "-".into())).or_insert(0) += 1;
+                *counts
+                    .entry(u.version.clone().unwrap_or_else(|| "-".into()))
+                    .or_insert(0) += 1;
             }
             match page.next {
                 Some(next) => after = Some(next),

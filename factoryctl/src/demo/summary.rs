@@ -81,7 +81,11 @@ impl Summary {
         }
         out += &format!("  on-demand upgrade: {}\n", self.on_demand);
         out += &format!("  recovery restore: {}\n", self.restore);
-        let versions: Vec<String> = self.versions.iter().map(|(v, n)| format!("{v}: {n}")).collect();
+        let versions: Vec<String> = self
+            .versions
+            .iter()
+            .map(|(v, n)| format!("{v}: {n}"))
+            .collect();
         out += &format!("  canisters by version: {}\n", versions.join(", "));
         out += &format!(
             "  upgrades done: {}   failures: {}   retries: {}\n",
@@ -105,7 +109,7 @@ pub fn group(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -33,9 +33,9 @@ impl AgentTransport {
                 .map_err(|e| anyhow!("{}: {}", remote.url, one_line(&e.to_string())))?
         };
         if remote.fetch_root_key {
-            runtime
-                .block_on(agent.fetch_root_key())
-                .map_err(|e| anyhow!("cannot reach {}: {}", remote.url, one_line(&e.to_string())))?;
+            runtime.block_on(agent.fetch_root_key()).map_err(|e| {
+                anyhow!("cannot reach {}: {}", remote.url, one_line(&e.to_string()))
+            })?;
         }
         Ok(AgentTransport {
             agent,
@@ -49,24 +49,37 @@ impl AgentTransport {
         self.sender
     }
 
-    pub fn update(&self, canister: Principal, method: &str, arg: Vec<u8>) -> Result<Vec<u8>, TransportError> {
-        let call = self.agent.update(&canister, method).with_arg(arg).call_and_wait();
+    pub fn update(
+        &self,
+        canister: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>, TransportError> {
+        let call = self
+            .agent
+            .update(&canister, method)
+            .with_arg(arg)
+            .call_and_wait();
         self.runtime.block_on(call).map_err(|e| self.error(e))
     }
 
-    pub fn query(&self, canister: Principal, method: &str, arg: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+    pub fn query(
+        &self,
+        canister: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>, TransportError> {
         let call = self.agent.query(&canister, method).with_arg(arg).call();
         self.runtime.block_on(call).map_err(|e| self.error(e))
     }
 
     fn error(&self, e: AgentError) -> TransportError {
         match e {
-            AgentError::CertifiedReject { reject, .. } | AgentError::UncertifiedReject { reject, .. } => {
-                TransportError {
-                    reject_code: reject.reject_code as u32,
-                    message: one_line(&reject.reject_message),
-                }
-            }
+            AgentError::CertifiedReject { reject, .. }
+            | AgentError::UncertifiedReject { reject, .. } => TransportError {
+                reject_code: reject.reject_code as u32,
+                message: one_line(&reject.reject_message),
+            },
             other => TransportError {
                 reject_code: 0,
                 message: format!("{}: {}", self.url, one_line(&other.to_string())),

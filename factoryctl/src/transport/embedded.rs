@@ -46,9 +46,8 @@ impl EmbeddedNetwork {
                 .with_context(|| format!("reading {}", meta_path.display()))?;
             let meta: NetworkMeta = serde_json::from_str(&text)
                 .with_context(|| format!("{} is damaged", meta_path.display()))?;
-            let emu = Emulator::load_state(&dir.join(EMULATOR_DIR)).map_err(|e| {
-                anyhow!("loading the embedded network from {}: {e}", dir.display())
-            })?;
+            let emu = Emulator::load_state(&dir.join(EMULATOR_DIR))
+                .map_err(|e| anyhow!("loading the embedded network from {}: {e}", dir.display()))?;
             (emu, meta)
         } else {
             (Emulator::new(), NetworkMeta::default())

@@ -28,13 +28,23 @@ impl Transport for EmulatorTransport<'_> {
         self.sender
     }
 
-    fn update(&self, canister: Principal, method: &str, arg: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+    fn update(
+        &self,
+        canister: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>, TransportError> {
         self.emu
             .update_call(canister, self.sender, method, arg)
             .map_err(to_transport)
     }
 
-    fn query(&self, canister: Principal, method: &str, arg: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+    fn query(
+        &self,
+        canister: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>, TransportError> {
         self.emu
             .query_call(canister, self.sender, method, arg)
             .map_err(to_transport)

@@ -12,7 +12,8 @@ pub fn load(arg: Option<&str>) -> Result<Arc<dyn Identity>> {
         return Ok(Arc::new(AnonymousIdentity));
     };
     let path = pem_path(arg)?;
-    let pem = std::fs::read(&path).with_context(|| format!("reading identity {}", path.display()))?;
+    let pem =
+        std::fs::read(&path).with_context(|| format!("reading identity {}", path.display()))?;
     from_pem(&pem).with_context(|| format!("identity {}", path.display()))
 }
 
@@ -25,7 +26,9 @@ fn pem_path(arg: &str) -> Result<PathBuf> {
     if arg.contains(['/', '\\']) || arg.ends_with(".pem") {
         bail!("identity file {arg} does not exist");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     let dir = home.join(".config/dfx/identity").join(arg);
     let pem = dir.join("identity.pem");
     if pem.is_file() {
@@ -61,13 +64,21 @@ mod tests {
         let id = from_pem(ED25519.as_bytes()).unwrap();
         let principal = id.sender().unwrap();
         assert_ne!(principal, candid::Principal::anonymous());
-        assert_eq!(principal.as_slice().last(), Some(&0x02), "self-authenticating");
+        assert_eq!(
+            principal.as_slice().last(),
+            Some(&0x02),
+            "self-authenticating"
+        );
     }
 
     #[test]
     fn garbage_and_missing_files_are_refused() {
-        assert!(from_pem(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").is_err());
-        let err = pem_path("/nonexistent/identity.pem").unwrap_err().to_string();
+        assert!(
+            from_pem(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").is_err()
+        );
+        let err = pem_path("/nonexistent/identity.pem")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("does not exist"), "{err}");
     }
 }

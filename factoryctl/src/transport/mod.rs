@@ -24,40 +24,35 @@ pub enum Connection {
 }
 
 impl Connection {
-    /// Connects as the caller the global flags name.
-    pub fn open(global: &GlobalArgs) -> Result<Connection> {
+    /// The factory client, as the caller the global flags name. A real
+    /// network's factory id is resolved before anything is sent.
+    pub fn open_client(global: &GlobalArgs) -> Result<FactoryClient<Connection>> {
         match Network::parse(&global.network)? {
             Network::Embedded => {
                 if global.identity.is_some() {
                     bail!("--identity applies to real networks; on the embedded network use --as <principal>");
                 }
                 let net = embedded::EmbeddedNetwork::open(&global.state_dir, global.as_principal)?;
-                Ok(Connection::Embedded(net))
+                let factory = match global.factory {
+                    Some(id) => id,
+                    None => net.factory()?,
+                };
+                Ok(FactoryClient::new(Connection::Embedded(net), factory))
             }
             Network::Remote(remote) => {
                 if global.as_principal.is_some() {
-                    bail!("--as only applies to the embedded network; use --identity on {}", remote.url);
+                    bail!(
+                        "--as only applies to the embedded network; use --identity on {}",
+                        remote.url
+                    );
                 }
-                remote_connection(remote, global.identity.as_deref())
+                let factory = match global.factory {
+                    Some(id) => id,
+                    None => remote.factory_from_canister_ids()?,
+                };
+                let connection = remote_connection(remote, global.identity.as_deref())?;
+                Ok(FactoryClient::new(connection, factory))
             }
-        }
-    }
-
-    /// The factory client: `--factory`, or the one this network knows of.
-    pub fn into_client(self, global: &GlobalArgs) -> Result<FactoryClient<Connection>> {
-        let factory = match global.factory {
-            Some(id) => id,
-            None => self.default_factory(global)?,
-        };
-        Ok(FactoryClient::new(self, factory))
-    }
-
-    #[cfg_attr(not(feature = "network"), allow(unused_variables))]
-    fn default_factory(&self, global: &GlobalArgs) -> Result<Principal> {
-        match self {
-            Connection::Embedded(net) => net.factory(),
-            #[cfg(feature = "network")]
-            Connection::Agent(_) => Network::parse(&global.network)?.factory_from_canister_ids(),
         }
     }
 
@@ -87,7 +82,9 @@ impl Connection {
 #[cfg(feature = "network")]
 fn remote_connection(remote: network::Remote, identity: Option<&str>) -> Result<Connection> {
     let identity = identity::load(identity)?;
-    Ok(Connection::Agent(agent::AgentTransport::connect(&remote, identity)?))
+    Ok(Connection::Agent(agent::AgentTransport::connect(
+        &remote, identity,
+    )?))
 }
 
 #[cfg(not(feature = "network"))]
@@ -107,7 +104,12 @@ impl Transport for Connection {
         }
     }
 
-    fn update(&self, canister: Principal, method: &str, arg: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+    fn update(
+        &self,
+        canister: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>, TransportError> {
         match self {
             Connection::Embedded(net) => net.transport().update(canister, method, arg),
             #[cfg(feature = "network")]
@@ -115,7 +117,12 @@ impl Transport for Connection {
         }
     }
 
-    fn query(&self, canister: Principal, method: &str, arg: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+    fn query(
+        &self,
+        canister: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>, TransportError> {
         match self {
             Connection::Embedded(net) => net.transport().query(canister, method, arg),
             #[cfg(feature = "network")]

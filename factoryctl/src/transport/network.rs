@@ -44,15 +44,13 @@ impl Network {
             other => bail!("unknown network '{other}': use embedded, local, ic or an http(s) URL"),
         })
     }
+}
 
-    #[cfg_attr(not(feature = "network"), allow(dead_code))]
+impl Remote {
     /// The factory id dfx recorded: `canister_ids.json` (the IC and other
     /// persistent networks) or `.dfx/<network>/canister_ids.json`.
     pub fn factory_from_canister_ids(&self) -> Result<Principal> {
-        let Network::Remote(remote) = self else {
-            bail!("the embedded network has no canister_ids.json");
-        };
-        let name = remote.name.as_str();
+        let name = self.name.as_str();
         let candidates = [
             Path::new(".dfx").join(name).join("canister_ids.json"),
             Path::new("canister_ids.json").to_path_buf(),
@@ -61,8 +59,11 @@ impl Network {
             if !path.exists() {
                 continue;
             }
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            if let Some(id) = factory_in(&text, name).with_context(|| format!("in {}", path.display()))? {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            if let Some(id) =
+                factory_in(&text, name).with_context(|| format!("in {}", path.display()))?
+            {
                 return Ok(id);
             }
         }
@@ -73,14 +74,15 @@ impl Network {
     }
 }
 
-#[cfg_attr(not(feature = "network"), allow(dead_code))]
 /// `{"factory": {"<network>": "<principal>"}}`
 fn factory_in(json: &str, network: &str) -> Result<Option<Principal>> {
     let value: serde_json::Value = serde_json::from_str(json).context("not valid JSON")?;
     let Some(id) = value.get(FACTORY_NAME).and_then(|f| f.get(network)) else {
         return Ok(None);
     };
-    let text = id.as_str().ok_or_else(|| anyhow!("{FACTORY_NAME}.{network} is not a string"))?;
+    let text = id
+        .as_str()
+        .ok_or_else(|| anyhow!("{FACTORY_NAME}.{network} is not a string"))?;
     Principal::from_text(text)
         .map(Some)
         .map_err(|e| anyhow!("{FACTORY_NAME}.{network} is not a principal: {e}"))
@@ -93,18 +95,28 @@ mod tests {
     #[test]
     fn names_and_urls_parse_and_others_are_refused() {
         assert_eq!(Network::parse("embedded").unwrap(), Network::Embedded);
-        let Network::Remote(local) = Network::parse("local").unwrap() else { panic!() };
-        assert_eq!((local.url.as_str(), local.fetch_root_key), (LOCAL_URL, true));
-        let Network::Remote(ic) = Network::parse("ic").unwrap() else { panic!() };
+        let Network::Remote(local) = Network::parse("local").unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (local.url.as_str(), local.fetch_root_key),
+            (LOCAL_URL, true)
+        );
+        let Network::Remote(ic) = Network::parse("ic").unwrap() else {
+            panic!()
+        };
         assert_eq!((ic.url.as_str(), ic.fetch_root_key), (IC_URL, false));
-        let Network::Remote(url) = Network::parse("http://localhost:8080").unwrap() else { panic!() };
+        let Network::Remote(url) = Network::parse("http://localhost:8080").unwrap() else {
+            panic!()
+        };
         assert!(url.fetch_root_key);
         assert!(Network::parse("mainnet").is_err());
     }
 
     #[test]
     fn the_factory_id_is_read_per_network() {
-        let json = r#"{"factory": {"ic": "ryjl3-tyaaa-aaaaa-aaaba-cai", "local": "not a principal"}}"#;
+        let json =
+            r#"{"factory": {"ic": "ryjl3-tyaaa-aaaaa-aaaba-cai", "local": "not a principal"}}"#;
         assert_eq!(
             factory_in(json, "ic").unwrap(),
             Some(Principal::from_text("ryjl3-tyaaa-aaaaa-aaaba-cai").unwrap())

@@ -21,7 +21,11 @@ pub fn factoryctl_env(state_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> 
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let Output { status, stdout, stderr } = cmd.output().expect("factoryctl runs");
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("factoryctl runs");
     Run {
         code: status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -32,7 +36,11 @@ pub fn factoryctl_env(state_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> 
 /// The command succeeded; its stdout.
 pub fn ok(state_dir: &Path, args: &[&str]) -> String {
     let run = factoryctl(state_dir, args);
-    assert_eq!(run.code, 0, "factoryctl {args:?} failed:\n{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 0,
+        "factoryctl {args:?} failed:\n{}{}",
+        run.stdout, run.stderr
+    );
     run.stdout
 }
 
@@ -40,11 +48,18 @@ pub fn ok(state_dir: &Path, args: &[&str]) -> String {
 /// backtrace) containing `expected`; that line.
 pub fn fails_with(run: Run, expected: &str) -> String {
     assert_ne!(run.code, 0, "should fail: {}", run.stdout);
-    let lines: Vec<&str> = run.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
     assert_eq!(lines.len(), 1, "one line on stderr, got:\n{}", run.stderr);
     let line = lines[0];
     assert!(line.starts_with("error"), "{line}");
-    assert!(!line.contains("panicked") && !line.contains("internal error"), "{line}");
+    assert!(
+        !line.contains("panicked") && !line.contains("internal error"),
+        "{line}"
+    );
     assert!(line.contains(expected), "expected '{expected}' in: {line}");
     line.to_string()
 }
@@ -59,7 +74,10 @@ pub fn field(text: &str, line_prefix: &str, key: &str) -> u64 {
         .split_whitespace()
         .find_map(|w| w.strip_prefix(&format!("{key}=")))
         .unwrap_or_else(|| panic!("no {key}= in: {line}"));
-    value.trim_end_matches(|c: char| !c.is_ascii_digit()).parse().expect("a number")
+    value
+        .trim_end_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .expect("a number")
 }
 
 /// A valid wasm module of `size` bytes (a custom section of pseudo-random
@@ -70,7 +88,7 @@ pub fn big_wasm(size: usize, seed: u64) -> Vec<u8> {
     let payload_len = size - module.len() - 1 - 5 - 1 - name.len();
     let section_len = (1 + name.len() + payload_len) as u32;
     module.push(0); // custom section
-    // Fixed 5-byte LEB128, so the size comes out exact.
+                    // Fixed 5-byte LEB128, so the size comes out exact.
     let mut v = section_len;
     for i in 0..5 {
         let mut byte = (v & 0x7f) as u8;
@@ -82,9 +100,13 @@ pub fn big_wasm(size: usize, seed: u64) -> Vec<u8> {
     }
     module.push(name.len() as u8);
     module.extend_from_slice(name);
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     module.extend((0..payload_len).map(|_| {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (x >> 33) as u8
     }));
     assert_eq!(module.len(), size);

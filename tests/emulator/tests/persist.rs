@@ -352,7 +352,11 @@ fn the_factory_round_trips_and_answers_identically() {
         .provision(principal(5))
         .unwrap();
     let before = factory_answers(&emu, factory, admin, user);
-    assert!(before[7].contains(&format!("{canister:?}")), "{}", before[7]);
+    assert!(
+        before[7].contains(&format!("{canister:?}")),
+        "{}",
+        before[7]
+    );
 
     let loaded = save_and_load(&emu, &tmp.state());
     drop(emu);
