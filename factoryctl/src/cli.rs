@@ -1,0 +1,255 @@
+//! The command line: global flags and one subcommand per admin or user task.
+
+use candid::Principal;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "factoryctl",
+    version,
+    about = "Publish releases, roll them out, provision and recover user canisters of a factory.",
+    long_about = "Publish releases, roll them out, provision and recover user canisters of a factory.\n\n\
+                  Runs against a real IC network through ic-agent (--network local|ic|URL) or, by default, \
+                  an embedded emulator whose state is kept in --state-dir between invocations."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// `embedded` (in-process emulator), `local` (http://127.0.0.1:4943), `ic`, or a replica URL.
+    #[arg(long, global = true, default_value = "embedded")]
+    pub network: String,
+    /// Where the embedded network keeps its state between invocations.
+    #[arg(long, global = true, default_value = ".factoryctl/embedded")]
+    pub state_dir: PathBuf,
+    /// A PEM file, or the name of a dfx identity (~/.config/dfx/identity/NAME/identity.pem).
+    /// Anonymous when absent. Real networks only.
+    #[arg(long, global = true)]
+    pub identity: Option<String>,
+    /// The caller on the embedded network (default: the embedded network's own admin).
+    #[arg(long = "as", global = true, value_name = "PRINCIPAL")]
+    pub as_principal: Option<Principal>,
+    /// The factory canister (default: canister_ids.json or .dfx/<network>/canister_ids.json;
+    /// on the embedded network, the deployed one).
+    #[arg(long, global = true)]
+    pub factory: Option<Principal>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Install the factory on the embedded network (real networks: use `dfx deploy`).
+    Deploy(DeployArgs),
+    /// Publish a release: hash, upload in 1 MiB chunks (resumable), commit, optionally approve.
+    Publish(PublishArgs),
+    /// List or show releases.
+    #[command(subcommand)]
+    Releases(ReleasesCommand),
+    /// Approve a committed release (counts as the caller's approval).
+    Approve { version: String },
+    /// Deprecate a release: no new installs, canisters on it keep it.
+    Deprecate {
+        version: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Revoke a release: never installed again.
+    Revoke {
+        version: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Start, steer and watch fleet upgrades.
+    #[command(subcommand)]
+    Rollout(RolloutCommand),
+    /// Provision the caller's own canister.
+    Provision {
+        /// A second controller able to recover the canister without the factory.
+        #[arg(long)]
+        recovery: Principal,
+    },
+    /// User canisters.
+    #[command(subcommand)]
+    Canister(CanisterCommand),
+    /// On-demand upgrades.
+    #[command(subcommand)]
+    Upgrade(UpgradeCommand),
+    /// What a recovery principal (or the owner) can do.
+    #[command(subcommand)]
+    Recovery(RecoveryCommand),
+    /// The factory's audit log, newest first.
+    Audit {
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// Entries older than this sequence number.
+        #[arg(long)]
+        before: Option<u64>,
+    },
+    /// The factory's /metrics page (Prometheus text).
+    Metrics,
+    /// Run the whole story on a fresh embedded network and write a report.
+    Demo(DemoArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DeployArgs {
+    /// Admins of the new factory (default: the caller).
+    #[arg(long = "admin")]
+    pub admins: Vec<Principal>,
+    /// Distinct admins needed to approve a release.
+    #[arg(long, default_value_t = 1)]
+    pub approvals_required: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct PublishArgs {
+    /// A `.wasm` or `.wasm.gz` module.
+    pub file: PathBuf,
+    /// The release's semver version.
+    #[arg(long)]
+    pub version: String,
+    #[arg(long, default_value = "")]
+    pub notes: String,
+    /// Oldest version that may upgrade straight to this one.
+    #[arg(long)]
+    pub min_upgrade_from: Option<String>,
+    /// Approve once committed.
+    #[arg(long)]
+    pub approve: bool,
+    /// The SHA-256 (hex) the file must have; refused before anything is sent if it differs.
+    #[arg(long)]
+    pub sha256: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReleasesCommand {
+    /// Every release, oldest first.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// One release in detail.
+    Show { version: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RolloutCommand {
+    /// Start a rollout: a canary stage, then the whole fleet.
+    Start(RolloutStartArgs),
+    Pause,
+    Resume,
+    Cancel,
+    /// The active rollout's progress per stage, and the scheduler's totals.
+    Status,
+    /// Follow the active rollout until it completes, halts or pauses
+    /// (on the embedded network this drives its rounds and time).
+    Watch(WatchArgs),
+    /// Finished rollouts, newest first.
+    History {
+        #[arg(long, default_value_t = 10)]
+        limit: u32,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RolloutStartArgs {
+    pub version: String,
+    /// Share of the fleet in the canary stage (0 = no canary, one stage).
+    #[arg(long, default_value_t = 5.0)]
+    pub canary_percent: f64,
+    /// The canary halts the rollout above this failure rate.
+    #[arg(long, default_value_t = 10.0)]
+    pub canary_max_failure_percent: f64,
+    /// The rest of the fleet halts the rollout above this failure rate.
+    #[arg(long, default_value_t = 5.0)]
+    pub max_failure_percent: f64,
+    /// Upgrades in flight at once (1..=500).
+    #[arg(long, default_value_t = 50)]
+    pub max_in_flight: u32,
+    /// Tries per canister, including the first.
+    #[arg(long, default_value_t = 3)]
+    pub max_attempts: u8,
+    /// Skip the snapshot before each install (no restore possible afterwards).
+    #[arg(long)]
+    pub no_snapshot: bool,
+    /// Replace an active rollout.
+    #[arg(long)]
+    pub supersede: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct WatchArgs {
+    /// Give up after this many seconds (virtual seconds on the embedded network).
+    #[arg(long, default_value_t = 3_600)]
+    pub timeout_secs: u64,
+    /// No progress bars: one line per change.
+    #[arg(long)]
+    pub plain: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CanisterCommand {
+    /// The caller's canister, or (admins) an owner's.
+    Show {
+        #[arg(long)]
+        owner: Option<Principal>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UpgradeCommand {
+    /// Ask the factory to upgrade a canister now (owner or recovery principal).
+    Request {
+        /// Default: the caller's own canister.
+        #[arg(long)]
+        canister: Option<Principal>,
+        /// Default: the newest approved release.
+        #[arg(long)]
+        version: Option<String>,
+        /// Return once accepted instead of waiting for the outcome.
+        #[arg(long)]
+        no_wait: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RecoveryCommand {
+    /// Replace the recovery principal (a controller of the canister).
+    Rotate {
+        #[arg(long)]
+        canister: Option<Principal>,
+        #[arg(long)]
+        new_recovery: Principal,
+    },
+    /// Load the snapshot taken before the canister's last upgrade.
+    Restore {
+        #[arg(long)]
+        canister: Option<Principal>,
+    },
+    /// The factory stops controlling the canister and forgets it.
+    Detach {
+        #[arg(long)]
+        canister: Option<Principal>,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// End users to provision.
+    #[arg(long, default_value_t = 1_000)]
+    pub users: u64,
+    /// Upgrades in flight at once during rollouts.
+    #[arg(long, default_value_t = 50)]
+    pub max_in_flight: u32,
+    /// The HTML report (a JSON summary is written beside it).
+    #[arg(long, default_value = "target/demo/report.html")]
+    pub report: PathBuf,
+    /// Only the summary table.
+    #[arg(long)]
+    pub quiet: bool,
+}

@@ -1,0 +1,54 @@
+//! One module per group of commands; all but `deploy` and `demo` go through
+//! the same `FactoryClient<Connection>`, whatever the network.
+
+mod audit;
+mod deploy;
+mod format;
+mod publish;
+mod recovery;
+mod releases;
+mod rollout;
+mod users;
+mod watch;
+
+use crate::cli::{Cli, Command};
+use crate::transport::Connection;
+use anyhow::Result;
+use factory_client::FactoryClient;
+
+pub type Client = FactoryClient<Connection>;
+pub use rollout::{plan as rollout_plan, stage_line};
+
+pub fn run(cli: Cli) -> Result<()> {
+    let global = cli.global;
+    match cli.command {
+        Command::Demo(args) => crate::demo::run(&args),
+        Command::Deploy(args) => deploy::run(&global, &args),
+        command => {
+            let client = Connection::open_client(&global)?;
+            let result = dispatch(&client, command);
+            // Kept even when the command failed half-way: an interrupted
+            // publish resumes from what reached the factory.
+            let closed = client.transport.close();
+            result.and(closed)
+        }
+    }
+}
+
+fn dispatch(client: &Client, command: Command) -> Result<()> {
+    match command {
+        Command::Publish(args) => publish::run(client, &args),
+        Command::Releases(sub) => releases::run(client, sub),
+        Command::Approve { version } => releases::approve(client, &version),
+        Command::Deprecate { version, reason } => releases::deprecate(client, &version, &reason),
+        Command::Revoke { version, reason } => releases::revoke(client, &version, &reason),
+        Command::Rollout(sub) => rollout::run(client, sub),
+        Command::Provision { recovery } => users::provision(client, recovery),
+        Command::Canister(sub) => users::canister(client, sub),
+        Command::Upgrade(sub) => users::upgrade(client, sub),
+        Command::Recovery(sub) => recovery::run(client, sub),
+        Command::Audit { limit, before } => audit::audit(client, limit, before),
+        Command::Metrics => audit::metrics(client),
+        Command::Demo(_) | Command::Deploy(_) => unreachable!("handled by run"),
+    }
+}

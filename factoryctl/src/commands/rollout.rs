@@ -1,0 +1,209 @@
+//! `rollout start|pause|resume|cancel|status|history` (`watch` has its own file).
+
+use super::format::{percent_bps, rollout_state};
+use super::{watch, Client};
+use crate::cli::{RolloutCommand, RolloutStartArgs};
+use anyhow::{bail, Result};
+use factory::rollout::model::RolloutEnd;
+use factory_client::{
+    ActiveRollout, HistoryQuery, RetryPolicy, RolloutPlan, RolloutStatus, SnapshotPolicy,
+    StagePhase, StagePlan,
+};
+
+const SECOND_NS: u64 = 1_000_000_000;
+
+pub fn run(client: &Client, command: RolloutCommand) -> Result<()> {
+    match command {
+        RolloutCommand::Start(args) => start(client, &args),
+        RolloutCommand::Pause => {
+            client.pause_rollout()?;
+            println!("rollout paused");
+            Ok(())
+        }
+        RolloutCommand::Resume => {
+            client.resume_rollout()?;
+            println!("rollout resumed");
+            Ok(())
+        }
+        RolloutCommand::Cancel => {
+            client.cancel_rollout()?;
+            println!("rollout cancelled");
+            Ok(())
+        }
+        RolloutCommand::Status => status(client),
+        RolloutCommand::Watch(args) => watch::run(client, &args),
+        RolloutCommand::History { limit } => history(client, limit),
+    }
+}
+
+/// Basis points of a percentage given on the command line.
+fn bps(what: &str, percent: f64) -> Result<u16> {
+    if !(0.0..=100.0).contains(&percent) {
+        bail!("{what} must be between 0 and 100, got {percent}");
+    }
+    Ok((percent * 100.0).round() as u16)
+}
+
+/// A canary stage (unless 0 %) and then the whole fleet.
+pub fn plan(args: &RolloutStartArgs) -> Result<RolloutPlan> {
+    let canary = bps("--canary-percent", args.canary_percent)?;
+    let mut stages = Vec::new();
+    if canary > 0 && canary < 10_000 {
+        stages.push(StagePlan {
+            name: "canary".into(),
+            fleet_bps: canary,
+            max_failure_bps: bps(
+                "--canary-max-failure-percent",
+                args.canary_max_failure_percent,
+            )?,
+            min_sample: None,
+        });
+    }
+    stages.push(StagePlan {
+        name: "all".into(),
+        fleet_bps: 10_000,
+        max_failure_bps: bps("--max-failure-percent", args.max_failure_percent)?,
+        min_sample: None,
+    });
+    Ok(RolloutPlan {
+        target_version: args.version.clone(),
+        stages,
+        max_in_flight: args.max_in_flight,
+        max_starts_per_tick: None,
+        tick_interval_ns: None,
+        retry: Some(RetryPolicy {
+            max_attempts: args.max_attempts,
+            initial_backoff_ns: 5 * SECOND_NS,
+            max_backoff_ns: 300 * SECOND_NS,
+        }),
+        filter: None,
+        snapshot: Some(if args.no_snapshot {
+            SnapshotPolicy::Never
+        } else {
+            SnapshotPolicy::ReplacePrevious
+        }),
+        top_up: None,
+        allow_downgrade: None,
+        supersede: Some(args.supersede),
+    })
+}
+
+fn start(client: &Client, args: &RolloutStartArgs) -> Result<()> {
+    let id = client.start_rollout(plan(args)?)?;
+    println!("rollout {id} started: target {}", args.version);
+    Ok(())
+}
+
+fn status(client: &Client) -> Result<()> {
+    let status = client.rollout_status()?;
+    match &status.active {
+        Some(active) => print_active(active),
+        None => {
+            println!("no active rollout");
+            let last = client.rollout_history(HistoryQuery {
+                before: None,
+                limit: 1,
+            })?;
+            if let Some(r) = last.rollouts.first() {
+                let upgraded: u64 = r.stages.iter().map(|s| s.counters.upgraded).sum();
+                let failed: u64 = r.stages.iter().map(|s| s.counters.failed).sum();
+                println!(
+                    "last: rollout {} -> {} {}: upgraded={upgraded} failed={failed}",
+                    r.id,
+                    r.target_version,
+                    end_name(&r.end)
+                );
+            }
+        }
+    }
+    print_scheduler(&status);
+    Ok(())
+}
+
+pub fn print_active(a: &ActiveRollout) {
+    println!(
+        "rollout {} -> {}: {} (stage {}/{})",
+        a.id,
+        a.plan.target_version,
+        rollout_state(&a.state),
+        usize::from(a.current_stage) + 1,
+        a.stages.len()
+    );
+    for s in &a.stages {
+        println!("  {}", stage_line(s));
+    }
+    for f in &a.failure_reasons {
+        println!("  failure x{}: {} (e.g. {})", f.count, f.reason, f.example);
+    }
+}
+
+pub fn stage_line(s: &factory_client::StageStatus) -> String {
+    let c = &s.counters;
+    let phase = match s.phase {
+        StagePhase::Waiting => "waiting",
+        StagePhase::Running => "running",
+        StagePhase::Done => "done",
+    };
+    format!(
+        "{:<8} {:<8} upgraded={} failed={} skipped={} in_flight={} queued={} retrying={} failure_rate={} (max {})",
+        s.name,
+        phase,
+        c.upgraded,
+        c.failed,
+        c.skipped,
+        c.in_flight,
+        c.queued,
+        c.retrying,
+        percent_bps(s.failure_bps),
+        percent_bps(u64::from(s.max_failure_bps))
+    )
+}
+
+fn print_scheduler(s: &RolloutStatus) {
+    let t = &s.totals;
+    println!(
+        "scheduler: in_flight={}/{} queued={} retrying={}",
+        s.in_flight, s.max_in_flight, s.queued, s.retrying
+    );
+    println!(
+        "totals: upgraded={} failed={} skipped={} retries={} on_demand={} reconciled={}",
+        t.upgraded, t.failed, t.skipped, t.retries, t.on_demand_accepted, t.reconciled
+    );
+}
+
+pub fn end_name(end: &RolloutEnd) -> String {
+    match end {
+        RolloutEnd::Completed => "completed".into(),
+        RolloutEnd::Cancelled { by } => format!("cancelled by {by}"),
+        RolloutEnd::Superseded { by_rollout } => format!("superseded by rollout {by_rollout}"),
+    }
+}
+
+fn history(client: &Client, limit: u32) -> Result<()> {
+    let page = client.rollout_history(HistoryQuery {
+        before: None,
+        limit,
+    })?;
+    if page.rollouts.is_empty() {
+        println!("no finished rollouts");
+    }
+    for r in &page.rollouts {
+        println!(
+            "rollout {} -> {}: {}",
+            r.id,
+            r.target_version,
+            end_name(&r.end)
+        );
+        for s in &r.stages {
+            let c = &s.counters;
+            println!(
+                "  {:<8} upgraded={} failed={} skipped={}",
+                s.name, c.upgraded, c.failed, c.skipped
+            );
+        }
+        for f in &r.reasons {
+            println!("  failure x{}: {}", f.count, f.reason);
+        }
+    }
+    Ok(())
+}

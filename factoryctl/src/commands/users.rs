@@ -1,0 +1,125 @@
+//! What end users do: `provision`, `canister show`, `upgrade request`.
+
+use super::format::{outcome, secs};
+use super::Client;
+use crate::cli::{CanisterCommand, UpgradeCommand};
+use anyhow::{anyhow, bail, Result};
+use candid::Principal;
+use factory_client::{Phase, UserView};
+
+/// Steps (seconds) `upgrade request` waits for the outcome.
+const UPGRADE_WAIT_STEPS: u32 = 600;
+
+pub fn provision(client: &Client, recovery: Principal) -> Result<()> {
+    let id = client.provision(recovery)?;
+    println!("canister {id}");
+    println!(
+        "  owner: {}",
+        factory_client::Transport::sender(&client.transport)
+    );
+    println!("  recovery: {recovery}");
+    Ok(())
+}
+
+pub fn canister(client: &Client, command: CanisterCommand) -> Result<()> {
+    let CanisterCommand::Show { owner } = command;
+    let view = match owner {
+        Some(owner) => client.get_user(owner),
+        None => client.my_canister(),
+    }?;
+    print_view(&view);
+    if let Some(id) = view.canister_id {
+        if let Some(p) = client.upgrade_status(id)?.pending {
+            println!(
+                "  pending: {} to {} (attempts {}{})",
+                p.state,
+                p.target_version,
+                p.attempts,
+                p.last_error
+                    .map(|e| format!(", last error: {e}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn print_view(v: &UserView) {
+    let id = v
+        .canister_id
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| "-".into());
+    println!("canister {id}");
+    println!("  owner: {}", v.owner);
+    println!("  recovery: {}", v.recovery);
+    let phase = match v.phase {
+        Phase::Creating => "creating",
+        Phase::Installing => "installing",
+        Phase::Ready => "ready",
+    };
+    println!("  phase: {phase}");
+    println!("  version: {}", v.version.as_deref().unwrap_or("-"));
+    if let Some(prev) = &v.previous_version {
+        println!("  previous version: {prev}");
+    }
+    println!("  snapshot: {}", if v.has_snapshot { "yes" } else { "no" });
+    println!("  created at: {}", secs(v.created_at_ns));
+    if v.busy {
+        println!("  busy: an upgrade or recovery action holds it");
+    }
+    if let Some(o) = &v.last_outcome {
+        println!("  last outcome: {}", outcome(o));
+    }
+}
+
+/// `--canister`, or the caller's own canister.
+pub fn target_canister(client: &Client, canister: Option<Principal>) -> Result<Principal> {
+    if let Some(id) = canister {
+        return Ok(id);
+    }
+    client
+        .my_canister()
+        .map_err(|e| anyhow!("{e} (pass --canister to act on another one)"))?
+        .canister_id
+        .ok_or_else(|| {
+            anyhow!("your canister is still being created; run `provision` again to finish it")
+        })
+}
+
+pub fn upgrade(client: &Client, command: UpgradeCommand) -> Result<()> {
+    let UpgradeCommand::Request {
+        canister,
+        version,
+        no_wait,
+    } = command;
+    let id = target_canister(client, canister)?;
+    let accepted = client.request_upgrade(id, version)?;
+    println!(
+        "upgrade of {id} from {} to {} accepted{}",
+        accepted.from_version,
+        accepted.target_version,
+        if accepted.already_pending {
+            " (already pending)"
+        } else {
+            ""
+        }
+    );
+    if no_wait {
+        return Ok(());
+    }
+    for _ in 0..UPGRADE_WAIT_STEPS {
+        let status = client.upgrade_status(id)?;
+        if status.pending.is_none() {
+            let Some(o) = status.last_outcome else {
+                bail!("the upgrade of {id} ended without an outcome");
+            };
+            if let Some(e) = &o.error {
+                bail!("upgrade of {id} to {} failed: {e}", accepted.target_version);
+            }
+            println!("{id}: {}", outcome(&o));
+            return Ok(());
+        }
+        client.transport.pass_time();
+    }
+    bail!("the upgrade of {id} is still pending after {UPGRADE_WAIT_STEPS} s")
+}

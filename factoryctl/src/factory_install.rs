@@ -1,0 +1,70 @@
+//! Installing the factory from its release artifact on an emulator, as the
+//! `deploy` command and the demo do.
+
+use anyhow::{anyhow, Result};
+use candid::Principal;
+use factory_client::{FactoryArg, FactoryConfig, FactoryInitArgs, RateLimit, RegistryConfig};
+use ic_emulator::management_types::CanisterSettings;
+use ic_emulator::Emulator;
+
+/// Cycles the factory starts with: room for well over 1,000 user canisters
+/// (1 T each plus the creation fee) above its reserve.
+pub const FACTORY_CYCLES: u128 = 10_000_000_000_000_000;
+
+/// A local network's config: the default one, except that provisioning is
+/// not rate-limited (the demo provisions a thousand users in a few seconds
+/// of virtual time).
+pub fn local_config() -> FactoryConfig {
+    FactoryConfig {
+        provision_rate: RateLimit {
+            capacity: 1_000_000,
+            refill_period_ns: 1,
+        },
+        ..FactoryConfig::default()
+    }
+}
+
+pub struct Installed {
+    pub factory: Principal,
+    pub wasm_sha256: String,
+}
+
+/// Creates the factory canister controlled by `operator` and installs the
+/// release artifact of the factory (built first if its sources changed).
+pub fn install_factory(
+    emu: &Emulator,
+    operator: Principal,
+    admins: Vec<Principal>,
+    approvals_required: u32,
+) -> Result<Installed> {
+    let artifacts =
+        canister_artifacts::ensure_built().map_err(|e| anyhow!("building the canisters: {e}"))?;
+    let settings = CanisterSettings {
+        controllers: Some(vec![operator]),
+        ..Default::default()
+    };
+    let factory = emu
+        .try_create_canister(Some(operator), Some(settings), Some(FACTORY_CYCLES), None)
+        .map_err(|e| anyhow!("creating the factory canister: {}", e.reject_message))?;
+    let arg = FactoryArg::Init(FactoryInitArgs {
+        admins,
+        config: Some(local_config()),
+        approvals: Some(RegistryConfig {
+            approvals_required,
+            uploader_counts: true,
+        }),
+    });
+    let arg = candid::encode_one(arg).map_err(|e| anyhow!("encoding the init argument: {e}"))?;
+    emu.install_code(
+        ic_emulator::management_types::CanisterInstallMode::Install,
+        factory,
+        artifacts.factory.wasm_gz.clone(),
+        arg,
+        Some(operator),
+    )
+    .map_err(|e| anyhow!("installing the factory: {}", e.reject_message))?;
+    Ok(Installed {
+        factory,
+        wasm_sha256: artifacts.factory.sha256_hex(),
+    })
+}
