@@ -1,0 +1,68 @@
+//! The endpoints a canister declares in its committed `.did`, so hardening
+//! tests cover exactly the interface the canister ships.
+
+use candid::types::{FuncMode, TypeInner};
+use candid_parser::utils::CandidSource;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DidMethod {
+    pub name: String,
+    pub query: bool,
+    /// Takes no arguments or only `opt` ones: Candid then accepts any
+    /// argument bytes that parse (extra values are ignored, a mismatched
+    /// `opt` decodes as `null`), so wrong types reach the endpoint.
+    pub lenient: bool,
+}
+
+/// `factory/factory.did`.
+pub fn factory_did() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../factory/factory.did")
+}
+
+/// `user_canister/user_canister.did`.
+pub fn user_canister_did() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../user_canister/user_canister.did")
+}
+
+/// Every method of the service in `path`, in the file's order.
+pub fn methods(path: &Path) -> Vec<DidMethod> {
+    let (env, actor) = CandidSource::File(path)
+        .load()
+        .unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
+    let actor = actor.unwrap_or_else(|| panic!("{} declares no service", path.display()));
+    let service = env
+        .as_service(&actor)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    service
+        .iter()
+        .map(|(name, ty)| {
+            let ty = env
+                .trace_type(ty)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let TypeInner::Func(f) = ty.as_ref() else {
+                panic!("{name} is not a method: {ty:?}");
+            };
+            let query = f
+                .modes
+                .iter()
+                .any(|m| matches!(m, FuncMode::Query | FuncMode::CompositeQuery));
+            let lenient = f.args.iter().all(|a| {
+                matches!(
+                    env.trace_type(a).map(|t| t.as_ref().clone()),
+                    Ok(TypeInner::Opt(_))
+                )
+            });
+            DidMethod {
+                name: name.clone(),
+                query,
+                lenient,
+            }
+        })
+        .collect()
+}
+
+/// The update (non-query) methods of the service in `path`.
+pub fn update_methods(path: &Path) -> Vec<DidMethod> {
+    methods(path).into_iter().filter(|m| !m.query).collect()
+}
