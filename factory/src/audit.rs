@@ -162,7 +162,9 @@ mod tests {
             target_version: huge.clone(),
         }
         .bounded();
-        assert!(matches!(started, AuditAction::RolloutStarted { target_version, .. } if target_version.len() < 200));
+        assert!(
+            matches!(started, AuditAction::RolloutStarted { target_version, .. } if target_version.len() < 200)
+        );
         assert!(bounded_error(huge).len() <= MAX_AUDIT_ERROR + 3);
         // Short text is kept as it is; multi-byte text is cut on a boundary.
         let short = AuditAction::ReleaseRevoked {

@@ -9,10 +9,15 @@ use std::path::{Path, PathBuf};
 pub struct DidMethod {
     pub name: String,
     pub query: bool,
-    /// Takes no arguments or only `opt` ones: Candid then accepts any
-    /// argument bytes that parse (extra values are ignored, a mismatched
-    /// `opt` decodes as `null`), so wrong types reach the endpoint.
-    pub lenient: bool,
+    /// The argument types, roughly.
+    pub args: Vec<ArgKind>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgKind {
+    Opt,
+    Text,
+    Other,
 }
 
 /// `factory/factory.did`.
@@ -37,9 +42,7 @@ pub fn methods(path: &Path) -> Vec<DidMethod> {
     service
         .iter()
         .map(|(name, ty)| {
-            let ty = env
-                .trace_type(ty)
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let ty = env.trace_type(ty).unwrap_or_else(|e| panic!("{name}: {e}"));
             let TypeInner::Func(f) = ty.as_ref() else {
                 panic!("{name} is not a method: {ty:?}");
             };
@@ -47,16 +50,19 @@ pub fn methods(path: &Path) -> Vec<DidMethod> {
                 .modes
                 .iter()
                 .any(|m| matches!(m, FuncMode::Query | FuncMode::CompositeQuery));
-            let lenient = f.args.iter().all(|a| {
-                matches!(
-                    env.trace_type(a).map(|t| t.as_ref().clone()),
-                    Ok(TypeInner::Opt(_))
-                )
-            });
+            let args = f
+                .args
+                .iter()
+                .map(|a| match env.trace_type(a).map(|t| t.as_ref().clone()) {
+                    Ok(TypeInner::Opt(_)) => ArgKind::Opt,
+                    Ok(TypeInner::Text) => ArgKind::Text,
+                    _ => ArgKind::Other,
+                })
+                .collect();
             DidMethod {
                 name: name.clone(),
                 query,
-                lenient,
+                args,
             }
         })
         .collect()

@@ -12,7 +12,7 @@ use factory_client::{
     RotateRecoveryArgs, Sha256, StagePlan, TopUpPolicy, UploadChunk,
 };
 use ic_emulator::CallResult;
-use scenarios::did::{factory_did, update_methods};
+use scenarios::did::{factory_did, update_methods, ArgKind, DidMethod};
 use scenarios::outcome::factory_error;
 use scenarios::roles::{Cast, Role};
 use scenarios::state_digest::{audit_entries, digest};
@@ -78,21 +78,28 @@ fn caller_for(cast: &Cast, method: &str) -> Principal {
 }
 
 /// Malformed Candid, wrong types and sizes around the limit, for any endpoint.
-fn generic_cases(cast: &Cast, method: &str, lenient: bool) -> Vec<Case> {
-    let caller = caller_for(cast, method);
-    let typed_if_lenient = if lenient { Want::Typed } else { Want::Reject };
+/// What each must get follows from the endpoint's arguments in the `.did`:
+/// an endpoint without arguments ignores the bytes (ic-cdk decodes nothing),
+/// an `opt` argument takes empty bytes or a mismatched value as `null`
+/// (Candid's rule); everything else cannot decode and is rejected.
+fn generic_cases(cast: &Cast, m: &DidMethod) -> Vec<Case> {
+    let caller = caller_for(cast, &m.name);
+    let no_args = m.args.is_empty();
+    let only_opt = !no_args && m.args.iter().all(|a| *a == ArgKind::Opt);
+    let single_text = m.args == [ArgKind::Text];
+    let want = |decodes: bool| if decodes { Want::Typed } else { Want::Reject };
     let mut raw: Vec<(&str, Vec<u8>, Want)> = vec![
-        ("empty bytes", vec![], Want::Reject),
-        ("magic only", b"DIDL".to_vec(), Want::Reject),
+        ("empty bytes", vec![], want(no_args || only_opt)),
+        ("magic only", b"DIDL".to_vec(), want(no_args)),
         (
             "random bytes",
             (0..64u8).map(|i| i.wrapping_mul(37)).collect(),
-            Want::Reject,
+            want(no_args),
         ),
         (
             "bad type table",
             b"DIDL\x01\x6c\xff\xff\xff\xff\x0f\x00".to_vec(),
-            Want::Reject,
+            want(no_args),
         ),
         (
             "truncated value",
@@ -101,19 +108,18 @@ fn generic_cases(cast: &Cast, method: &str, lenient: bool) -> Vec<Case> {
                 b.truncate(b.len() - 5);
                 b
             },
-            Want::Reject,
+            want(no_args),
         ),
-        ("nat64 instead", enc(u64::MAX), typed_if_lenient),
-        ("text instead", enc("wrong"), typed_if_lenient),
+        ("nat64 instead", enc(u64::MAX), want(no_args || only_opt)),
+        (
+            "text instead",
+            enc("wrong"),
+            want(no_args || only_opt || single_text),
+        ),
         (
             "vec nat8 instead",
             enc(ByteBuf::from(vec![1, 2, 3])),
-            typed_if_lenient,
-        ),
-        (
-            "blob near the limit",
-            enc(ByteBuf::from(vec![7u8; NEAR_LIMIT])),
-            typed_if_lenient,
+            want(no_args || only_opt),
         ),
         (
             "blob over the limit",
@@ -121,9 +127,26 @@ fn generic_cases(cast: &Cast, method: &str, lenient: bool) -> Vec<Case> {
             Want::Reject,
         ),
     ];
-    if lenient {
-        // Arguments that decode as `null` / are ignored still must not act
-        // as an accepted request here (see the callers above).
+    // Skipping a value this big exceeds ic-cdk's decoding quota for an
+    // `opt` argument; moving 2 MiB through every endpoint costs seconds, so
+    // CI does it for one endpoint per argument shape (BAD_INPUTS_FULL=1: all).
+    let full = std::env::var_os("BAD_INPUTS_FULL").is_some();
+    if full
+        || [
+            "cancel_rollout",
+            "request_upgrade_from_canister",
+            "commit_release",
+            "start_rollout",
+        ]
+        .contains(&m.name.as_str())
+    {
+        raw.push((
+            "blob near the limit",
+            enc(ByteBuf::from(vec![7u8; NEAR_LIMIT])),
+            want(no_args),
+        ));
+    }
+    if no_args || only_opt {
         raw.push((
             "three extra values",
             candid::encode_args((1u8, "x", true)).expect("encodes"),
@@ -132,7 +155,7 @@ fn generic_cases(cast: &Cast, method: &str, lenient: bool) -> Vec<Case> {
     }
     raw.into_iter()
         .map(|(label, bytes, want)| Case {
-            method: method.into(),
+            method: m.name.clone(),
             label: label.into(),
             caller,
             bytes,
@@ -413,7 +436,6 @@ fn typed_cases(cast: &Cast) -> Vec<Case> {
         ("commit_release", "empty", enc("")),
         ("commit_release", "huge", enc(huge('2'))),
         ("commit_release", "unknown", enc("9.9.9")),
-        ("commit_release", "already committed", enc("1.0.0")),
         ("abort_release", "unknown", enc("9.9.9")),
         ("abort_release", "huge", enc(huge('3'))),
         ("abort_release", "approved release", enc("1.0.0")),
@@ -688,7 +710,7 @@ fn bad_input_to_every_update_endpoint_gets_a_clear_answer_and_changes_nothing() 
     let endpoints = update_methods(&factory_did());
     let mut cases = Vec::new();
     for m in &endpoints {
-        cases.extend(generic_cases(&cast, &m.name, m.lenient));
+        cases.extend(generic_cases(&cast, m));
     }
     let typed = typed_cases(&cast);
     for c in &typed {
