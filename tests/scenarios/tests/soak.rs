@@ -15,7 +15,7 @@ use scenarios::{recovery_of, user, World};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-const DEFAULT_STEPS: u64 = 250;
+const DEFAULT_STEPS: u64 = 150;
 const USERS: u64 = 12;
 const MAX_RELEASES: u64 = 6;
 /// The idle cap (50) bounds on-demand upgrades without a rollout; one more
