@@ -303,7 +303,7 @@ fn typed_cases(cast: &Cast) -> Vec<Case> {
             "set_config",
             "provision refill 0",
             enc(FactoryConfig {
-                provision_rate: rate(u32::MAX.into(), 0),
+                provision_rate: rate(u32::MAX, 0),
                 ..config.clone()
             }),
         ),
