@@ -137,7 +137,11 @@ fn provision_refusals_are_typed_and_leave_no_record() {
         Err(FactoryError::NoApprovedRelease)
     );
     h.publish("1.0.0");
-    for bad in [Principal::anonymous(), principal(FACTORY)] {
+    for bad in [
+        Principal::anonymous(),
+        principal(FACTORY),
+        Principal::management_canister(),
+    ] {
         assert!(matches!(
             run(provision(&h.ctx(), owner(1), bad)),
             Err(FactoryError::InvalidArgument(_))
@@ -213,6 +217,14 @@ fn rotating_recovery_swaps_only_that_controller_and_is_audited() {
         .unwrap()
         .controllers
         .push(owner(77));
+    // A recovery principal that could never act is refused, nothing changes.
+    for bad in [Principal::anonymous(), Principal::management_canister()] {
+        assert!(matches!(
+            run(recovery::rotate_recovery(&h.ctx(), owner(1), id, bad)),
+            Err(FactoryError::InvalidArgument(_))
+        ));
+    }
+    assert!(h.mgmt.canister(id).controllers.contains(&owner(10_001)));
     run(recovery::rotate_recovery(&h.ctx(), owner(1), id, owner(55))).unwrap();
     let controllers = h.mgmt.canister(id).controllers;
     assert!(controllers.contains(&principal(FACTORY)));
@@ -261,11 +273,23 @@ fn restore_without_a_snapshot_is_refused_and_the_canister_keeps_running() {
     let h = Harness::default();
     h.publish("1.0.0");
     let id = ready(&h, 1);
+    let outcome_before = h.state.borrow().users.get(&owner(1)).unwrap().last_outcome;
     assert_eq!(
         run(recovery::restore_snapshot(&h.ctx(), owner(10_001), id)),
         Err(FactoryError::NoSnapshot)
     );
+    assert_eq!(
+        run(recovery::reinstall_last_good(&h.ctx(), owner(10_001), id)),
+        Err(FactoryError::NoLastGoodVersion)
+    );
     assert!(!h.mgmt.canister(id).stopped);
+    // Refused before anything was tried: audited, unlocked, and the last
+    // outcome is not overwritten by the refusals.
+    let s = h.state.borrow();
+    let record = s.users.get(&owner(1)).unwrap();
+    assert_eq!(record.lock, None);
+    assert_eq!(record.last_outcome, outcome_before);
+    assert!(s.audit_page(None, 1).entries[0].error.is_some());
 }
 
 #[test]

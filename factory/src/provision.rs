@@ -30,12 +30,7 @@ pub async fn provision<E: Env, G: Management, M: Memory>(
     recovery: Principal,
 ) -> Result<Principal, FactoryError> {
     let factory = ctx.env.self_id();
-    if recovery == Principal::anonymous() || recovery == factory {
-        return Err(FactoryError::InvalidArgument(
-            "the recovery principal must be a principal other than anonymous and the factory"
-                .into(),
-        ));
-    }
+    check_recovery(recovery, factory)?;
     let (now, balance, fee) = (
         ctx.env.now_ns(),
         ctx.env.cycles_balance(),
@@ -196,4 +191,21 @@ fn finish<M: Memory>(s: &mut FactoryState<M>, owner: Principal, installed: Optio
         None => s.update_counters(|c| c.provision_failures += 1),
     }
     s.put_user(record);
+}
+
+/// A recovery principal must be able to act as a controller on its own:
+/// not anonymous, not the factory, and not the management canister (which
+/// never calls anything as a controller, so the user would have no way out).
+pub fn check_recovery(recovery: Principal, factory: Principal) -> Result<(), FactoryError> {
+    if recovery == Principal::anonymous()
+        || recovery == factory
+        || recovery == Principal::management_canister()
+    {
+        return Err(FactoryError::InvalidArgument(
+            "the recovery principal must be a principal other than anonymous, the factory \
+             and the management canister"
+                .into(),
+        ));
+    }
+    Ok(())
 }

@@ -19,12 +19,7 @@ pub async fn rotate_recovery<E: Env, G: Management, M: Memory>(
     new_recovery: Principal,
 ) -> Result<(), FactoryError> {
     let factory = ctx.env.self_id();
-    if new_recovery == Principal::anonymous() || new_recovery == factory {
-        return Err(FactoryError::InvalidArgument(
-            "the recovery principal must be a principal other than anonymous and the factory"
-                .into(),
-        ));
-    }
+    crate::provision::check_recovery(new_recovery, factory)?;
     let record = ctx.with(|s| s.lock_canister(canister_id, "rotate_recovery", ctx.env.now_ns()))?;
     let result = async {
         let status = ctx.mgmt.canister_status(canister_id).await?;
@@ -196,7 +191,10 @@ pub async fn reinstall_last_good<E: Env, G: Management, M: Memory>(
     outcome.map(|_| version)
 }
 
-/// Audits, records the outcome, applies `on_success`, unlocks.
+/// Audits, records the outcome, applies `on_success`, unlocks. A refusal
+/// before anything was tried (no snapshot, no earlier version) is audited
+/// but leaves the last outcome alone: it tells how the last real action on
+/// the canister ended, and a refused request must not overwrite it.
 fn finish<E: Env, G: Management, M: Memory>(
     ctx: &Ctx<'_, E, G, M>,
     caller: Principal,
@@ -215,6 +213,9 @@ fn finish<E: Env, G: Management, M: Memory>(
             if result.is_ok() {
                 on_success(r);
             }
+            if nothing_tried(result) {
+                return;
+            }
             r.last_outcome = Some(Outcome {
                 action: name.to_string(),
                 from_version: from,
@@ -224,4 +225,11 @@ fn finish<E: Env, G: Management, M: Memory>(
             });
         });
     });
+}
+
+fn nothing_tried(result: &Result<(), FactoryError>) -> bool {
+    matches!(
+        result,
+        Err(FactoryError::NoSnapshot | FactoryError::NoLastGoodVersion)
+    )
 }

@@ -178,8 +178,8 @@ impl<M: Memory> FactoryState<M> {
             seq,
             time_ns,
             caller,
-            action,
-            error,
+            action: action.bounded(),
+            error: error.map(crate::audit::bounded_error),
         };
         // A full stable memory is the only failure; the action itself already
         // happened, so losing its audit line must not undo it.

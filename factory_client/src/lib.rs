@@ -18,7 +18,9 @@ pub use factory::{
     audit::{AuditAction, AuditEntry, AuditPage},
     config::{FactoryConfig, ProvisioningMode},
     error::FactoryError,
+    metrics::{HttpRequest, HttpResponse},
     rate_limit::RateLimit,
+    rollout::model::{PauseReason, RolloutEnd, RolloutState},
     rollout::on_demand::UpgradeAccepted,
     rollout::plan::{
         RetryPolicy, RolloutFilter, RolloutPlan, SnapshotPolicy, StagePlan, TopUpPolicy,
@@ -30,4 +32,6 @@ pub use factory::{
     types::*,
     users::{Outcome, Phase, UserView},
 };
-pub use wasm_registry::{RegistryConfig, Release, ReleaseState, Sha256, UploadStatus};
+pub use wasm_registry::{
+    BeginUpload, RegistryConfig, Release, ReleaseState, Sha256, UploadChunk, UploadStatus,
+};

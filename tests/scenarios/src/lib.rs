@@ -3,6 +3,13 @@
 //! factory (through `factory_client`, as factoryctl uses it) and for user
 //! canisters.
 
+pub mod did;
+pub mod fleet;
+pub mod invariants;
+pub mod outcome;
+pub mod rng;
+pub mod roles;
+pub mod state_digest;
 mod transport;
 pub mod user_canister;
 
