@@ -3,6 +3,7 @@
 //! factory (through `factory_client`, as factoryctl uses it) and for user
 //! canisters.
 
+pub mod rollout_helpers;
 mod transport;
 pub mod user_canister;
 
