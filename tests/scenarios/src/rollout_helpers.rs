@@ -5,7 +5,8 @@
 use crate::{recovery_of, user, World};
 use candid::Principal;
 use factory_client::{
-    FactoryError, HistoryPage, HistoryQuery, ProvisionArgs, Release, RetryPolicy, RolloutPlan, RolloutStatus, StagePlan,
+    FactoryError, HistoryPage, HistoryQuery, ProvisionArgs, Release, RetryPolicy, RolloutPlan,
+    RolloutStatus, StagePlan,
 };
 use ic_emulator::management_types::CanisterStatusType;
 use ic_emulator::MessageId;
