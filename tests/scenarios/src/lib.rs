@@ -9,6 +9,7 @@ pub mod invariants;
 pub mod outcome;
 pub mod rng;
 pub mod roles;
+pub mod rollout_helpers;
 pub mod state_digest;
 mod transport;
 pub mod user_canister;
