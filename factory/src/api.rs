@@ -10,7 +10,7 @@ use crate::metrics::{self, HttpRequest, HttpResponse};
 use crate::provision;
 use crate::recovery;
 use crate::releases;
-use crate::rollout::{self, on_demand::UpgradeAccepted, plan::RolloutPlan, status::*};
+use crate::rollout::{self, arming, on_demand::UpgradeAccepted, plan::RolloutPlan, status::*};
 use crate::runtime::{Ctx, Env};
 use crate::state::{FactoryState, VMem};
 use crate::types::*;
@@ -86,6 +86,7 @@ fn init(arg: FactoryArg) {
     if let Err(e) = write(|s| apply_init(s, args)) {
         ic_cdk::trap(format!("invalid init args: {e}"));
     }
+    start_watchdog();
 }
 
 fn apply_init(s: &mut State, args: FactoryInitArgs) -> Result<(), FactoryError> {
@@ -113,6 +114,7 @@ fn post_upgrade(_arg: Option<FactoryArg>) {
     // Timers do not survive an upgrade: the first tick reconciles runs of the
     // previous epoch and resumes the rollout.
     arm_tick(0);
+    start_watchdog();
 }
 
 thread_local! {
@@ -120,14 +122,33 @@ thread_local! {
     static NEXT_TICK_NS: Cell<Option<u64>> = const { Cell::new(None) };
 }
 
-/// Arms a tick in `delay_ns` unless one is due sooner.
+/// Arms a tick in `delay_ns` unless one is due sooner (or the armed one was
+/// lost to a trap: see `rollout::arming`).
 fn arm_tick(delay_ns: u64) {
-    let due = now().saturating_add(delay_ns);
-    if NEXT_TICK_NS.get().is_some_and(|t| t <= due) {
+    let arming::Arm::New { due } = arming::decide(NEXT_TICK_NS.get(), now(), delay_ns) else {
         return;
-    }
+    };
     NEXT_TICK_NS.set(Some(due));
     ic_cdk_timers::set_timer(Duration::from_nanos(delay_ns), run_tick());
+    // A trapped `canister_global_timer` leaves the system timer off while
+    // ic-cdk-timers still believes it armed; set it no later than `due`.
+    let previous = ic_cdk::api::global_timer_set(due);
+    if previous != 0 && previous < due {
+        ic_cdk::api::global_timer_set(previous);
+    }
+}
+
+/// Every minute, makes sure a tick is armed: ticks re-arm themselves while
+/// there is work, and this catches a chain broken by a trap.
+fn start_watchdog() {
+    ic_cdk_timers::set_timer_interval(
+        Duration::from_nanos(arming::WATCHDOG_INTERVAL_NS),
+        || async {
+            if read(|s| rollout::tick::wants_tick(s, now())) {
+                arm_tick(0)
+            }
+        },
+    );
 }
 
 async fn run_tick() {

@@ -385,7 +385,14 @@ impl Management for FakeManagement {
         };
         self.with_canister("take_canister_snapshot", canister, |c| {
             if let Some(old) = replace {
-                c.snapshots.remove(&old);
+                // As on the IC: replacing a snapshot that is gone fails.
+                if c.snapshots.remove(&old).is_none() {
+                    return Err(CallFailure {
+                        method: "take_canister_snapshot",
+                        reject_code: 5,
+                        message: "Could not find the snapshot ID to replace".into(),
+                    });
+                }
             }
             c.snapshots.insert(id.clone(), c.module_hash);
             Ok(id)

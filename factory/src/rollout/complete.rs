@@ -89,6 +89,11 @@ fn record<M: Memory>(
             Place::Done(Final::Failed)
         }
         JobOutcome::Failed { error, running } => {
+            if run.snapshot_id.is_some() {
+                // The attempt's snapshot replaced the recorded one; the next
+                // attempt must replace this one (and a restore gets it).
+                user.snapshot_id = run.snapshot_id.clone();
+            }
             let message = error.to_string();
             outcome(&mut user, &item, now, Some(message.clone()));
             item.attempts = item.attempts.saturating_add(1);

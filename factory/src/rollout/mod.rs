@@ -19,6 +19,7 @@
 //! (ready time), or in flight (epoch, canister); [`transitions`] keeps the
 //! per-stage counters equal to those sets.
 
+pub mod arming;
 pub mod complete;
 pub mod control;
 pub mod enumerate;

@@ -134,6 +134,11 @@ fn move_due_retries<M: Memory>(s: &mut FactoryState<M>, now: u64) -> u32 {
 }
 
 /// The next tick's delay, if there is anything a tick could do.
+/// Whether the scheduler has work a tick would advance.
+pub fn wants_tick<M: Memory>(s: &FactoryState<M>, now: u64) -> bool {
+    next_tick(s, now).is_some()
+}
+
 fn next_tick<M: Memory>(s: &FactoryState<M>, now: u64) -> Option<u64> {
     let sc = s.sched.sched.get();
     let progress = sc.rollout.as_ref();

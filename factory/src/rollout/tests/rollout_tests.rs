@@ -284,6 +284,32 @@ fn a_transient_failure_is_retried_and_succeeds() {
 }
 
 #[test]
+fn a_retry_replaces_the_snapshot_the_failed_attempt_took() {
+    let h = Harness::default();
+    let v1 = h.publish("1.0.0");
+    let ids = seed(&h, 0..3, &v1);
+    h.publish("2.0.0");
+    let mut sim = Sim::new(&h);
+    start(&mut sim, plan("2.0.0", 5));
+    sim.run(200);
+    let v3 = h.publish("3.0.0");
+    // Each first attempt snapshots (replacing 2.0.0's), then fails to install.
+    h.mgmt.fail("install_chunked_code", 3);
+    start(&mut sim, plan("3.0.0", 5));
+    sim.run(200);
+    assert!(all_on(&h, &ids, &v3));
+    let c = &history(&h)[0].stages[0].counters;
+    assert_eq!((c.upgraded, c.failed), (3, 0));
+    for id in &ids {
+        let r = h.state.borrow().user_by_canister(id).unwrap();
+        let snap = r.snapshot_id.expect("a snapshot before 3.0.0");
+        let c = h.mgmt.canister(*id);
+        assert_eq!(c.snapshots.len(), 1, "one snapshot, the previous replaced");
+        assert!(c.snapshots.contains_key(&snap));
+    }
+}
+
+#[test]
 fn a_canister_that_never_stops_is_started_again_and_counted_failed() {
     let h = Harness::default();
     let v1 = h.publish("1.0.0");
