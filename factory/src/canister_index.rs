@@ -127,8 +127,9 @@ mod tests {
 
     #[test]
     fn the_mix_is_a_bijection_on_a_sample() {
-        let keys: std::collections::BTreeSet<u64> =
-            (0..100_000u64).filter_map(|n| key(&replica_id(n))).collect();
+        let keys: std::collections::BTreeSet<u64> = (0..100_000u64)
+            .filter_map(|n| key(&replica_id(n)))
+            .collect();
         assert_eq!(keys.len(), 100_000);
     }
 }

@@ -2,11 +2,11 @@
 //! `pre_upgrade`), and its memory layout.
 
 use crate::audit::{AuditAction, AuditEntry, AuditPage, MAX_AUDIT_PAGE};
+use crate::canister_index::CanisterIndex;
 use crate::config::FactoryConfig;
 use crate::rate_limit::TokenBucket;
 use crate::rollout::store::{Scheduler, SchedulerMemories};
 use crate::storable::candid_storable;
-use crate::canister_index::CanisterIndex;
 use crate::user_store::UserStore;
 use crate::users::UserRecord;
 use candid::{CandidType, Deserialize, Principal};
@@ -107,9 +107,14 @@ impl<I: Memory> FactoryState<VMem<I>> {
                 history_index: m(ids::SCHED_HISTORY_INDEX),
                 history_data: m(ids::SCHED_HISTORY_DATA),
             }),
-            user_memories: [ids::USERS, ids::CANISTERS_WIDE, ids::CANISTERS, ids::VERSION_COUNTS]
-                .map(m)
-                .into(),
+            user_memories: [
+                ids::USERS,
+                ids::CANISTERS_WIDE,
+                ids::CANISTERS,
+                ids::VERSION_COUNTS,
+            ]
+            .map(m)
+            .into(),
         }
     }
 }

@@ -65,11 +65,17 @@ fn snapshot_counter(id: &[u8], canister: &[u8]) -> Option<(u8, u64)> {
     }
     let (head, tail) = id.split_at(8);
     if tail == canister {
-        return Some((extra::SNAPSHOT_COUNTER_FIRST, u64::from_be_bytes(head.try_into().ok()?)));
+        return Some((
+            extra::SNAPSHOT_COUNTER_FIRST,
+            u64::from_be_bytes(head.try_into().ok()?),
+        ));
     }
     let (head, tail) = id.split_at(canister.len());
     if head == canister {
-        return Some((extra::SNAPSHOT_COUNTER_LAST, u64::from_be_bytes(tail.try_into().ok()?)));
+        return Some((
+            extra::SNAPSHOT_COUNTER_LAST,
+            u64::from_be_bytes(tail.try_into().ok()?),
+        ));
     }
     None
 }
@@ -370,7 +376,10 @@ mod tests {
         assert_eq!(decode(&candid, r.owner).as_ref(), Some(&r));
         let v1 = crate::user_codec_v1::encode(&r);
         assert_eq!(decode(&v1, r.owner).as_ref(), Some(&r));
-        assert!(encode(&r).len() + 40 < v1.len(), "smaller than the first form");
+        assert!(
+            encode(&r).len() + 40 < v1.len(),
+            "smaller than the first form"
+        );
     }
 
     #[test]

@@ -8,10 +8,10 @@
 //! names are one byte.
 
 use crate::rate_limit::TokenBucket;
-use crate::users::{Lock, Outcome, Phase, UserRecord};
+use crate::user_wire::Reader;
 #[cfg(test)]
 use crate::user_wire::{action, bytes, leb};
-use crate::user_wire::Reader;
+use crate::users::{Lock, Outcome, Phase, UserRecord};
 
 const MAGIC: u8 = 0xC5;
 

@@ -91,7 +91,10 @@ impl<M: Memory> UserStore<M> {
     }
 
     /// Whole records in owner order.
-    pub fn range(&self, range: impl RangeBounds<Principal>) -> impl Iterator<Item = UserRecord> + '_ {
+    pub fn range(
+        &self,
+        range: impl RangeBounds<Principal>,
+    ) -> impl Iterator<Item = UserRecord> + '_ {
         self.map.range(range).map(|e| {
             let (owner, stored) = e.into_pair();
             stored.owned_by(owner)
