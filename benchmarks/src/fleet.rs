@@ -4,7 +4,7 @@
 use crate::measure::timed;
 use candid::Principal;
 use factory_client::{RolloutFilter, RolloutPlan, SnapshotPolicy};
-use scenarios::{recovery_of, user, World};
+use scenarios::World;
 use std::time::Duration;
 
 /// Management calls the IC queues per canister pair; provisions are sent in
@@ -182,6 +182,16 @@ pub fn user_stable_bytes(world: &World) -> u64 {
         .find_map(|l| l.strip_prefix("factory_user_stable_bytes "))
         .and_then(|v| v.trim().parse().ok())
         .expect("the factory reports factory_user_stable_bytes")
+}
+
+/// User `i`: a self-authenticating principal (29 bytes, random order, as
+/// real sign-ups come; sequential keys would half-fill the users map's nodes).
+fn user(i: u64) -> Principal {
+    Principal::self_authenticating([&b"user"[..], &i.to_le_bytes()].concat())
+}
+
+fn recovery_of(i: u64) -> Principal {
+    Principal::self_authenticating([&b"recovery"[..], &i.to_le_bytes()].concat())
 }
 
 /// Provisions users 0..n, at most `PROVISION_BATCH` at a time.
