@@ -10,6 +10,7 @@ pub mod admin;
 mod api;
 pub mod audit;
 pub mod auth;
+mod canister_index;
 pub mod chunk_store;
 pub mod config;
 pub mod error;
@@ -27,6 +28,9 @@ pub mod types;
 pub mod upgrade;
 mod user_canister_api;
 mod user_codec;
+mod user_codec_v1;
+mod user_store;
+mod user_wire;
 pub mod users;
 
 #[cfg(test)]

@@ -95,6 +95,11 @@ pub fn render<M: Memory>(s: &FactoryState<M>, cycles_balance: u128, now_ns: u64)
         stats.module_bytes.to_string(),
     );
     gauge(
+        "factory_user_stable_bytes",
+        "Stable memory grown by the per-user structures (users, reverse index, version counts).",
+        s.user_stable_bytes().to_string(),
+    );
+    gauge(
         "factory_audit_entries",
         "Entries in the audit log.",
         s.audit.len().to_string(),

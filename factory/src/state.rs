@@ -2,10 +2,12 @@
 //! `pre_upgrade`), and its memory layout.
 
 use crate::audit::{AuditAction, AuditEntry, AuditPage, MAX_AUDIT_PAGE};
+use crate::canister_index::CanisterIndex;
 use crate::config::FactoryConfig;
 use crate::rate_limit::TokenBucket;
 use crate::rollout::store::{Scheduler, SchedulerMemories};
 use crate::storable::candid_storable;
+use crate::user_store::UserStore;
 use crate::users::UserRecord;
 use candid::{CandidType, Deserialize, Principal};
 use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
@@ -19,7 +21,8 @@ mod ids {
     pub const ADMINS: u8 = 1;
     pub const ALLOWLIST: u8 = 2;
     pub const USERS: u8 = 3;
-    pub const CANISTERS: u8 = 4;
+    /// The first reverse index (principal → principal), now only read.
+    pub const CANISTERS_WIDE: u8 = 4;
     pub const AUDIT_INDEX: u8 = 5;
     pub const AUDIT_DATA: u8 = 6;
     pub const COUNTERS: u8 = 7;
@@ -35,6 +38,8 @@ mod ids {
     pub const SCHED_REASONS: u8 = 16;
     pub const SCHED_HISTORY_INDEX: u8 = 17;
     pub const SCHED_HISTORY_DATA: u8 = 18;
+    /// The compact reverse index (`canister_index`).
+    pub const CANISTERS: u8 = 19;
     /// `wasm_registry` uses `RegistryMemories::COUNT` ids from here.
     pub const REGISTRY_FIRST: u8 = 20;
 }
@@ -57,9 +62,9 @@ pub struct FactoryState<M: Memory> {
     pub admins: StableBTreeMap<Principal, (), M>,
     pub allowlist: StableBTreeMap<Principal, (), M>,
     /// owner → record
-    pub users: StableBTreeMap<Principal, UserRecord, M>,
+    pub users: UserStore<M>,
     /// user canister → owner
-    pub canisters: StableBTreeMap<Principal, Principal, M>,
+    pub canisters: CanisterIndex<M>,
     pub audit: StableLog<AuditEntry, M, M>,
     pub counters: StableCell<Counters, M>,
     /// Module hashes whose chunks are in the factory's own chunk store.
@@ -69,6 +74,9 @@ pub struct FactoryState<M: Memory> {
     pub version_counts: StableBTreeMap<String, u64, M>,
     pub registry: Registry<M>,
     pub sched: Scheduler<M>,
+    /// The memories the per-user structures live in (users, both reverse
+    /// indexes, version counts), for the stable-bytes-per-user metric.
+    pub user_memories: Vec<M>,
 }
 
 pub type VMem<I> = VirtualMemory<I>;
@@ -81,8 +89,8 @@ impl<I: Memory> FactoryState<VMem<I>> {
             config: StableCell::init(m(ids::CONFIG), FactoryConfig::default()),
             admins: StableBTreeMap::init(m(ids::ADMINS)),
             allowlist: StableBTreeMap::init(m(ids::ALLOWLIST)),
-            users: StableBTreeMap::init(m(ids::USERS)),
-            canisters: StableBTreeMap::init(m(ids::CANISTERS)),
+            users: UserStore::init(m(ids::USERS)),
+            canisters: CanisterIndex::init(m(ids::CANISTERS), m(ids::CANISTERS_WIDE)),
             audit: StableLog::init(m(ids::AUDIT_INDEX), m(ids::AUDIT_DATA)),
             counters: StableCell::init(m(ids::COUNTERS), Counters::default()),
             chunk_store: StableBTreeMap::init(m(ids::CHUNK_STORE)),
@@ -99,11 +107,24 @@ impl<I: Memory> FactoryState<VMem<I>> {
                 history_index: m(ids::SCHED_HISTORY_INDEX),
                 history_data: m(ids::SCHED_HISTORY_DATA),
             }),
+            user_memories: [
+                ids::USERS,
+                ids::CANISTERS_WIDE,
+                ids::CANISTERS,
+                ids::VERSION_COUNTS,
+            ]
+            .map(m)
+            .into(),
         }
     }
 }
 
 impl<M: Memory> FactoryState<M> {
+    /// Stable bytes the per-user structures occupy (64 KiB pages grown).
+    pub fn user_stable_bytes(&self) -> u64 {
+        self.user_memories.iter().map(|m| m.size() * 65_536).sum()
+    }
+
     pub fn epoch(&self) -> u64 {
         self.counters.get().epoch
     }
@@ -118,10 +139,7 @@ impl<M: Memory> FactoryState<M> {
     /// so the per-version counts stay exact.
     pub fn put_user(&mut self, record: UserRecord) {
         let version = record.version.clone();
-        let old = self
-            .users
-            .insert(record.owner, record)
-            .and_then(|r| r.version);
+        let old = self.users.insert(record).and_then(|r| r.version);
         if old != version {
             self.count_version(old, -1);
             self.count_version(version, 1);

@@ -109,7 +109,7 @@ pub fn list_users<M: Memory>(s: &FactoryState<M>, args: &ListUsersArgs) -> UserP
         .users
         .range((start, Bound::Unbounded))
         .take(limit + 1)
-        .map(|e| e.value().view(epoch))
+        .map(|r| r.view(epoch))
         .collect();
     let next = (users.len() > limit).then(|| users[limit - 1].owner);
     UserPage {

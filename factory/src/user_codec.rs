@@ -1,19 +1,22 @@
-//! A compact binary encoding of [`UserRecord`], the one value stored per
-//! user: about 40 % of its Candid size (Candid repeats the record's type
-//! table in every value). Records written as Candid by an earlier factory
-//! still decode (they start with "DIDL"; this format with `MAGIC`), so an
-//! upgrade needs no migration pass; each record is rewritten compactly the
-//! next time it changes.
+//! The encoding of a [`UserRecord`] as the users map stores it (magic 0xC6).
 //!
-//! Layout: MAGIC, flags (u16 LE), then the fields present, in order. Lengths
-//! and small integers are LEB128; timestamps are u64 LE. Well-known action
-//! names are one byte.
+//! The owner is not written: it is the map's key, so `decode` takes it back
+//! from there. Canister ids of the replica's form (a u64 and `01 01`) take 8
+//! bytes, snapshot ids of the form "u64 ++ canister id" (or the reverse) only
+//! their counter, and later timestamps are deltas from `created_at_ns`.
+//! Records of earlier factories (the first compact form, 0xC5, or Candid)
+//! still decode, so an upgrade needs no migration pass.
+//!
+//! Layout: MAGIC, flags (u16 LE), extra flags (u8), then the fields present,
+//! in order. Lengths and small integers are LEB128, deltas zigzag LEB128,
+//! `created_at_ns` u64 LE.
 
 use crate::rate_limit::TokenBucket;
+use crate::user_wire::{action, bytes, leb, Reader};
 use crate::users::{Lock, Outcome, Phase, UserRecord};
 use candid::Principal;
 
-const MAGIC: u8 = 0xC5;
+const MAGIC: u8 = 0xC6;
 
 mod flag {
     pub const CANISTER: u16 = 1;
@@ -32,20 +35,65 @@ mod flag {
     pub const ERROR: u16 = 1 << 14;
 }
 
-/// Action names written as one byte (index + 1; 0 = the name follows).
-const ACTIONS: &[&str] = &[
-    "provision",
-    "upgrade",
-    "rollout_upgrade",
-    "on_demand_upgrade",
-    "restore_snapshot",
-    "reinstall_last_good",
-    "rotate_recovery",
-    "detach",
-];
+mod extra {
+    /// The canister id is a replica id: its u64 follows, 8 bytes BE.
+    pub const REPLICA_CANISTER: u8 = 1;
+    /// The snapshot id is `u64 BE ++ canister id`: the u64 follows as LEB128.
+    pub const SNAPSHOT_COUNTER_FIRST: u8 = 1 << 1;
+    /// The snapshot id is `canister id ++ u64 BE`: the u64 follows as LEB128.
+    pub const SNAPSHOT_COUNTER_LAST: u8 = 1 << 2;
+}
 
+/// The u64 of a replica canister id (8 bytes BE, then `01 01`).
+pub fn replica_canister_number(id: &Principal) -> Option<u64> {
+    match id.as_slice() {
+        [n @ .., 1, 1] if n.len() == 8 => Some(u64::from_be_bytes(n.try_into().ok()?)),
+        _ => None,
+    }
+}
+
+fn replica_canister_id(n: u64) -> Principal {
+    let mut b = [1u8; 10];
+    b[..8].copy_from_slice(&n.to_be_bytes());
+    Principal::from_slice(&b)
+}
+
+/// The snapshot's counter if its id is the counter and the canister id.
+fn snapshot_counter(id: &[u8], canister: &[u8]) -> Option<(u8, u64)> {
+    if id.len() != canister.len() + 8 {
+        return None;
+    }
+    let (head, tail) = id.split_at(8);
+    if tail == canister {
+        return Some((
+            extra::SNAPSHOT_COUNTER_FIRST,
+            u64::from_be_bytes(head.try_into().ok()?),
+        ));
+    }
+    let (head, tail) = id.split_at(canister.len());
+    if head == canister {
+        return Some((
+            extra::SNAPSHOT_COUNTER_LAST,
+            u64::from_be_bytes(tail.try_into().ok()?),
+        ));
+    }
+    None
+}
+
+fn zigzag(w: &mut Vec<u8>, x: u64, base: u64) {
+    let d = x.wrapping_sub(base) as i64;
+    leb(w, ((d << 1) ^ (d >> 63)) as u64);
+}
+
+fn unzigzag(r: &mut Reader, base: u64) -> Option<u64> {
+    let z = r.leb()?;
+    let d = ((z >> 1) as i64) ^ -((z & 1) as i64);
+    Some(base.wrapping_add(d as u64))
+}
+
+/// The record without its owner (the key it is stored under).
 pub fn encode(r: &UserRecord) -> Vec<u8> {
-    let mut w = Vec::with_capacity(160);
+    let mut w = Vec::with_capacity(96);
     let mut f: u16 = 0;
     let mut set = |cond: bool, bit: u16| {
         if cond {
@@ -79,76 +127,107 @@ pub fn encode(r: &UserRecord) -> Vec<u8> {
         Phase::Ready => 2,
     };
     f |= phase << flag::PHASE_SHIFT;
+    let canister_number = r.canister_id.as_ref().and_then(replica_canister_number);
+    let snapshot = match (&r.snapshot_id, &r.canister_id) {
+        (Some(s), Some(c)) => snapshot_counter(s, c.as_slice()),
+        _ => None,
+    };
+    let mut x: u8 = 0;
+    if canister_number.is_some() {
+        x |= extra::REPLICA_CANISTER;
+    }
+    if let Some((form, _)) = snapshot {
+        x |= form;
+    }
     w.push(MAGIC);
     w.extend_from_slice(&f.to_le_bytes());
-    bytes(&mut w, r.owner.as_slice());
+    w.push(x);
     if f & flag::RECOVERY_IS_OWNER == 0 {
         bytes(&mut w, r.recovery.as_slice());
     }
-    if let Some(c) = &r.canister_id {
-        bytes(&mut w, c.as_slice());
+    match (canister_number, &r.canister_id) {
+        (Some(n), _) => w.extend_from_slice(&n.to_be_bytes()),
+        (None, Some(c)) => bytes(&mut w, c.as_slice()),
+        (None, None) => {}
     }
     for s in [&r.version, &r.previous_version].into_iter().flatten() {
         bytes(&mut w, s.as_bytes());
     }
-    if let Some(s) = &r.snapshot_id {
-        bytes(&mut w, s);
+    match (snapshot, &r.snapshot_id) {
+        (Some((_, n)), _) => leb(&mut w, n),
+        (None, Some(s)) => bytes(&mut w, s),
+        (None, None) => {}
     }
-    w.extend_from_slice(&r.created_at_ns.to_le_bytes());
+    let base = r.created_at_ns;
+    w.extend_from_slice(&base.to_le_bytes());
     if let Some(o) = &r.last_outcome {
         action(&mut w, &o.action);
         if f & flag::FROM != 0 && f & flag::FROM_IS_PREVIOUS == 0 {
-            bytes(
-                &mut w,
-                o.from_version.as_deref().unwrap_or_default().as_bytes(),
-            );
+            let v = o.from_version.as_deref().unwrap_or_default();
+            bytes(&mut w, v.as_bytes());
         }
         if f & flag::TO != 0 && f & flag::TO_IS_VERSION == 0 {
-            bytes(
-                &mut w,
-                o.to_version.as_deref().unwrap_or_default().as_bytes(),
-            );
+            let v = o.to_version.as_deref().unwrap_or_default();
+            bytes(&mut w, v.as_bytes());
         }
-        w.extend_from_slice(&o.at_ns.to_le_bytes());
+        zigzag(&mut w, o.at_ns, base);
         if let Some(e) = &o.error {
             bytes(&mut w, e.as_bytes());
         }
     }
     if let Some(l) = &r.lock {
         action(&mut w, &l.action);
-        w.extend_from_slice(&l.since_ns.to_le_bytes());
+        zigzag(&mut w, l.since_ns, base);
         leb(&mut w, l.epoch);
     }
     if let Some(b) = &r.upgrade_bucket {
         leb(&mut w, u64::from(b.tokens));
-        w.extend_from_slice(&b.refilled_at_ns.to_le_bytes());
+        zigzag(&mut w, b.refilled_at_ns, base);
     }
     w
 }
 
-/// None if the bytes are not a record of this format (or are cut short).
-pub fn decode(b: &[u8]) -> Option<UserRecord> {
-    let mut r = Reader { b, at: 0 };
-    if r.u8()? != MAGIC {
-        return None;
+/// The record stored under `owner`, in any format a factory wrote; None if
+/// the bytes are not a record (or are cut short).
+pub fn decode(b: &[u8], owner: Principal) -> Option<UserRecord> {
+    match b.first()? {
+        &MAGIC => decode_current(b, owner),
+        _ => {
+            let mut r = crate::user_codec_v1::decode(b)
+                .or_else(|| candid::decode_one::<UserRecord>(b).ok())?;
+            r.owner = owner;
+            Some(r)
+        }
     }
+}
+
+fn decode_current(b: &[u8], owner: Principal) -> Option<UserRecord> {
+    let mut r = Reader { b, at: 1 };
     let f = u16::from_le_bytes([r.u8()?, r.u8()?]);
+    let x = r.u8()?;
     let has = |bit: u16| f & bit != 0;
-    let owner = r.principal()?;
     let recovery = if has(flag::RECOVERY_IS_OWNER) {
         owner
     } else {
         r.principal()?
     };
-    let canister_id = if has(flag::CANISTER) {
-        Some(r.principal()?)
-    } else {
-        None
+    let canister_id = match (has(flag::CANISTER), x & extra::REPLICA_CANISTER != 0) {
+        (false, _) => None,
+        (true, true) => Some(replica_canister_id(r.u64_be()?)),
+        (true, false) => Some(r.principal()?),
     };
     let version = r.opt_string(has(flag::VERSION))?;
     let previous_version = r.opt_string(has(flag::PREVIOUS))?;
     let snapshot_id = if has(flag::SNAPSHOT) {
-        Some(r.bytes()?.to_vec())
+        let canister = canister_id.as_ref().map(|c| c.as_slice());
+        let first = x & extra::SNAPSHOT_COUNTER_FIRST != 0;
+        let last = x & extra::SNAPSHOT_COUNTER_LAST != 0;
+        Some(match (first, last, canister) {
+            (false, false, _) => r.bytes()?.to_vec(),
+            (true, false, Some(c)) => [&r.leb()?.to_be_bytes()[..], c].concat(),
+            (false, true, Some(c)) => [c, &r.leb()?.to_be_bytes()[..]].concat(),
+            _ => return None,
+        })
     } else {
         None
     };
@@ -165,7 +244,7 @@ pub fn decode(b: &[u8]) -> Option<UserRecord> {
             (true, true) => version.clone(),
             (true, false) => Some(r.string()?),
         };
-        let at_ns = r.u64()?;
+        let at_ns = unzigzag(&mut r, created_at_ns)?;
         let error = r.opt_string(has(flag::ERROR))?;
         Some(Outcome {
             action,
@@ -180,7 +259,7 @@ pub fn decode(b: &[u8]) -> Option<UserRecord> {
     let lock = if has(flag::LOCK) {
         Some(Lock {
             action: r.action()?,
-            since_ns: r.u64()?,
+            since_ns: unzigzag(&mut r, created_at_ns)?,
             epoch: r.leb()?,
         })
     } else {
@@ -189,7 +268,7 @@ pub fn decode(b: &[u8]) -> Option<UserRecord> {
     let upgrade_bucket = if has(flag::BUCKET) {
         Some(TokenBucket {
             tokens: u32::try_from(r.leb()?).ok()?,
-            refilled_at_ns: r.u64()?,
+            refilled_at_ns: unzigzag(&mut r, created_at_ns)?,
         })
     } else {
         None
@@ -215,87 +294,6 @@ pub fn decode(b: &[u8]) -> Option<UserRecord> {
     })
 }
 
-fn leb(w: &mut Vec<u8>, mut x: u64) {
-    loop {
-        let byte = (x & 0x7f) as u8;
-        x >>= 7;
-        if x == 0 {
-            w.push(byte);
-            return;
-        }
-        w.push(byte | 0x80);
-    }
-}
-
-fn bytes(w: &mut Vec<u8>, b: &[u8]) {
-    leb(w, b.len() as u64);
-    w.extend_from_slice(b);
-}
-
-fn action(w: &mut Vec<u8>, name: &str) {
-    match ACTIONS.iter().position(|a| *a == name) {
-        Some(i) => w.push(i as u8 + 1),
-        None => {
-            w.push(0);
-            bytes(w, name.as_bytes());
-        }
-    }
-}
-
-struct Reader<'a> {
-    b: &'a [u8],
-    at: usize,
-}
-
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
-        let end = self.at.checked_add(n)?;
-        let s = self.b.get(self.at..end)?;
-        self.at = end;
-        Some(s)
-    }
-    fn u8(&mut self) -> Option<u8> {
-        Some(self.take(1)?[0])
-    }
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-    fn leb(&mut self) -> Option<u64> {
-        let mut x = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = self.u8()?;
-            x |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Some(x);
-            }
-        }
-        None
-    }
-    fn bytes(&mut self) -> Option<&[u8]> {
-        let n = usize::try_from(self.leb()?).ok()?;
-        self.take(n)
-    }
-    fn string(&mut self) -> Option<String> {
-        String::from_utf8(self.bytes()?.to_vec()).ok()
-    }
-    fn opt_string(&mut self, present: bool) -> Option<Option<String>> {
-        if present {
-            Some(Some(self.string()?))
-        } else {
-            Some(None)
-        }
-    }
-    fn principal(&mut self) -> Option<Principal> {
-        Principal::try_from_slice(self.bytes()?).ok()
-    }
-    fn action(&mut self) -> Option<String> {
-        match self.u8()? {
-            0 => self.string(),
-            i => ACTIONS.get(usize::from(i) - 1).map(|a| a.to_string()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,7 +301,7 @@ mod tests {
 
     fn round_trip(r: &UserRecord) {
         let bytes = encode(r);
-        assert_eq!(decode(&bytes).as_ref(), Some(r), "{r:?}");
+        assert_eq!(decode(&bytes, r.owner).as_ref(), Some(r), "{r:?}");
     }
 
     #[test]
@@ -338,23 +336,62 @@ mod tests {
     }
 
     #[test]
-    fn candid_records_of_an_earlier_factory_still_decode() {
-        use ic_stable_structures::Storable;
+    fn compact_ids_and_every_other_shape_of_id_round_trip() {
+        let mut r = upgraded_user(9);
+        let canister = replica_canister_id(u64::MAX - 3);
+        r.canister_id = Some(canister);
+        for snapshot in [
+            [&42u64.to_be_bytes()[..], canister.as_slice()].concat(),
+            [canister.as_slice(), &u64::MAX.to_be_bytes()[..]].concat(),
+            vec![9; 18],
+            vec![],
+        ] {
+            r.snapshot_id = Some(snapshot);
+            round_trip(&r);
+        }
+        // A replica canister id and a counter snapshot cost 8 + 1 bytes.
+        r.snapshot_id = Some([&3u64.to_be_bytes()[..], canister.as_slice()].concat());
+        let compact = encode(&r).len();
+        r.canister_id = Some(Principal::from_slice(&[7; 10]));
+        r.snapshot_id = Some(vec![5; 18]);
+        round_trip(&r);
+        assert_eq!(encode(&r).len(), compact + 3 + 18);
+        r.canister_id = None;
+        round_trip(&r);
+    }
+
+    #[test]
+    fn the_owner_comes_from_the_key_not_the_bytes() {
+        let r = upgraded_user(1);
+        let bytes = encode(&r);
+        assert!(bytes.windows(29).all(|w| w != r.owner.as_slice()));
+        let other = Principal::from_slice(&[3; 29]);
+        assert_eq!(decode(&bytes, other).map(|d| d.owner), Some(other));
+    }
+
+    #[test]
+    fn records_of_earlier_factories_still_decode() {
         let r = upgraded_user(3);
-        let legacy = candid::encode_one(&r).unwrap();
-        assert_eq!(UserRecord::from_bytes(legacy.into()), r);
-        let compact = r.to_bytes();
-        assert!(compact.len() * 2 < candid::encode_one(&r).unwrap().len());
+        let candid = candid::encode_one(&r).unwrap();
+        assert_eq!(decode(&candid, r.owner).as_ref(), Some(&r));
+        let v1 = crate::user_codec_v1::encode(&r);
+        assert_eq!(decode(&v1, r.owner).as_ref(), Some(&r));
+        assert!(
+            encode(&r).len() + 40 < v1.len(),
+            "smaller than the first form"
+        );
     }
 
     #[test]
     fn damaged_bytes_are_refused_not_misread() {
-        let bytes = encode(&upgraded_user(1));
-        for cut in 0..bytes.len() {
-            assert_eq!(decode(&bytes[..cut]), None, "cut at {cut}");
+        let r = upgraded_user(1);
+        let bytes = encode(&r);
+        for cut in 1..bytes.len() {
+            assert_eq!(decode(&bytes[..cut], r.owner), None, "cut at {cut}");
         }
         let mut longer = bytes.clone();
         longer.push(0);
-        assert_eq!(decode(&longer), None);
+        assert_eq!(decode(&longer, r.owner), None);
+        assert_eq!(decode(&[], r.owner), None);
     }
 }

@@ -54,23 +54,6 @@ pub struct UserRecord {
     pub upgrade_bucket: Option<TokenBucket>,
 }
 
-impl ic_stable_structures::Storable for UserRecord {
-    fn to_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
-        std::borrow::Cow::Owned(crate::user_codec::encode(self))
-    }
-    fn into_bytes(self) -> Vec<u8> {
-        crate::user_codec::encode(&self)
-    }
-    fn from_bytes(bytes: std::borrow::Cow<[u8]>) -> Self {
-        // Compact, or Candid as an earlier factory wrote it.
-        crate::user_codec::decode(&bytes).unwrap_or_else(|| {
-            candid::decode_one(&bytes).expect("stable user record written by this factory")
-        })
-    }
-    const BOUND: ic_stable_structures::storable::Bound =
-        ic_stable_structures::storable::Bound::Unbounded;
-}
-
 impl UserRecord {
     pub fn new(owner: Principal, recovery: Principal, now_ns: u64, epoch: u64) -> Self {
         UserRecord {
