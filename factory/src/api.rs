@@ -125,13 +125,21 @@ thread_local! {
 /// Arms a tick in `delay_ns` unless one is due sooner (or the armed one was
 /// lost to a trap: see `rollout::arming`).
 fn arm_tick(delay_ns: u64) {
-    let arming::Arm::New { due } = arming::decide(NEXT_TICK_NS.get(), now(), delay_ns) else {
-        return;
+    let due = match arming::decide(NEXT_TICK_NS.get(), now(), delay_ns) {
+        arming::Arm::Keep => match NEXT_TICK_NS.get() {
+            Some(due) => due,
+            None => return,
+        },
+        arming::Arm::New { due } => {
+            NEXT_TICK_NS.set(Some(due));
+            ic_cdk_timers::set_timer(Duration::from_nanos(delay_ns), run_tick());
+            due
+        }
     };
-    NEXT_TICK_NS.set(Some(due));
-    ic_cdk_timers::set_timer(Duration::from_nanos(delay_ns), run_tick());
     // A trapped `canister_global_timer` leaves the system timer off while
-    // ic-cdk-timers still believes it armed; set it no later than `due`.
+    // ic-cdk-timers believes it armed (and so never arms it again): keep the
+    // system timer no later than the tick's due time. When it fires,
+    // ic-cdk-timers runs what is due and re-arms itself.
     let previous = ic_cdk::api::global_timer_set(due);
     if previous != 0 && previous < due {
         ic_cdk::api::global_timer_set(previous);
@@ -156,7 +164,12 @@ async fn run_tick() {
     let (now, balance) = (now(), IcEnv.cycles_balance());
     let report = write(|s| rollout::tick::tick(s, now, balance));
     for job in report.jobs {
-        ic_cdk::futures::spawn(rollout::worker::worker(ctx(), job));
+        ic_cdk::futures::spawn(async move {
+            rollout::worker::worker(ctx(), job).await;
+            // Runs in a callback: if the timer chain broke while this
+            // worker ran, this is what mends it.
+            arm_tick(0);
+        });
     }
     if let Some(delay) = report.next_tick_ns {
         arm_tick(delay);
