@@ -12,28 +12,11 @@
 //! `created_at_ns` u64 LE.
 
 use crate::rate_limit::TokenBucket;
-use crate::user_wire::{action, bytes, leb, Reader};
+use crate::user_wire::{action, bytes, flag, leb, presence_flags, Reader};
 use crate::users::{Lock, Outcome, Phase, UserRecord};
 use candid::Principal;
 
 const MAGIC: u8 = 0xC6;
-
-mod flag {
-    pub const CANISTER: u16 = 1;
-    pub const VERSION: u16 = 1 << 1;
-    pub const PREVIOUS: u16 = 1 << 2;
-    pub const SNAPSHOT: u16 = 1 << 3;
-    pub const OUTCOME: u16 = 1 << 4;
-    pub const LOCK: u16 = 1 << 5;
-    pub const BUCKET: u16 = 1 << 6;
-    pub const RECOVERY_IS_OWNER: u16 = 1 << 7;
-    pub const PHASE_SHIFT: u16 = 8; // two bits
-    pub const FROM: u16 = 1 << 10;
-    pub const FROM_IS_PREVIOUS: u16 = 1 << 11;
-    pub const TO: u16 = 1 << 12;
-    pub const TO_IS_VERSION: u16 = 1 << 13;
-    pub const ERROR: u16 = 1 << 14;
-}
 
 mod extra {
     /// The canister id is a replica id: its u64 follows, 8 bytes BE.
@@ -94,39 +77,7 @@ fn unzigzag(r: &mut Reader, base: u64) -> Option<u64> {
 /// The record without its owner (the key it is stored under).
 pub fn encode(r: &UserRecord) -> Vec<u8> {
     let mut w = Vec::with_capacity(96);
-    let mut f: u16 = 0;
-    let mut set = |cond: bool, bit: u16| {
-        if cond {
-            f |= bit
-        }
-    };
-    set(r.canister_id.is_some(), flag::CANISTER);
-    set(r.version.is_some(), flag::VERSION);
-    set(r.previous_version.is_some(), flag::PREVIOUS);
-    set(r.snapshot_id.is_some(), flag::SNAPSHOT);
-    set(r.last_outcome.is_some(), flag::OUTCOME);
-    set(r.lock.is_some(), flag::LOCK);
-    set(r.upgrade_bucket.is_some(), flag::BUCKET);
-    set(r.recovery == r.owner, flag::RECOVERY_IS_OWNER);
-    if let Some(o) = &r.last_outcome {
-        set(o.from_version.is_some(), flag::FROM);
-        set(
-            o.from_version.is_some() && o.from_version == r.previous_version,
-            flag::FROM_IS_PREVIOUS,
-        );
-        set(o.to_version.is_some(), flag::TO);
-        set(
-            o.to_version.is_some() && o.to_version == r.version,
-            flag::TO_IS_VERSION,
-        );
-        set(o.error.is_some(), flag::ERROR);
-    }
-    let phase: u16 = match r.phase {
-        Phase::Creating => 0,
-        Phase::Installing => 1,
-        Phase::Ready => 2,
-    };
-    f |= phase << flag::PHASE_SHIFT;
+    let f = presence_flags(r);
     let canister_number = r.canister_id.as_ref().and_then(replica_canister_number);
     let snapshot = match (&r.snapshot_id, &r.canister_id) {
         (Some(s), Some(c)) => snapshot_counter(s, c.as_slice()),

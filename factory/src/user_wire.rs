@@ -2,6 +2,7 @@
 //! length-prefixed bytes, one-byte action names, and a reader that returns
 //! None instead of panicking on short or malformed input.
 
+use crate::users::{Phase, UserRecord};
 use candid::Principal;
 
 /// Action names written as one byte (index + 1; 0 = the name follows).
@@ -98,4 +99,60 @@ impl Reader<'_> {
             i => ACTIONS.get(usize::from(i) - 1).map(|a| a.to_string()),
         }
     }
+}
+
+/// Which parts of a user record are present, shared by every codec version.
+pub mod flag {
+    pub const CANISTER: u16 = 1;
+    pub const VERSION: u16 = 1 << 1;
+    pub const PREVIOUS: u16 = 1 << 2;
+    pub const SNAPSHOT: u16 = 1 << 3;
+    pub const OUTCOME: u16 = 1 << 4;
+    pub const LOCK: u16 = 1 << 5;
+    pub const BUCKET: u16 = 1 << 6;
+    pub const RECOVERY_IS_OWNER: u16 = 1 << 7;
+    pub const PHASE_SHIFT: u16 = 8; // two bits
+    pub const FROM: u16 = 1 << 10;
+    pub const FROM_IS_PREVIOUS: u16 = 1 << 11;
+    pub const TO: u16 = 1 << 12;
+    pub const TO_IS_VERSION: u16 = 1 << 13;
+    pub const ERROR: u16 = 1 << 14;
+}
+
+/// The presence bits of `r` (parts, shortcuts and phase).
+pub fn presence_flags(r: &UserRecord) -> u16 {
+    let mut f: u16 = 0;
+    let mut set = |cond: bool, bit: u16| {
+        if cond {
+            f |= bit
+        }
+    };
+    set(r.canister_id.is_some(), flag::CANISTER);
+    set(r.version.is_some(), flag::VERSION);
+    set(r.previous_version.is_some(), flag::PREVIOUS);
+    set(r.snapshot_id.is_some(), flag::SNAPSHOT);
+    set(r.last_outcome.is_some(), flag::OUTCOME);
+    set(r.lock.is_some(), flag::LOCK);
+    set(r.upgrade_bucket.is_some(), flag::BUCKET);
+    set(r.recovery == r.owner, flag::RECOVERY_IS_OWNER);
+    if let Some(o) = &r.last_outcome {
+        set(o.from_version.is_some(), flag::FROM);
+        set(
+            o.from_version.is_some() && o.from_version == r.previous_version,
+            flag::FROM_IS_PREVIOUS,
+        );
+        set(o.to_version.is_some(), flag::TO);
+        set(
+            o.to_version.is_some() && o.to_version == r.version,
+            flag::TO_IS_VERSION,
+        );
+        set(o.error.is_some(), flag::ERROR);
+    }
+    let phase: u16 = match r.phase {
+        Phase::Creating => 0,
+        Phase::Installing => 1,
+        Phase::Ready => 2,
+    };
+    f |= phase << flag::PHASE_SHIFT;
+    f
 }

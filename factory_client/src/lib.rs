@@ -6,8 +6,13 @@
 //! chunks. The same code path drives a real network and the emulator.
 
 mod client;
+#[cfg(feature = "emulator")]
+mod emulator;
 mod publish;
 mod transport;
+
+#[cfg(feature = "emulator")]
+pub use emulator::EmulatorTransport;
 
 pub use client::{ClientError, FactoryClient};
 pub use publish::{module_hash, PublishOptions, PublishReport};

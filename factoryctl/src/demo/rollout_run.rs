@@ -3,9 +3,9 @@
 //! every round for the report.
 
 use crate::progress::RolloutProgress;
-use crate::transport::emulator::EmulatorTransport;
 use anyhow::{bail, Result};
 use factory::rollout::model::{RolloutEnd, RolloutState, StageCounters};
+use factory_client::EmulatorTransport;
 use factory_client::{FactoryClient, HistoryQuery};
 use ic_emulator::Emulator;
 use serde::Serialize;

@@ -2,9 +2,9 @@
 //! `--state-dir` at the start of a command and saved at its end, so one
 //! command after another behaves as against a local replica.
 
-use super::emulator::EmulatorTransport;
 use anyhow::{anyhow, Context, Result};
 use candid::Principal;
+use factory_client::EmulatorTransport;
 use ic_emulator::Emulator;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

@@ -5,7 +5,6 @@
 #[cfg(feature = "network")]
 mod agent;
 pub mod embedded;
-pub mod emulator;
 #[cfg(feature = "network")]
 mod identity;
 mod network;

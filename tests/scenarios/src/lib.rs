@@ -11,10 +11,9 @@ pub mod rng;
 pub mod roles;
 pub mod rollout_helpers;
 pub mod state_digest;
-mod transport;
 pub mod user_canister;
 
-pub use transport::EmulatorTransport;
+pub use factory_client::EmulatorTransport;
 pub use user_canister::UserCanisterClient;
 
 use candid::Principal;

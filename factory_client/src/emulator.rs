@@ -1,8 +1,9 @@
-//! `factory_client`'s transport over an in-process emulator: ingress calls
-//! as `sender`, each run to completion (rounds pass until it replies).
+//! The transport over the in-process emulator (feature `emulator`): ingress
+//! calls as `sender`, each run to completion. factoryctl's embedded network
+//! and the scenario tests both use it.
 
+use crate::transport::{Transport, TransportError};
 use candid::Principal;
-use factory_client::{Transport, TransportError};
 use ic_emulator::{Emulator, RejectResponse};
 
 pub struct EmulatorTransport<'a> {
@@ -19,7 +20,7 @@ impl<'a> EmulatorTransport<'a> {
 fn to_transport(r: RejectResponse) -> TransportError {
     TransportError {
         reject_code: r.reject_code as u32,
-        message: r.reject_message,
+        message: format!("{:?}: {}", r.error_code, r.reject_message),
     }
 }
 
