@@ -104,6 +104,7 @@ impl Emulator {
                 arg,
                 cycles: 0,
                 reply_to: ReplyTo::Ingress(id),
+                sender_version: None,
             };
             sm.handle_management(call);
             id

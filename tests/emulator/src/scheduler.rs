@@ -57,6 +57,7 @@ impl StateMachine {
                             arg,
                             cycles: 0,
                             reply_to: ReplyTo::Ingress(id),
+                            sender_version: None,
                         });
                     } else {
                         self.deliver_call(
@@ -77,6 +78,7 @@ impl StateMachine {
                     cycles,
                     callback_id,
                     deadline,
+                    sender_version,
                 } => {
                     if deadline.is_some_and(|d| d <= self.time) {
                         continue; // expired in the queue: the caller gets SYS_UNKNOWN instead
@@ -93,6 +95,7 @@ impl StateMachine {
                             arg,
                             cycles,
                             reply_to,
+                            sender_version,
                         });
                     } else {
                         let origin = Origin::Canister {
@@ -292,7 +295,14 @@ impl StateMachine {
         cycles: u128,
         deadline: u64,
     ) {
-        let kind = match self.call_refusal(receiver, &method) {
+        let caller = match &origin {
+            Origin::Canister { caller, .. } => Some(*caller),
+            _ => None,
+        };
+        let kind = match self.call_refusal(receiver, &method).and_then(|kind| {
+            self.canisters[&receiver].refuses_incoming_cycles(caller, cycles)?;
+            Ok(kind)
+        }) {
             Ok(kind) => kind,
             Err(reject) => {
                 return self.send_response(origin.reply_to(), receiver, Err(reject), cycles)
@@ -467,6 +477,7 @@ impl StateMachine {
         ctx.status = c.status.code();
         ctx.controllers = c.settings.controllers.clone();
         ctx.env_vars = c.env_vars();
+        ctx.wasm_memory_limit = c.wasm_memory_limit();
         ctx.root_key = self.root_key.clone();
         let limits = self.instruction_limits;
         ctx.instruction_limit = match kind {
@@ -541,6 +552,7 @@ impl StateMachine {
             c.version += 1;
         }
         let accepted = if is_query { 0 } else { ctx.cycles_accepted };
+        let sender_version = Some(ctx.canister_version);
         let mut requests = Vec::new();
         for call in ctx.outgoing {
             let callback_id = c.next_callback_id;
@@ -566,6 +578,7 @@ impl StateMachine {
                 cycles: call.cycles,
                 callback_id,
                 deadline: call.deadline,
+                sender_version,
             });
         }
         let mut response = None;

@@ -503,12 +503,12 @@ fn cycles_are_attached_accepted_and_refunded() {
 fn a_canister_below_its_freezing_threshold_rejects_calls() {
     let emu = Emulator::new();
     let id = emu
-        .try_create_canister(None, None, Some(200_000_000_000), None)
+        .try_create_canister(None, None, Some(400_000_000_000), None)
         .unwrap();
     emu.install_canister(id, canister(CALLEE), vec![], None);
     update(&emu, id, "inc", vec![]).unwrap();
     let settings = ic_emulator::management_types::CanisterSettings {
-        freezing_threshold: Some(candid::Nat::from(u64::MAX / 1_000_000_000)),
+        freezing_threshold: Some(candid::Nat::from(u64::MAX / 1_000_000)),
         ..Default::default()
     };
     emu.update_canister_settings(id, None, settings).unwrap();

@@ -151,6 +151,7 @@ pub fn execute(
     let limit = ctx.instruction_limit;
     let mut store = Store::new(engine(), ctx);
     store.set_fuel(fuel).expect("fuel is enabled");
+    store.limiter(|ctx| ctx);
     let fail = |store: Store<ApiContext>, error: ExecError| {
         let used = fuel - store.get_fuel().unwrap_or(0);
         let mut ctx = store.into_data();
@@ -189,6 +190,7 @@ pub fn execute(
             .set(&mut store, value.to_val())
             .expect("same type as saved");
     }
+    store.data_mut().heap_limit_armed = true;
     for (kind, entry) in entries {
         store.data_mut().kind = *kind;
         if let Err(e) = call_entry(&mut store, &instance, entry) {

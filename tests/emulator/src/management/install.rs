@@ -7,11 +7,12 @@ use super::{decode, empty_reply, MgmtCall};
 use crate::engine::exec::{execute, Entry, ExecError, HeapState};
 use crate::engine::{self, pages::PageMap, sha256};
 use crate::error::{CallResult, RejectResponse};
-use crate::limits;
 use crate::scheduler::injected_trap;
 use crate::state::calls::Origin;
+use crate::state::canister::Canister;
 use crate::state::StateMachine;
 use crate::system_api::{ApiContext, ApiKind};
+use crate::{cycles, limits};
 use candid::Principal;
 use ic_error_types::ErrorCode;
 use ic_management_canister_types::{
@@ -38,7 +39,33 @@ fn bad_payload(msg: impl Into<String>) -> RejectResponse {
     RejectResponse::new(ErrorCode::InvalidManagementPayload, msg)
 }
 
+/// The replica's reject for an install the canister cannot pay for
+/// (`CanisterManagerError::InstallCodeNotEnoughCycles`, dfinity/ic
+/// `rs/execution_environment/src/canister_manager/types.rs`): IC0207, SYS_TRANSIENT.
+fn out_of_cycles(id: Principal, requested: u128, balance: u128, freezing: u128) -> RejectResponse {
+    RejectResponse::new(
+        ErrorCode::CanisterOutOfCycles,
+        format!(
+            "Canister installation failed with `Canister {id} is out of cycles: requested {requested} cycles but the available balance is {balance} cycles and the freezing threshold {freezing} cycles`."
+        ),
+    )
+}
+
 impl StateMachine {
+    /// A canister must be able to pay for the longest install before it runs
+    /// (spec abstract behavior "Code installation"/"Code upgrade":
+    /// `liquid_balance(S) ≥ MAX_CYCLES_PER_MESSAGE`; the replica prepays the
+    /// execution of `max_instructions_per_install_code`), so a frozen canister,
+    /// or one that would become frozen, is never installed.
+    fn check_install_cycles(&self, c: &Canister) -> Result<(), RejectResponse> {
+        let requested = cycles::execution_fee(self.instruction_limits.install);
+        let freezing = c.freezing_limit();
+        if c.cycles < freezing.saturating_add(requested) {
+            return Err(out_of_cycles(c.id, requested, c.cycles, freezing));
+        }
+        Ok(())
+    }
+
     fn install_context(
         &self,
         id: Principal,
@@ -62,6 +89,7 @@ impl StateMachine {
             )
         })?;
         let c = self.canister(&id)?;
+        self.check_install_cycles(c)?;
         let mut fuel = self.instruction_limits.install;
         let mut used = 0;
         let mut ctx = self.install_context(id, ApiKind::Init, req.sender, req.arg.clone());
@@ -165,12 +193,34 @@ impl StateMachine {
         let time = self.time;
         let c = self.canister_mut(&id)?;
         let ctx = exe.ctx;
+        let heap_bytes = exe.heap.as_ref().map_or(0, |h| h.heap_bytes());
+        if c.wasm_memory_limit() != 0 && heap_bytes > c.wasm_memory_limit() {
+            // A module whose initial memory already exceeds the limit (growth
+            // past it traps at the grow, see `ApiContext::memory_growing`).
+            let e =
+                crate::system_api::wasm_memory_limit_exceeded(c.wasm_memory_limit(), heap_bytes);
+            return Err(RejectResponse::from_canister(id, e.code, e.message));
+        }
+        // The install pays for its instructions and must leave the canister
+        // above the freezing limit of the state it installs (spec: "traps if
+        // the canister's cycle balance decreases below the canister's freezing
+        // limit after executing the method").
+        let balance = ctx.balance.saturating_sub(cycles::execution_fee(used));
+        let limit = c.freezing_limit_for(c.memory_usage_with(exe.heap.as_ref(), ctx.stable_pages));
+        if balance < limit {
+            return Err(out_of_cycles(
+                id,
+                cycles::execution_fee(used),
+                ctx.balance,
+                limit,
+            ));
+        }
         c.heap = exe.heap;
         c.stable = ctx.stable;
         c.stable_pages = ctx.stable_pages;
         c.certified_data = ctx.certified_data;
         c.global_timer = ctx.global_timer;
-        c.cycles = ctx.balance;
+        c.cycles = balance;
         c.version += 1;
         c.stats.last_install = used;
         let module_hash = sha256(&req.wasm).to_vec();

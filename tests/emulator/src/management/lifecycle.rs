@@ -222,13 +222,13 @@ impl StateMachine {
             Ok(c) => c,
             Err(e) => return Outcome::Done(Err(e)),
         };
+        // Every stop_canister bumps the version, whatever the status (spec
+        // abstract behavior "Stopping a canister"); a stopped canister replies at once.
+        c.version += 1;
         if c.status == Status::Stopped {
             return Outcome::Done(empty_reply());
         }
-        if c.status == Status::Running {
-            c.status = Status::Stopping;
-            c.version += 1;
-        }
+        c.status = Status::Stopping;
         // Answered once the canister has no open call context (end of round).
         c.stop_requests.push(StopRequest {
             reply_to: call.reply_to.clone(),

@@ -4,6 +4,7 @@
 mod chunks;
 mod install;
 mod lifecycle;
+mod sender_version;
 mod snapshots;
 mod status;
 
@@ -28,6 +29,8 @@ pub struct MgmtCall {
     pub arg: Vec<u8>,
     pub cycles: u128,
     pub reply_to: ReplyTo,
+    /// The calling canister's version when it sent the call (`None` for ingress).
+    pub sender_version: Option<u64>,
 }
 
 /// What a method produced: a result now, or a reply later (stop_canister).
@@ -124,6 +127,9 @@ impl StateMachine {
     }
 
     fn dispatch(&mut self, call: &MgmtCall, cycles: &mut u128) -> Outcome {
+        if let Err(reject) = sender_version::check(call) {
+            return Outcome::Done(Err(reject));
+        }
         const CANISTER_ONLY: [&str; 4] = [
             "create_canister",
             "raw_rand",

@@ -5,7 +5,7 @@ use crate::error::{CallResult, RejectResponse};
 use crate::limits;
 use crate::state::canister::{Canister, CanisterSnapshot};
 use crate::state::StateMachine;
-use candid::Reserved;
+use candid::{Principal, Reserved};
 use ic_error_types::ErrorCode;
 use ic_management_canister_types::{
     CanisterIdRecord, ChangeDetails, DeleteCanisterSnapshotArgs, LoadCanisterSnapshotArgs,
@@ -21,6 +21,14 @@ fn not_found(canister: &Canister, id: &[u8]) -> RejectResponse {
             canister.id
         ),
     )
+}
+
+/// The canister a snapshot id belongs to: ids are the snapshot's number
+/// (8 bytes) followed by the canister's id, as the replica's `SnapshotId`
+/// names its canister.
+fn snapshot_owner(id: &[u8]) -> Option<Principal> {
+    let owner = id.get(8..)?;
+    (!owner.is_empty() && owner.len() <= 29).then(|| Principal::from_slice(owner))
 }
 
 fn describe(s: &CanisterSnapshot) -> Snapshot {
@@ -83,23 +91,35 @@ impl StateMachine {
         reply(&described)
     }
 
+    /// Loads a snapshot of the target or of another canister on the same
+    /// subnet, if the caller controls both (spec abstract behavior "Load
+    /// canister snapshot"). The global timer in force is kept: a snapshot taken
+    /// from a canister never brings its timer back (only an uploaded one may,
+    /// and the emulator does not emulate snapshot upload).
     pub(crate) fn load_snapshot(&mut self, call: &MgmtCall) -> CallResult {
         let (args,): (LoadCanisterSnapshotArgs,) = decode(&call.arg)?;
         let time = self.time;
         let origin = Self::change_origin(call, args.sender_canister_version);
-        let c = self.controlled(&args.canister_id, &call.sender)?;
-        let Some(s) = c.snapshots.get(&args.snapshot_id).cloned() else {
-            return Err(not_found(c, &args.snapshot_id));
+        let target = args.canister_id;
+        self.controlled(&target, &call.sender)?;
+        let source_id = snapshot_owner(&args.snapshot_id).unwrap_or(target);
+        // Every canister of the emulator is on its one subnet.
+        if !self.canisters.contains_key(&source_id) {
+            return Err(not_found(self.canister(&target)?, &args.snapshot_id));
+        }
+        let source = self.controlled(&source_id, &call.sender)?;
+        let Some(s) = source.snapshots.get(&args.snapshot_id).cloned() else {
+            return Err(not_found(source, &args.snapshot_id));
         };
+        let c = self.canister_mut(&target)?;
         c.heap = Some(s.heap);
         c.stable = s.stable;
         c.stable_pages = s.stable_pages;
         c.certified_data = s.certified_data;
-        c.global_timer = s.global_timer;
         c.chunk_store = s.chunk_store;
         c.version += 1;
         let record = LoadSnapshotRecord {
-            from_canister_id: None,
+            from_canister_id: (source_id != target).then_some(source_id),
             snapshot_id: s.id,
             canister_version: s.canister_version,
             taken_at_timestamp: s.taken_at,

@@ -104,6 +104,10 @@ pub enum Input {
         cycles: u128,
         callback_id: u64,
         deadline: Option<u64>,
+        /// The sender's `canister_version` when it made the call (what
+        /// `sender_canister_version` must equal in management calls).
+        #[serde(default)]
+        sender_version: Option<u64>,
     },
     Response {
         originator: Principal,

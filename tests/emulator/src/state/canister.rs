@@ -4,8 +4,10 @@ use super::calls::{CallContext, Callback, StopRequest};
 use crate::cycles;
 use crate::engine::exec::HeapState;
 use crate::engine::pages::PageMap;
+use crate::error::RejectResponse;
 use crate::limits;
 use candid::{Nat, Principal};
+use ic_error_types::ErrorCode;
 use ic_management_canister_types::{
     Change, ChangeDetails, ChangeOrigin, DefiniteCanisterSettings, LogVisibility,
     SnapshotVisibility, StatusVisibility,
@@ -177,7 +179,13 @@ impl Canister {
 
     /// The memory the IC would charge for (digest: canister_status memory_metrics).
     pub fn memory_usage(&self) -> MemoryUsage {
-        let (wasm, globals, binary, custom) = match &self.heap {
+        self.memory_usage_with(self.heap.as_ref(), self.stable_pages)
+    }
+
+    /// The memory usage if the canister held `heap` and `stable_pages` instead
+    /// (an install checks the freezing limit of the state it would commit).
+    pub fn memory_usage_with(&self, heap: Option<&HeapState>, stable_pages: u64) -> MemoryUsage {
+        let (wasm, globals, binary, custom) = match heap {
             Some(h) => (
                 h.heap_bytes(),
                 h.globals.len() as u64 * 8,
@@ -192,7 +200,7 @@ impl Canister {
         };
         MemoryUsage {
             wasm,
-            stable: self.stable_pages * limits::STABLE_PAGE,
+            stable: stable_pages * limits::STABLE_PAGE,
             globals,
             binary,
             custom_sections: custom,
@@ -203,10 +211,40 @@ impl Canister {
     }
 
     pub fn freezing_limit(&self) -> u128 {
-        cycles::freezing_limit(
-            self.memory_usage().total(),
-            nat_u64(&self.settings.freezing_threshold),
-        )
+        self.freezing_limit_for(self.memory_usage())
+    }
+
+    pub fn freezing_limit_for(&self, usage: MemoryUsage) -> u128 {
+        cycles::freezing_limit(usage.total(), nat_u64(&self.settings.freezing_threshold))
+    }
+
+    /// `wasm_memory_limit` in bytes; 0 means no limit (spec `canister_settings`).
+    pub fn wasm_memory_limit(&self) -> u64 {
+        nat_u64(&self.settings.wasm_memory_limit)
+    }
+
+    /// Why a call from another canister carrying `cycles` is refused, if it is:
+    /// `minimum_incoming_canister_call_cycles` (spec `canister_settings`: ingress
+    /// messages and self-calls are exempt; the caller gets CANISTER_ERROR and
+    /// every attached cycle back). The error code is our choice (IC0520 is
+    /// the replica's code for calls short of cycles): the spec names only the
+    /// reject code.
+    pub fn refuses_incoming_cycles(
+        &self,
+        caller: Option<Principal>,
+        cycles: u128,
+    ) -> Result<(), RejectResponse> {
+        let minimum = nat_u128(&self.settings.minimum_incoming_canister_call_cycles);
+        match caller {
+            Some(caller) if caller != self.id && cycles < minimum => Err(RejectResponse::new(
+                ErrorCode::InsufficientCyclesInCall,
+                format!(
+                    "Canister {} requires at least {minimum} cycles attached to calls from other canisters, but the call from {caller} attached {cycles}.",
+                    self.id
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Frozen canisters reject calls and run no messages (SYS_TRANSIENT).

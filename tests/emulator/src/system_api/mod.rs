@@ -102,6 +102,46 @@ impl ApiKind {
     }
 }
 
+/// The replica's error when a message grows the heap past `wasm_memory_limit`
+/// (`HypervisorError::WasmMemoryLimitExceeded`, dfinity/ic
+/// `rs/interfaces/src/execution_environment/errors.rs`): IC0539, CANISTER_ERROR.
+pub fn wasm_memory_limit_exceeded(limit: u64, bytes: u64) -> HostTrap {
+    HostTrap {
+        code: ErrorCode::CanisterWasmMemoryLimitExceeded,
+        message: format!(
+            "Canister exceeded its current Wasm memory limit of {limit} bytes. The peak Wasm memory usage was {bytes} bytes. If the canister reaches 4GiB, then it may stop functioning and may become unrecoverable. Please reach out to the canister owner to investigate the reason for the increased memory usage. It might be necessary to move data from the Wasm memory to the stable memory. If such high Wasm memory usage is expected and safe, then the developer can increase the Wasm memory limit in the canister settings."
+        ),
+    }
+}
+
+/// `wasm_memory_limit` applies to update methods, init and post_upgrade (and
+/// the `(start)` function they run with); queries, callbacks, system tasks and
+/// pre_upgrade ignore it (spec `canister_settings`, `wasm_memory_limit`).
+impl wasmtime::ResourceLimiter for ApiContext {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let enforced = matches!(self.kind, ApiKind::Update | ApiKind::Init | ApiKind::Start);
+        let limit = self.wasm_memory_limit;
+        if self.heap_limit_armed && enforced && limit != 0 && desired as u64 > limit {
+            return Err(wasm_memory_limit_exceeded(limit, desired as u64).into());
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
+}
+
 /// A closure in the canister's table: `(function index, env)`.
 pub type Closure = (u32, u32);
 
@@ -197,6 +237,11 @@ pub struct ApiContext {
     pub debug_log: Vec<String>,
     pub root_key: Vec<u8>,
     pub memory: Option<wasmtime::Memory>,
+    /// `wasm_memory_limit` in bytes (0: none), enforced at `memory.grow`.
+    pub wasm_memory_limit: u64,
+    /// Set once the instance holds the canister's own heap: restoring it
+    /// never counts as growth.
+    pub heap_limit_armed: bool,
 }
 
 impl ApiContext {
@@ -237,6 +282,8 @@ impl ApiContext {
             debug_log: Vec::new(),
             root_key: Vec::new(),
             memory: None,
+            wasm_memory_limit: 0,
+            heap_limit_armed: false,
         }
     }
 
