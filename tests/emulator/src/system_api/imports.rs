@@ -1,10 +1,12 @@
 //! Host functions for every `ic0` import of digest §1.2 (plus the legacy ones),
 //! registered on one wasmtime `Linker` shared by all modules.
 //!
-//! Each function first checks the execution context (traps as the replica does
-//! when called from a context that may not use it), charges a small fixed
-//! instruction overhead plus one instruction per byte copied, then acts on the
-//! [`ApiContext`]. Out-of-bounds accesses trap.
+//! The imports are one table ([`ic0_table!`] at the end): a row per import
+//! with its name, wasm signature, the contexts that may call it, and what it
+//! does. Every row first checks the execution context (traps as the replica
+//! does when called from a context that may not use it) and charges a small
+//! fixed instruction overhead; copies charge one instruction per byte; then
+//! the row acts on the [`ApiContext`]. Out-of-bounds accesses trap.
 
 use super::ctx::*;
 use super::{ApiContext, ApiKind, HostTrap, OutgoingCall, PendingCall, Response};
@@ -17,89 +19,6 @@ type C<'a> = Caller<'a, ApiContext>;
 
 /// Instructions charged for entering any System API function.
 const OVERHEAD: u64 = 50;
-
-/// Every import name the linker provides. Modules importing anything else
-/// from `ic0` are refused at install, like the replica does.
-pub const IMPORT_NAMES: &[&str] = &[
-    "msg_arg_data_size",
-    "msg_arg_data_copy",
-    "msg_caller_size",
-    "msg_caller_copy",
-    "msg_caller_info_data_size",
-    "msg_caller_info_data_copy",
-    "msg_caller_info_signer_size",
-    "msg_caller_info_signer_copy",
-    "msg_reject_code",
-    "msg_reject_msg_size",
-    "msg_reject_msg_copy",
-    "msg_deadline",
-    "msg_reply_data_append",
-    "msg_reply",
-    "msg_reject",
-    "msg_cycles_available128",
-    "msg_cycles_refunded128",
-    "msg_cycles_accept128",
-    "cycles_burn128",
-    "canister_self_size",
-    "canister_self_copy",
-    "canister_cycle_balance128",
-    "canister_liquid_cycle_balance128",
-    "canister_status",
-    "canister_version",
-    "subnet_self_size",
-    "subnet_self_copy",
-    "msg_method_name_size",
-    "msg_method_name_copy",
-    "accept_message",
-    "call_new",
-    "call_on_cleanup",
-    "call_data_append",
-    "call_with_best_effort_response",
-    "call_cycles_add128",
-    "call_perform",
-    "stable64_size",
-    "stable64_grow",
-    "stable64_write",
-    "stable64_read",
-    "root_key_size",
-    "root_key_copy",
-    "certified_data_set",
-    "data_certificate_present",
-    "data_certificate_size",
-    "data_certificate_copy",
-    "time",
-    "global_timer_set",
-    "performance_counter",
-    "is_controller",
-    "in_replicated_execution",
-    "cost_call",
-    "cost_create_canister",
-    "cost_http_request",
-    "cost_sign_with_ecdsa",
-    "cost_sign_with_schnorr",
-    "cost_vetkd_derive_key",
-    "cost_vetkd_derive_encrypted_key",
-    "env_var_count",
-    "env_var_name_size",
-    "env_var_name_copy",
-    "env_var_name_exists",
-    "env_var_value_size",
-    "env_var_value_copy",
-    "debug_print",
-    "trap",
-    "mint_cycles128",
-    // Legacy (ic-cdk ≤ 0.17).
-    "msg_cycles_available",
-    "msg_cycles_refunded",
-    "msg_cycles_accept",
-    "canister_cycle_balance",
-    "call_cycles_add",
-    "stable_size",
-    "stable_grow",
-    "stable_write",
-    "stable_read",
-    "mint_cycles",
-];
 
 pub(crate) fn trap(code: ErrorCode, message: impl Into<String>) -> wasmtime::Error {
     HostTrap {
@@ -426,80 +345,105 @@ fn env_index(c: &C, name: &str, index: i32) -> Result<usize> {
     Ok(index)
 }
 
-/// Registers every import of [`IMPORT_NAMES`] on `linker`.
+/// Contexts that may respond.
+const REPLY_CTX: u32 = U | RQ | NRQ | CQ | RY | RT;
+/// Contexts that may make calls.
+const CALL_CTX: u32 = U | CQ | RY | RT | T;
+
+/// One `ic0` import: its name, wasm signature and allowed contexts (digest §1.2).
+#[derive(Clone, Copy, Debug)]
+pub struct Import {
+    pub name: &'static str,
+    pub signature: &'static str,
+    /// The contexts that may call it, one bit each in the digest's legend
+    /// order: I, G, U, RQ, NRQ, CQ, Ry, Rt, C, T, F, s (bit 0 = I).
+    pub contexts: u32,
+}
+
+/// Builds the table: each row is `name(params) [-> result], contexts, |c, name| body`,
+/// where `c` is the wasmtime caller and `name` the import's name. It defines
+/// [`IMPORTS`], [`IMPORT_NAMES`] and `link_table`, which registers every row
+/// behind the context check and the entry charge.
+macro_rules! ic0_table {
+    ($( $name:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)? , $ctx:expr , |$c:ident, $n:ident| $body:block )*) => {
+        /// Every import the linker provides; modules importing anything else
+        /// from `ic0` are refused at install, like the replica does.
+        pub const IMPORTS: &[Import] = &[$(Import {
+            name: stringify!($name),
+            signature: concat!("(", stringify!($($ty),*), ")" $(, " -> ", stringify!($ret))?),
+            contexts: $ctx,
+        }),*];
+
+        /// The names of [`IMPORTS`].
+        pub const IMPORT_NAMES: &[&str] = &[$(stringify!($name)),*];
+
+        fn link_table(linker: &mut Linker<ApiContext>) -> Result<()> {
+            $(
+                linker.func_wrap(
+                    "ic0",
+                    stringify!($name),
+                    |mut $c: C, $($arg: $ty),*| -> Result<ic0_table!(@ret $($ret)?)> {
+                        #[allow(unused_variables)]
+                        let $n: &'static str = stringify!($name);
+                        enter(&mut $c, $n, $ctx)?;
+                        $body
+                    },
+                )?;
+            )*
+            Ok(())
+        }
+    };
+    (@ret) => { () };
+    (@ret $ret:ty) => { $ret };
+}
+
+/// Registers every import of [`IMPORTS`] on `linker`.
 pub fn link(linker: &mut Linker<ApiContext>) -> Result<()> {
-    const REPLY_CTX: u32 = U | RQ | NRQ | CQ | RY | RT;
-    const CALL_CTX: u32 = U | CQ | RY | RT | T;
+    link_table(linker)
+}
 
-    // Arguments, caller, reject.
-    linker.func_wrap("ic0", "msg_arg_data_size", |mut c: C| -> Result<i32> {
-        enter(&mut c, "msg_arg_data_size", I | U | RQ | NRQ | CQ | RY | F)?;
+ic0_table! {
+    msg_arg_data_size() -> i32, I | U | RQ | NRQ | CQ | RY | F, |c, name| {
         Ok(size_i32(c.data().arg.len()))
-    })?;
-    linker.func_wrap(
-        "ic0",
-        "msg_arg_data_copy",
-        |mut c: C, d: i32, o: i32, s: i32| -> Result<()> {
-            enter(&mut c, "msg_arg_data_copy", I | U | RQ | NRQ | CQ | RY | F)?;
-            copy_blob(&mut c, "msg_arg_data_copy", (d, o, s), |x| &x.arg)
-        },
-    )?;
-    linker.func_wrap("ic0", "msg_caller_size", |mut c: C| -> Result<i32> {
-        enter(&mut c, "msg_caller_size", ALL)?;
+    }
+    msg_arg_data_copy(d: i32, o: i32, s: i32), I | U | RQ | NRQ | CQ | RY | F, |c, name| {
+        copy_blob(&mut c, name, (d, o, s), |x| &x.arg)
+    }
+    msg_caller_size() -> i32, ALL, |c, name| {
         Ok(size_i32(c.data().caller.as_slice().len()))
-    })?;
-    linker.func_wrap(
-        "ic0",
-        "msg_caller_copy",
-        |mut c: C, d: i32, o: i32, s: i32| -> Result<()> {
-            enter(&mut c, "msg_caller_copy", ALL)?;
-            copy_blob(&mut c, "msg_caller_copy", (d, o, s), |x| {
-                x.caller.as_slice()
-            })
-        },
-    )?;
-    for name in ["msg_caller_info_data_size", "msg_caller_info_signer_size"] {
-        linker.func_wrap("ic0", name, move |mut c: C| -> Result<i32> {
-            enter(&mut c, name, U | RQ | NRQ | CQ | RY | RT | C | F)?;
-            Ok(0) // no caller info: the emulator has no delegations
-        })?;
     }
-    for name in ["msg_caller_info_data_copy", "msg_caller_info_signer_copy"] {
-        linker.func_wrap(
-            "ic0",
-            name,
-            move |mut c: C, d: i32, o: i32, s: i32| -> Result<()> {
-                enter(&mut c, name, U | RQ | NRQ | CQ | RY | RT | C | F)?;
-                copy_blob(&mut c, name, (d, o, s), |_| &[])
-            },
-        )?;
+    msg_caller_copy(d: i32, o: i32, s: i32), ALL, |c, name| {
+        copy_blob(&mut c, name, (d, o, s), |x| {
+            x.caller.as_slice()
+        })
     }
-    linker.func_wrap("ic0", "msg_reject_code", |mut c: C| -> Result<i32> {
-        enter(&mut c, "msg_reject_code", RY | RT | C)?;
+    msg_caller_info_data_size() -> i32, U | RQ | NRQ | CQ | RY | RT | C | F, |c, name| {
+        Ok(0) // no caller info: the emulator has no delegations
+    }
+    msg_caller_info_signer_size() -> i32, U | RQ | NRQ | CQ | RY | RT | C | F, |c, name| {
+        Ok(0) // no caller info: the emulator has no delegations
+    }
+    msg_caller_info_data_copy(d: i32, o: i32, s: i32), U | RQ | NRQ | CQ | RY | RT | C | F, |c, name| {
+        copy_blob(&mut c, name, (d, o, s), |_| &[])
+    }
+    msg_caller_info_signer_copy(d: i32, o: i32, s: i32), U | RQ | NRQ | CQ | RY | RT | C | F, |c, name| {
+        copy_blob(&mut c, name, (d, o, s), |_| &[])
+    }
+    msg_reject_code() -> i32, RY | RT | C, |c, name| {
         Ok(c.data().reject_code as i32)
-    })?;
-    linker.func_wrap("ic0", "msg_reject_msg_size", |mut c: C| -> Result<i32> {
-        enter(&mut c, "msg_reject_msg_size", RT)?;
+    }
+    msg_reject_msg_size() -> i32, RT, |c, name| {
         Ok(size_i32(c.data().reject_message.len()))
-    })?;
-    linker.func_wrap(
-        "ic0",
-        "msg_reject_msg_copy",
-        |mut c: C, d: i32, o: i32, s: i32| -> Result<()> {
-            enter(&mut c, "msg_reject_msg_copy", RT)?;
-            copy_blob(&mut c, "msg_reject_msg_copy", (d, o, s), |x| {
-                x.reject_message.as_bytes()
-            })
-        },
-    )?;
-    linker.func_wrap("ic0", "msg_deadline", |mut c: C| -> Result<i64> {
-        enter(&mut c, "msg_deadline", U | RQ | NRQ | CQ | RY | RT)?;
+    }
+    msg_reject_msg_copy(d: i32, o: i32, s: i32), RT, |c, name| {
+        copy_blob(&mut c, name, (d, o, s), |x| {
+            x.reject_message.as_bytes()
+        })
+    }
+    msg_deadline() -> i64, U | RQ | NRQ | CQ | RY | RT, |c, name| {
         Ok(c.data().deadline as i64)
-    })?;
-
-    // Responding.
-    linker.func_wrap("ic0", "msg_reply_data_append", |mut c: C, src: i32, size: i32| -> Result<()> {
-        enter(&mut c, "msg_reply_data_append", REPLY_CTX)?;
+    }
+    msg_reply_data_append(src: i32, size: i32), REPLY_CTX, |c, name| {
         let ctx = c.data();
         if !ctx.can_respond || ctx.response.is_some() {
             return Err(trap(
@@ -511,147 +455,81 @@ pub fn link(linker: &mut Linker<ApiContext>) -> Result<()> {
         if ctx.reply_buf.len() + size as u32 as usize > max {
             return Err(trap(ErrorCode::CanisterTrapped, format!("ic0.msg_reply_data_append: the reply exceeds {max} bytes")));
         }
-        let bytes = read(&mut c, "msg_reply_data_append", src as u32 as u64, size as u32 as u64)?;
+        let bytes = read(&mut c, name, src as u32 as u64, size as u32 as u64)?;
         c.data_mut().reply_buf.extend_from_slice(&bytes);
         Ok(())
-    })?;
-    linker.func_wrap("ic0", "msg_reply", |mut c: C| -> Result<()> {
-        enter(&mut c, "msg_reply", REPLY_CTX)?;
+    }
+    msg_reply(), REPLY_CTX, |c, name| {
         let data = std::mem::take(&mut c.data_mut().reply_buf);
-        respond(&mut c, "msg_reply", Response::Reply(data))
-    })?;
-    linker.func_wrap(
-        "ic0",
-        "msg_reject",
-        |mut c: C, src: i32, size: i32| -> Result<()> {
-            enter(&mut c, "msg_reject", REPLY_CTX)?;
-            let message = text(&mut c, "msg_reject", src, size)?;
-            respond(&mut c, "msg_reject", Response::Reject(message))
-        },
-    )?;
-
-    // Cycles.
-    linker.func_wrap(
-        "ic0",
-        "msg_cycles_available128",
-        |mut c: C, dst: i32| -> Result<()> {
-            enter(&mut c, "msg_cycles_available128", U | RQ | RY | RT)?;
-            let v = c.data().cycles_available - c.data().cycles_accepted;
-            write_u128(&mut c, "msg_cycles_available128", dst, v)
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "msg_cycles_refunded128",
-        |mut c: C, dst: i32| -> Result<()> {
-            enter(&mut c, "msg_cycles_refunded128", RY | RT)?;
-            let v = c.data().cycles_refunded;
-            write_u128(&mut c, "msg_cycles_refunded128", dst, v)
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "msg_cycles_accept128",
-        |mut c: C, high: i64, low: i64, dst: i32| -> Result<()> {
-            enter(&mut c, "msg_cycles_accept128", U | RQ | RY | RT)?;
-            let ctx = c.data_mut();
-            let n = amount(high, low).min(ctx.cycles_available - ctx.cycles_accepted);
-            ctx.cycles_accepted += n;
-            ctx.balance = ctx.balance.saturating_add(n);
-            write_u128(&mut c, "msg_cycles_accept128", dst, n)
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "cycles_burn128",
-        |mut c: C, high: i64, low: i64, dst: i32| -> Result<()> {
-            enter(&mut c, "cycles_burn128", I | G | U | RQ | RY | RT | C | T)?;
-            let ctx = c.data_mut();
-            let n = amount(high, low).min(ctx.liquid_balance());
-            ctx.balance -= n;
-            write_u128(&mut c, "cycles_burn128", dst, n)
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "canister_cycle_balance128",
-        |mut c: C, dst: i32| -> Result<()> {
-            enter(&mut c, "canister_cycle_balance128", ALL)?;
-            let v = c.data().balance;
-            write_u128(&mut c, "canister_cycle_balance128", dst, v)
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "canister_liquid_cycle_balance128",
-        |mut c: C, dst: i32| -> Result<()> {
-            enter(&mut c, "canister_liquid_cycle_balance128", ALL)?;
-            let v = c.data().liquid_balance();
-            write_u128(&mut c, "canister_liquid_cycle_balance128", dst, v)
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "mint_cycles128",
-        |mut c: C, _h: i64, _l: i64, _d: i32| -> Result<()> {
-            enter(&mut c, "mint_cycles128", U | RY | RT)?;
-            Err(unsupported("mint_cycles128"))
-        },
-    )?;
-
-    // The canister itself.
-    linker.func_wrap("ic0", "canister_self_size", |mut c: C| -> Result<i32> {
-        enter(&mut c, "canister_self_size", ALL)?;
+        respond(&mut c, name, Response::Reply(data))
+    }
+    msg_reject(src: i32, size: i32), REPLY_CTX, |c, name| {
+        let message = text(&mut c, name, src, size)?;
+        respond(&mut c, name, Response::Reject(message))
+    }
+    msg_cycles_available128(dst: i32), U | RQ | RY | RT, |c, name| {
+        let v = c.data().cycles_available - c.data().cycles_accepted;
+        write_u128(&mut c, name, dst, v)
+    }
+    msg_cycles_refunded128(dst: i32), RY | RT, |c, name| {
+        let v = c.data().cycles_refunded;
+        write_u128(&mut c, name, dst, v)
+    }
+    msg_cycles_accept128(high: i64, low: i64, dst: i32), U | RQ | RY | RT, |c, name| {
+        let ctx = c.data_mut();
+        let n = amount(high, low).min(ctx.cycles_available - ctx.cycles_accepted);
+        ctx.cycles_accepted += n;
+        ctx.balance = ctx.balance.saturating_add(n);
+        write_u128(&mut c, name, dst, n)
+    }
+    cycles_burn128(high: i64, low: i64, dst: i32), I | G | U | RQ | RY | RT | C | T, |c, name| {
+        let ctx = c.data_mut();
+        let n = amount(high, low).min(ctx.liquid_balance());
+        ctx.balance -= n;
+        write_u128(&mut c, name, dst, n)
+    }
+    canister_cycle_balance128(dst: i32), ALL, |c, name| {
+        let v = c.data().balance;
+        write_u128(&mut c, name, dst, v)
+    }
+    canister_liquid_cycle_balance128(dst: i32), ALL, |c, name| {
+        let v = c.data().liquid_balance();
+        write_u128(&mut c, name, dst, v)
+    }
+    mint_cycles128(_h: i64, _l: i64, _d: i32), U | RY | RT, |c, name| {
+        Err(unsupported(name))
+    }
+    canister_self_size() -> i32, ALL, |c, name| {
         Ok(size_i32(c.data().canister_id.as_slice().len()))
-    })?;
-    linker.func_wrap(
-        "ic0",
-        "canister_self_copy",
-        |mut c: C, d: i32, o: i32, s: i32| -> Result<()> {
-            enter(&mut c, "canister_self_copy", ALL)?;
-            copy_blob(&mut c, "canister_self_copy", (d, o, s), |x| {
-                x.canister_id.as_slice()
-            })
-        },
-    )?;
-    linker.func_wrap("ic0", "canister_status", |mut c: C| -> Result<i32> {
-        enter(&mut c, "canister_status", ALL)?;
+    }
+    canister_self_copy(d: i32, o: i32, s: i32), ALL, |c, name| {
+        copy_blob(&mut c, name, (d, o, s), |x| {
+            x.canister_id.as_slice()
+        })
+    }
+    canister_status() -> i32, ALL, |c, name| {
         Ok(c.data().status as i32)
-    })?;
-    linker.func_wrap("ic0", "canister_version", |mut c: C| -> Result<i64> {
-        enter(&mut c, "canister_version", ALL)?;
+    }
+    canister_version() -> i64, ALL, |c, name| {
         Ok(c.data().canister_version as i64)
-    })?;
-    linker.func_wrap("ic0", "subnet_self_size", |mut c: C| -> Result<i32> {
-        enter(&mut c, "subnet_self_size", ALL)?;
+    }
+    subnet_self_size() -> i32, ALL, |c, name| {
         Ok(size_i32(ids::SUBNET_ID.as_slice().len()))
-    })?;
-    linker.func_wrap(
-        "ic0",
-        "subnet_self_copy",
-        |mut c: C, d: i32, o: i32, s: i32| -> Result<()> {
-            enter(&mut c, "subnet_self_copy", ALL)?;
-            copy_blob(&mut c, "subnet_self_copy", (d, o, s), |_| {
-                ids::SUBNET_ID.as_slice()
-            })
-        },
-    )?;
-    linker.func_wrap("ic0", "msg_method_name_size", |mut c: C| -> Result<i32> {
-        enter(&mut c, "msg_method_name_size", F)?;
+    }
+    subnet_self_copy(d: i32, o: i32, s: i32), ALL, |c, name| {
+        copy_blob(&mut c, name, (d, o, s), |_| {
+            ids::SUBNET_ID.as_slice()
+        })
+    }
+    msg_method_name_size() -> i32, F, |c, name| {
         Ok(size_i32(c.data().method_name.len()))
-    })?;
-    linker.func_wrap(
-        "ic0",
-        "msg_method_name_copy",
-        |mut c: C, d: i32, o: i32, s: i32| -> Result<()> {
-            enter(&mut c, "msg_method_name_copy", F)?;
-            copy_blob(&mut c, "msg_method_name_copy", (d, o, s), |x| {
-                x.method_name.as_bytes()
-            })
-        },
-    )?;
-    linker.func_wrap("ic0", "accept_message", |mut c: C| -> Result<()> {
-        enter(&mut c, "accept_message", F)?;
+    }
+    msg_method_name_copy(d: i32, o: i32, s: i32), F, |c, name| {
+        copy_blob(&mut c, name, (d, o, s), |x| {
+            x.method_name.as_bytes()
+        })
+    }
+    accept_message(), F, |c, name| {
         if std::mem::replace(&mut c.data_mut().accepted_message, true) {
             return Err(trap(
                 ErrorCode::CanisterContractViolation,
@@ -659,101 +537,76 @@ pub fn link(linker: &mut Linker<ApiContext>) -> Result<()> {
             ));
         }
         Ok(())
-    })?;
-
-    // Calls.
-    linker.func_wrap(
-        "ic0",
-        "call_new",
-        |mut c: C,
-         callee_src: i32,
+    }
+    call_new(callee_src: i32,
          callee_size: i32,
          name_src: i32,
          name_size: i32,
          reply_fun: i32,
          reply_env: i32,
          reject_fun: i32,
-         reject_env: i32|
-         -> Result<()> {
-            enter(&mut c, "call_new", CALL_CTX)?;
-            let callee = principal(&mut c, "call_new", callee_src, callee_size)?;
-            let method = text(&mut c, "call_new", name_src, name_size)?;
-            let ctx = c.data_mut();
-            if let Some(old) = ctx.pending_call.take() {
-                ctx.balance = ctx.balance.saturating_add(old.cycles); // a discarded call gives its cycles back
-            }
-            ctx.pending_call = Some(PendingCall {
-                callee,
-                method,
-                payload: Vec::new(),
-                cycles: 0,
-                reply: (reply_fun as u32, reply_env as u32),
-                reject: (reject_fun as u32, reject_env as u32),
-                cleanup: None,
-                timeout_seconds: None,
-            });
-            Ok(())
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "call_on_cleanup",
-        |mut c: C, fun: i32, env: i32| -> Result<()> {
-            enter(&mut c, "call_on_cleanup", CALL_CTX)?;
-            let call = pending(&mut c, "call_on_cleanup")?;
-            if call.cleanup.is_some() {
-                return Err(trap(
-                    ErrorCode::CanisterContractViolation,
-                    "ic0.call_on_cleanup: cleanup already set",
-                ));
-            }
-            call.cleanup = Some((fun as u32, env as u32));
-            Ok(())
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "call_data_append",
-        |mut c: C, src: i32, size: i32| -> Result<()> {
-            enter(&mut c, "call_data_append", CALL_CTX)?;
-            pending(&mut c, "call_data_append")?;
-            let bytes = read(
-                &mut c,
-                "call_data_append",
-                src as u32 as u64,
-                size as u32 as u64,
-            )?;
-            let call = pending(&mut c, "call_data_append")?;
-            if call.payload.len() + bytes.len() > limits::MAX_LOCAL_REQUEST {
-                return Err(trap(
-                    ErrorCode::CanisterTrapped,
-                    "ic0.call_data_append: the payload exceeds 10 MiB",
-                ));
-            }
-            call.payload.extend_from_slice(&bytes);
-            Ok(())
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "call_with_best_effort_response",
-        |mut c: C, timeout: i32| -> Result<()> {
-            enter(&mut c, "call_with_best_effort_response", CALL_CTX)?;
-            let call = pending(&mut c, "call_with_best_effort_response")?;
-            if call.timeout_seconds.is_some() {
-                return Err(trap(
-                    ErrorCode::CanisterContractViolation,
-                    "ic0.call_with_best_effort_response: timeout already set",
-                ));
-            }
-            call.timeout_seconds =
-                Some((timeout as u32 as u64).min(limits::MAX_CALL_TIMEOUT_SECONDS));
-            Ok(())
-        },
-    )?;
-    linker.func_wrap("ic0", "call_cycles_add128", |mut c: C, high: i64, low: i64| -> Result<()> {
-        enter(&mut c, "call_cycles_add128", U | RY | RT | T)?;
-        pending(&mut c, "call_cycles_add128")?;
+         reject_env: i32), CALL_CTX, |c, name| {
+        let callee = principal(&mut c, name, callee_src, callee_size)?;
+        let method = text(&mut c, name, name_src, name_size)?;
+        let ctx = c.data_mut();
+        if let Some(old) = ctx.pending_call.take() {
+            ctx.balance = ctx.balance.saturating_add(old.cycles); // a discarded call gives its cycles back
+        }
+        ctx.pending_call = Some(PendingCall {
+            callee,
+            method,
+            payload: Vec::new(),
+            cycles: 0,
+            reply: (reply_fun as u32, reply_env as u32),
+            reject: (reject_fun as u32, reject_env as u32),
+            cleanup: None,
+            timeout_seconds: None,
+        });
+        Ok(())
+    }
+    call_on_cleanup(fun: i32, env: i32), CALL_CTX, |c, name| {
+        let call = pending(&mut c, name)?;
+        if call.cleanup.is_some() {
+            return Err(trap(
+                ErrorCode::CanisterContractViolation,
+                "ic0.call_on_cleanup: cleanup already set",
+            ));
+        }
+        call.cleanup = Some((fun as u32, env as u32));
+        Ok(())
+    }
+    call_data_append(src: i32, size: i32), CALL_CTX, |c, name| {
+        pending(&mut c, name)?;
+        let bytes = read(
+            &mut c,
+            name,
+            src as u32 as u64,
+            size as u32 as u64,
+        )?;
+        let call = pending(&mut c, name)?;
+        if call.payload.len() + bytes.len() > limits::MAX_LOCAL_REQUEST {
+            return Err(trap(
+                ErrorCode::CanisterTrapped,
+                "ic0.call_data_append: the payload exceeds 10 MiB",
+            ));
+        }
+        call.payload.extend_from_slice(&bytes);
+        Ok(())
+    }
+    call_with_best_effort_response(timeout: i32), CALL_CTX, |c, name| {
+        let call = pending(&mut c, name)?;
+        if call.timeout_seconds.is_some() {
+            return Err(trap(
+                ErrorCode::CanisterContractViolation,
+                "ic0.call_with_best_effort_response: timeout already set",
+            ));
+        }
+        call.timeout_seconds =
+            Some((timeout as u32 as u64).min(limits::MAX_CALL_TIMEOUT_SECONDS));
+        Ok(())
+    }
+    call_cycles_add128(high: i64, low: i64), U | RY | RT | T, |c, name| {
+        pending(&mut c, name)?;
         let n = amount(high, low);
         let ctx = c.data_mut();
         if n > ctx.liquid_balance() {
@@ -765,55 +618,35 @@ pub fn link(linker: &mut Linker<ApiContext>) -> Result<()> {
         ctx.balance -= n;
         ctx.pending_call.as_mut().expect("checked above").cycles += n;
         Ok(())
-    })?;
-    linker.func_wrap("ic0", "call_perform", |mut c: C| -> Result<i32> {
-        enter(&mut c, "call_perform", CALL_CTX)?;
+    }
+    call_perform() -> i32, CALL_CTX, |c, name| {
         call_perform(&mut c)
-    })?;
-
-    // Stable memory.
-    linker.func_wrap("ic0", "stable64_size", |mut c: C| -> Result<i64> {
-        enter(&mut c, "stable64_size", ALL_S)?;
+    }
+    stable64_size() -> i64, ALL_S, |c, name| {
         Ok(c.data().stable_pages as i64)
-    })?;
-    linker.func_wrap(
-        "ic0",
-        "stable64_grow",
-        |mut c: C, pages: i64| -> Result<i64> {
-            enter(&mut c, "stable64_grow", ALL_S)?;
-            Ok(stable_grow(&mut c, pages as u64, limits::MAX_STABLE_PAGES) as i64)
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "stable64_write",
-        |mut c: C, offset: i64, src: i64, size: i64| -> Result<()> {
-            enter(&mut c, "stable64_write", ALL_S)?;
-            stable_write(
-                &mut c,
-                "stable64_write",
-                offset as u64,
-                src as u64,
-                size as u64,
-            )
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "stable64_read",
-        |mut c: C, dst: i64, offset: i64, size: i64| -> Result<()> {
-            enter(&mut c, "stable64_read", ALL_S)?;
-            stable_read(
-                &mut c,
-                "stable64_read",
-                dst as u64,
-                offset as u64,
-                size as u64,
-            )
-        },
-    )?;
-    linker.func_wrap("ic0", "stable_size", |mut c: C| -> Result<i32> {
-        enter(&mut c, "stable_size", ALL_S)?;
+    }
+    stable64_grow(pages: i64) -> i64, ALL_S, |c, name| {
+        Ok(stable_grow(&mut c, pages as u64, limits::MAX_STABLE_PAGES) as i64)
+    }
+    stable64_write(offset: i64, src: i64, size: i64), ALL_S, |c, name| {
+        stable_write(
+            &mut c,
+            name,
+            offset as u64,
+            src as u64,
+            size as u64,
+        )
+    }
+    stable64_read(dst: i64, offset: i64, size: i64), ALL_S, |c, name| {
+        stable_read(
+            &mut c,
+            name,
+            dst as u64,
+            offset as u64,
+            size as u64,
+        )
+    }
+    stable_size() -> i32, ALL_S, |c, name| {
         let pages = c.data().stable_pages;
         if pages > u32::MAX as u64 / limits::STABLE_PAGE {
             return Err(trap(
@@ -822,328 +655,185 @@ pub fn link(linker: &mut Linker<ApiContext>) -> Result<()> {
             ));
         }
         Ok(pages as i32)
-    })?;
-    linker.func_wrap(
-        "ic0",
-        "stable_grow",
-        |mut c: C, pages: i32| -> Result<i32> {
-            enter(&mut c, "stable_grow", ALL_S)?;
-            Ok(stable_grow(&mut c, pages as u32 as u64, 65_536) as i32)
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "stable_write",
-        |mut c: C, offset: i32, src: i32, size: i32| -> Result<()> {
-            enter(&mut c, "stable_write", ALL_S)?;
-            stable_write(
-                &mut c,
-                "stable_write",
-                offset as u32 as u64,
-                src as u32 as u64,
-                size as u32 as u64,
-            )
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "stable_read",
-        |mut c: C, dst: i32, offset: i32, size: i32| -> Result<()> {
-            enter(&mut c, "stable_read", ALL_S)?;
-            stable_read(
-                &mut c,
-                "stable_read",
-                dst as u32 as u64,
-                offset as u32 as u64,
-                size as u32 as u64,
-            )
-        },
-    )?;
-
-    // Certification and keys.
-    linker.func_wrap("ic0", "root_key_size", |mut c: C| -> Result<i32> {
-        enter(&mut c, "root_key_size", I | G | U | RQ | RY | RT | C | T)?;
-        Ok(size_i32(c.data().root_key.len()))
-    })?;
-    linker.func_wrap(
-        "ic0",
-        "root_key_copy",
-        |mut c: C, d: i32, o: i32, s: i32| -> Result<()> {
-            enter(&mut c, "root_key_copy", I | G | U | RQ | RY | RT | C | T)?;
-            copy_blob(&mut c, "root_key_copy", (d, o, s), |x| &x.root_key)
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "certified_data_set",
-        |mut c: C, src: i32, size: i32| -> Result<()> {
-            enter(&mut c, "certified_data_set", I | G | U | RY | RT | T)?;
-            if size as u32 as usize > limits::MAX_CERTIFIED_DATA {
-                return Err(trap(
-                    ErrorCode::CanisterTrapped,
-                    "ic0.certified_data_set: more than 32 bytes",
-                ));
-            }
-            let bytes = read(
-                &mut c,
-                "certified_data_set",
-                src as u32 as u64,
-                size as u32 as u64,
-            )?;
-            c.data_mut().certified_data = bytes;
-            Ok(())
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "data_certificate_present",
-        |mut c: C| -> Result<i32> {
-            enter(&mut c, "data_certificate_present", ALL)?;
-            Ok(0) // the emulator issues no certificates
-        },
-    )?;
-    linker.func_wrap("ic0", "data_certificate_size", |mut c: C| -> Result<i32> {
-        enter(&mut c, "data_certificate_size", NRQ | CQ)?;
-        Err(unsupported("data_certificate_size"))
-    })?;
-    linker.func_wrap(
-        "ic0",
-        "data_certificate_copy",
-        |mut c: C, _d: i32, _o: i32, _s: i32| -> Result<()> {
-            enter(&mut c, "data_certificate_copy", NRQ | CQ)?;
-            Err(unsupported("data_certificate_copy"))
-        },
-    )?;
-
-    // Time, timer, counters, predicates.
-    linker.func_wrap("ic0", "time", |mut c: C| -> Result<i64> {
-        enter(&mut c, "time", ALL)?;
-        Ok(c.data().time as i64)
-    })?;
-    linker.func_wrap(
-        "ic0",
-        "global_timer_set",
-        |mut c: C, t: i64| -> Result<i64> {
-            enter(&mut c, "global_timer_set", I | G | U | RY | RT | C | T)?;
-            Ok(std::mem::replace(&mut c.data_mut().global_timer, t as u64) as i64)
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "performance_counter",
-        |mut c: C, counter: i32| -> Result<i64> {
-            enter(&mut c, "performance_counter", ALL_S)?;
-            performance_counter(&mut c, counter)
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "is_controller",
-        |mut c: C, src: i32, size: i32| -> Result<i32> {
-            enter(&mut c, "is_controller", ALL_S)?;
-            let p = principal(&mut c, "is_controller", src, size)?;
-            Ok(c.data().controllers.contains(&p) as i32)
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "in_replicated_execution",
-        |mut c: C| -> Result<i32> {
-            enter(&mut c, "in_replicated_execution", ALL_S)?;
-            Ok(c.data().kind.replicated() as i32)
-        },
-    )?;
-
-    // Costs.
-    linker.func_wrap(
-        "ic0",
-        "cost_call",
-        |mut c: C, method: i64, payload: i64, dst: i32| -> Result<()> {
-            enter(&mut c, "cost_call", ALL_S)?;
-            write_u128(
-                &mut c,
-                "cost_call",
-                dst,
-                cycles::cost_call(method as u64, payload as u64),
-            )
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "cost_create_canister",
-        |mut c: C, dst: i32| -> Result<()> {
-            enter(&mut c, "cost_create_canister", ALL_S)?;
-            write_u128(
-                &mut c,
-                "cost_create_canister",
-                dst,
-                cycles::CREATE_CANISTER_FEE,
-            )
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "cost_http_request",
-        |mut c: C, req: i64, max_res: i64, dst: i32| -> Result<()> {
-            enter(&mut c, "cost_http_request", ALL_S)?;
-            write_u128(
-                &mut c,
-                "cost_http_request",
-                dst,
-                cycles::cost_http_request(req as u64, max_res as u64),
-            )
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "cost_sign_with_ecdsa",
-        |mut c: C, s: i32, n: i32, curve: i32, d: i32| -> Result<i32> {
-            enter(&mut c, "cost_sign_with_ecdsa", ALL_S)?;
-            cost_threshold(&mut c, "cost_sign_with_ecdsa", (s, n, curve, d), 1)
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "cost_sign_with_schnorr",
-        |mut c: C, s: i32, n: i32, alg: i32, d: i32| -> Result<i32> {
-            enter(&mut c, "cost_sign_with_schnorr", ALL_S)?;
-            cost_threshold(&mut c, "cost_sign_with_schnorr", (s, n, alg, d), 2)
-        },
-    )?;
-    for name in ["cost_vetkd_derive_key", "cost_vetkd_derive_encrypted_key"] {
-        linker.func_wrap(
-            "ic0",
-            name,
-            move |mut c: C, s: i32, n: i32, curve: i32, d: i32| -> Result<i32> {
-                enter(&mut c, name, ALL_S)?;
-                cost_threshold(&mut c, name, (s, n, curve, d), 1)
-            },
-        )?;
     }
-
-    // Environment variables.
-    linker.func_wrap("ic0", "env_var_count", |mut c: C| -> Result<i32> {
-        enter(&mut c, "env_var_count", ALL)?;
+    stable_grow(pages: i32) -> i32, ALL_S, |c, name| {
+        Ok(stable_grow(&mut c, pages as u32 as u64, 65_536) as i32)
+    }
+    stable_write(offset: i32, src: i32, size: i32), ALL_S, |c, name| {
+        stable_write(
+            &mut c,
+            name,
+            offset as u32 as u64,
+            src as u32 as u64,
+            size as u32 as u64,
+        )
+    }
+    stable_read(dst: i32, offset: i32, size: i32), ALL_S, |c, name| {
+        stable_read(
+            &mut c,
+            name,
+            dst as u32 as u64,
+            offset as u32 as u64,
+            size as u32 as u64,
+        )
+    }
+    root_key_size() -> i32, I | G | U | RQ | RY | RT | C | T, |c, name| {
+        Ok(size_i32(c.data().root_key.len()))
+    }
+    root_key_copy(d: i32, o: i32, s: i32), I | G | U | RQ | RY | RT | C | T, |c, name| {
+        copy_blob(&mut c, name, (d, o, s), |x| &x.root_key)
+    }
+    certified_data_set(src: i32, size: i32), I | G | U | RY | RT | T, |c, name| {
+        if size as u32 as usize > limits::MAX_CERTIFIED_DATA {
+            return Err(trap(
+                ErrorCode::CanisterTrapped,
+                "ic0.certified_data_set: more than 32 bytes",
+            ));
+        }
+        let bytes = read(
+            &mut c,
+            name,
+            src as u32 as u64,
+            size as u32 as u64,
+        )?;
+        c.data_mut().certified_data = bytes;
+        Ok(())
+    }
+    data_certificate_present() -> i32, ALL, |c, name| {
+        Ok(0) // the emulator issues no certificates
+    }
+    data_certificate_size() -> i32, NRQ | CQ, |c, name| {
+        Err(unsupported(name))
+    }
+    data_certificate_copy(_d: i32, _o: i32, _s: i32), NRQ | CQ, |c, name| {
+        Err(unsupported(name))
+    }
+    time() -> i64, ALL, |c, name| {
+        Ok(c.data().time as i64)
+    }
+    global_timer_set(t: i64) -> i64, I | G | U | RY | RT | C | T, |c, name| {
+        Ok(std::mem::replace(&mut c.data_mut().global_timer, t as u64) as i64)
+    }
+    performance_counter(counter: i32) -> i64, ALL_S, |c, name| {
+        performance_counter(&mut c, counter)
+    }
+    is_controller(src: i32, size: i32) -> i32, ALL_S, |c, name| {
+        let p = principal(&mut c, name, src, size)?;
+        Ok(c.data().controllers.contains(&p) as i32)
+    }
+    in_replicated_execution() -> i32, ALL_S, |c, name| {
+        Ok(c.data().kind.replicated() as i32)
+    }
+    cost_call(method: i64, payload: i64, dst: i32), ALL_S, |c, name| {
+        write_u128(
+            &mut c,
+            name,
+            dst,
+            cycles::cost_call(method as u64, payload as u64),
+        )
+    }
+    cost_create_canister(dst: i32), ALL_S, |c, name| {
+        write_u128(
+            &mut c,
+            name,
+            dst,
+            cycles::CREATE_CANISTER_FEE,
+        )
+    }
+    cost_http_request(req: i64, max_res: i64, dst: i32), ALL_S, |c, name| {
+        write_u128(
+            &mut c,
+            name,
+            dst,
+            cycles::cost_http_request(req as u64, max_res as u64),
+        )
+    }
+    cost_sign_with_ecdsa(s: i32, n: i32, curve: i32, d: i32) -> i32, ALL_S, |c, name| {
+        cost_threshold(&mut c, name, (s, n, curve, d), 1)
+    }
+    cost_sign_with_schnorr(s: i32, n: i32, alg: i32, d: i32) -> i32, ALL_S, |c, name| {
+        cost_threshold(&mut c, name, (s, n, alg, d), 2)
+    }
+    cost_vetkd_derive_key(s: i32, n: i32, curve: i32, d: i32) -> i32, ALL_S, |c, name| {
+        cost_threshold(&mut c, name, (s, n, curve, d), 1)
+    }
+    cost_vetkd_derive_encrypted_key(s: i32, n: i32, curve: i32, d: i32) -> i32, ALL_S, |c, name| {
+        cost_threshold(&mut c, name, (s, n, curve, d), 1)
+    }
+    env_var_count() -> i32, ALL, |c, name| {
         Ok(size_i32(c.data().env_vars.len()))
-    })?;
-    linker.func_wrap(
-        "ic0",
-        "env_var_name_size",
-        |mut c: C, index: i32| -> Result<i32> {
-            enter(&mut c, "env_var_name_size", ALL)?;
-            let i = env_index(&c, "env_var_name_size", index)?;
-            Ok(size_i32(c.data().env_vars[i].0.len()))
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "env_var_name_copy",
-        |mut c: C, index: i32, d: i32, o: i32, s: i32| -> Result<()> {
-            enter(&mut c, "env_var_name_copy", ALL)?;
-            let i = env_index(&c, "env_var_name_copy", index)?;
-            copy_blob(&mut c, "env_var_name_copy", (d, o, s), move |x| {
-                x.env_vars[i].0.as_bytes()
-            })
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "env_var_name_exists",
-        |mut c: C, src: i32, size: i32| -> Result<i32> {
-            enter(&mut c, "env_var_name_exists", ALL)?;
-            let name = env_name_arg(&mut c, "env_var_name_exists", src, size)?;
-            Ok(env_value(c.data(), &name).is_some() as i32)
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "env_var_value_size",
-        |mut c: C, src: i32, size: i32| -> Result<i32> {
-            enter(&mut c, "env_var_value_size", ALL)?;
-            let name = env_name_arg(&mut c, "env_var_value_size", src, size)?;
-            env_value(c.data(), &name)
-                .map(|v| size_i32(v.len()))
-                .ok_or_else(|| {
-                    trap(
-                        ErrorCode::CanisterTrapped,
-                        format!("ic0.env_var_value_size: no variable `{name}`"),
-                    )
-                })
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "env_var_value_copy",
-        |mut c: C, src: i32, size: i32, d: i32, o: i32, s: i32| -> Result<()> {
-            enter(&mut c, "env_var_value_copy", ALL)?;
-            let name = env_name_arg(&mut c, "env_var_value_copy", src, size)?;
-            if env_value(c.data(), &name).is_none() {
-                return Err(trap(
+    }
+    env_var_name_size(index: i32) -> i32, ALL, |c, name| {
+        let i = env_index(&c, name, index)?;
+        Ok(size_i32(c.data().env_vars[i].0.len()))
+    }
+    env_var_name_copy(index: i32, d: i32, o: i32, s: i32), ALL, |c, name| {
+        let i = env_index(&c, name, index)?;
+        copy_blob(&mut c, name, (d, o, s), move |x| {
+            x.env_vars[i].0.as_bytes()
+        })
+    }
+    env_var_name_exists(src: i32, size: i32) -> i32, ALL, |c, name| {
+        let var = env_name_arg(&mut c, name, src, size)?;
+        Ok(env_value(c.data(), &var).is_some() as i32)
+    }
+    env_var_value_size(src: i32, size: i32) -> i32, ALL, |c, name| {
+        let var = env_name_arg(&mut c, name, src, size)?;
+        env_value(c.data(), &var)
+            .map(|v| size_i32(v.len()))
+            .ok_or_else(|| {
+                trap(
                     ErrorCode::CanisterTrapped,
-                    format!("ic0.env_var_value_copy: no variable `{name}`"),
-                ));
-            }
-            copy_blob(&mut c, "env_var_value_copy", (d, o, s), move |x| {
-                env_value(x, &name).unwrap_or_default().as_bytes()
+                    format!("ic0.env_var_value_size: no variable `{var}`"),
+                )
             })
-        },
-    )?;
-
-    // Debugging.
-    linker.func_wrap(
-        "ic0",
-        "debug_print",
-        |mut c: C, src: i32, size: i32| -> Result<()> {
-            enter(&mut c, "debug_print", ALL_S)?;
-            // Never traps, even on bad pointers.
-            let line = match read(&mut c, "debug_print", src as u32 as u64, size as u32 as u64) {
-                Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-                Err(_) => "(debug_print: invalid memory range)".to_string(),
-            };
-            c.data_mut().debug_log.push(line);
-            Ok(())
-        },
-    )?;
-    linker.func_wrap(
-        "ic0",
-        "trap",
-        |mut c: C, src: i32, size: i32| -> Result<()> {
-            enter(&mut c, "trap", ALL_S)?;
-            let message = match read(&mut c, "trap", src as u32 as u64, size as u32 as u64) {
-                Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-                Err(_) => "(trap message out of bounds)".to_string(),
-            };
-            Err(trap(
-                ErrorCode::CanisterCalledTrap,
-                format!("Canister called `ic0.trap` with message: '{message}'"),
-            ))
-        },
-    )?;
-
-    // Legacy 64-bit cycle functions.
-    linker.func_wrap("ic0", "msg_cycles_available", |mut c: C| -> Result<i64> {
-        enter(&mut c, "msg_cycles_available", U | RQ | RY | RT)?;
+    }
+    env_var_value_copy(src: i32, size: i32, d: i32, o: i32, s: i32), ALL, |c, name| {
+        let var = env_name_arg(&mut c, name, src, size)?;
+        if env_value(c.data(), &var).is_none() {
+            return Err(trap(
+                ErrorCode::CanisterTrapped,
+                format!("ic0.env_var_value_copy: no variable `{var}`"),
+            ));
+        }
+        copy_blob(&mut c, name, (d, o, s), move |x| {
+            env_value(x, &var).unwrap_or_default().as_bytes()
+        })
+    }
+    debug_print(src: i32, size: i32), ALL_S, |c, name| {
+        // Never traps, even on bad pointers.
+        let line = match read(&mut c, name, src as u32 as u64, size as u32 as u64) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(_) => "(debug_print: invalid memory range)".to_string(),
+        };
+        c.data_mut().debug_log.push(line);
+        Ok(())
+    }
+    trap(src: i32, size: i32), ALL_S, |c, name| {
+        let message = match read(&mut c, name, src as u32 as u64, size as u32 as u64) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(_) => "(trap message out of bounds)".to_string(),
+        };
+        Err(trap(
+            ErrorCode::CanisterCalledTrap,
+            format!("Canister called `ic0.trap` with message: '{message}'"),
+        ))
+    }
+    msg_cycles_available() -> i64, U | RQ | RY | RT, |c, name| {
         let ctx = c.data();
         Ok((ctx.cycles_available - ctx.cycles_accepted).min(u64::MAX as u128) as i64)
-    })?;
-    linker.func_wrap("ic0", "msg_cycles_refunded", |mut c: C| -> Result<i64> {
-        enter(&mut c, "msg_cycles_refunded", RY | RT)?;
+    }
+    msg_cycles_refunded() -> i64, RY | RT, |c, name| {
         Ok(c.data().cycles_refunded.min(u64::MAX as u128) as i64)
-    })?;
-    linker.func_wrap(
-        "ic0",
-        "msg_cycles_accept",
-        |mut c: C, max: i64| -> Result<i64> {
-            enter(&mut c, "msg_cycles_accept", U | RQ | RY | RT)?;
-            let ctx = c.data_mut();
-            let n = (max as u64 as u128).min(ctx.cycles_available - ctx.cycles_accepted);
-            ctx.cycles_accepted += n;
-            ctx.balance = ctx.balance.saturating_add(n);
-            Ok(n as i64)
-        },
-    )?;
-    linker.func_wrap("ic0", "canister_cycle_balance", |mut c: C| -> Result<i64> {
-        enter(&mut c, "canister_cycle_balance", ALL)?;
+    }
+    msg_cycles_accept(max: i64) -> i64, U | RQ | RY | RT, |c, name| {
+        let ctx = c.data_mut();
+        let n = (max as u64 as u128).min(ctx.cycles_available - ctx.cycles_accepted);
+        ctx.cycles_accepted += n;
+        ctx.balance = ctx.balance.saturating_add(n);
+        Ok(n as i64)
+    }
+    canister_cycle_balance() -> i64, ALL, |c, name| {
         let b = c.data().balance;
         if b > u64::MAX as u128 {
             return Err(trap(
@@ -1152,10 +842,9 @@ pub fn link(linker: &mut Linker<ApiContext>) -> Result<()> {
             ));
         }
         Ok(b as i64)
-    })?;
-    linker.func_wrap("ic0", "call_cycles_add", |mut c: C, n: i64| -> Result<()> {
-        enter(&mut c, "call_cycles_add", U | RY | RT | T)?;
-        pending(&mut c, "call_cycles_add")?;
+    }
+    call_cycles_add(n: i64), U | RY | RT | T, |c, name| {
+        pending(&mut c, name)?;
         let n = n as u64 as u128;
         let ctx = c.data_mut();
         if n > ctx.liquid_balance() {
@@ -1167,10 +856,29 @@ pub fn link(linker: &mut Linker<ApiContext>) -> Result<()> {
         ctx.balance -= n;
         ctx.pending_call.as_mut().expect("checked above").cycles += n;
         Ok(())
-    })?;
-    linker.func_wrap("ic0", "mint_cycles", |mut c: C, _n: i64| -> Result<i64> {
-        enter(&mut c, "mint_cycles", U | RY | RT)?;
-        Err(unsupported("mint_cycles"))
-    })?;
-    Ok(())
+    }
+    mint_cycles(_n: i64) -> i64, U | RY | RT, |c, name| {
+        Err(unsupported(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_names_each_import_once_with_its_contexts() {
+        let mut names: Vec<&str> = IMPORT_NAMES.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), IMPORTS.len(), "an import is listed twice");
+        let get = |n: &str| IMPORTS.iter().find(|i| i.name == n).expect("listed");
+        assert_eq!(get("msg_reply").contexts, REPLY_CTX);
+        assert_eq!(get("call_perform").contexts, CALL_CTX);
+        assert_eq!(get("stable64_read").signature, "(i64, i64, i64)");
+        assert_eq!(get("canister_version").signature, "() -> i64");
+        assert!(IMPORTS
+            .iter()
+            .all(|i| i.contexts & !ALL_S == 0 && i.contexts != 0));
+    }
 }

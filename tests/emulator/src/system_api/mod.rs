@@ -7,7 +7,7 @@
 
 mod imports;
 
-pub use imports::{link, IMPORT_NAMES};
+pub use imports::{link, Import, IMPORTS, IMPORT_NAMES};
 
 use crate::engine::pages::PageMap;
 use candid::Principal;
