@@ -39,7 +39,11 @@ mod tests {
             other: u8,
         }
         let p = Principal::from_text("rwlgt-iiaaa-aaaaa-aaaaa-cai").unwrap();
-        let arg = candid::encode_one(A { canister_id: p, other: 1 }).unwrap();
+        let arg = candid::encode_one(A {
+            canister_id: p,
+            other: 1,
+        })
+        .unwrap();
         assert_eq!(principal_field(&arg, "canister_id"), Some(p));
         assert_eq!(principal_field(&arg, "target_canister"), None);
         assert_eq!(principal_field(b"not candid", "canister_id"), None);

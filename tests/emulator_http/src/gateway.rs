@@ -64,9 +64,17 @@ pub async fn handle(ctx: &Context, canister: Principal, req: Request<Incoming>) 
         .iter()
         .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_string())))
         .collect();
-    let body = match Limited::new(req.into_body(), ctx.max_body_bytes).collect().await {
+    let body = match Limited::new(req.into_body(), ctx.max_body_bytes)
+        .collect()
+        .await
+    {
         Ok(b) => b.to_bytes().to_vec(),
-        Err(_) => return text(StatusCode::PAYLOAD_TOO_LARGE, "the request body is too large".into()),
+        Err(_) => {
+            return text(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is too large".into(),
+            )
+        }
     };
     let request = HttpRequest {
         method,
@@ -76,7 +84,10 @@ pub async fn handle(ctx: &Context, canister: Principal, req: Request<Incoming>) 
         certificate_version: Some(2),
     };
     let Ok(arg) = candid::encode_one(&request) else {
-        return text(StatusCode::INTERNAL_SERVER_ERROR, "encoding the request".into());
+        return text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "encoding the request".into(),
+        );
     };
     let (tx, rx) = oneshot::channel();
     let query = Command::Query {
@@ -87,16 +98,26 @@ pub async fn handle(ctx: &Context, canister: Principal, req: Request<Incoming>) 
         reply: tx,
     };
     if !ctx.net.send(query) {
-        return text(StatusCode::SERVICE_UNAVAILABLE, "the network is shutting down".into());
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the network is shutting down".into(),
+        );
     }
     let mut reply = match rx.await {
         Ok(r) => r,
-        Err(_) => return text(StatusCode::SERVICE_UNAVAILABLE, "the network is shutting down".into()),
+        Err(_) => {
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the network is shutting down".into(),
+            )
+        }
     };
     if let Ok(Some(true)) = decode(&reply).map(|r| r.upgrade) {
         reply = ctx
             .net
-            .with(move |emu| emu.update_call(canister, Principal::anonymous(), "http_request_update", arg))
+            .with(move |emu| {
+                emu.update_call(canister, Principal::anonymous(), "http_request_update", arg)
+            })
             .await
             .unwrap_or_else(|| {
                 Err(ic_emulator::RejectResponse::new(
@@ -118,7 +139,12 @@ pub async fn handle(ctx: &Context, canister: Principal, req: Request<Incoming>) 
                 r.body.into_vec(),
             );
             for (k, v) in &r.headers {
-                let skip = ["content-type", "content-length", "transfer-encoding", "connection"];
+                let skip = [
+                    "content-type",
+                    "content-length",
+                    "transfer-encoding",
+                    "connection",
+                ];
                 if skip.iter().any(|s| k.eq_ignore_ascii_case(s)) {
                     continue;
                 }

@@ -32,7 +32,10 @@ pub struct Context {
     pub sync_call_timeout: Duration,
 }
 
-pub async fn serve(ctx: Arc<Context>, req: Request<Incoming>) -> Result<Response<Body>, hyper::Error> {
+pub async fn serve(
+    ctx: Arc<Context>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, hyper::Error> {
     if let Some(canister) = gateway::target_canister(&req) {
         return Ok(gateway::handle(&ctx, canister, req).await);
     }
@@ -107,10 +110,22 @@ async fn read_body(ctx: &Context, req: Request<Incoming>) -> Result<Bytes, Refus
 fn status(ctx: &Context) -> Response<Body> {
     let mut m = std::collections::BTreeMap::new();
     use serde_cbor::Value;
-    m.insert(Value::Text("ic_api_version".into()), Value::Text("0.18.0".into()));
-    m.insert(Value::Text("impl_version".into()), Value::Text(format!("ic-emulator-http {}", env!("CARGO_PKG_VERSION"))));
-    m.insert(Value::Text("replica_health_status".into()), Value::Text("healthy".into()));
-    m.insert(Value::Text("root_key".into()), Value::Bytes(ctx.keys.root_key_der.clone()));
+    m.insert(
+        Value::Text("ic_api_version".into()),
+        Value::Text("0.18.0".into()),
+    );
+    m.insert(
+        Value::Text("impl_version".into()),
+        Value::Text(format!("ic-emulator-http {}", env!("CARGO_PKG_VERSION"))),
+    );
+    m.insert(
+        Value::Text("replica_health_status".into()),
+        Value::Text("healthy".into()),
+    );
+    m.insert(
+        Value::Text("root_key".into()),
+        Value::Bytes(ctx.keys.root_key_der.clone()),
+    );
     cbor_response(StatusCode::OK, &Value::Map(m))
 }
 
@@ -129,10 +144,17 @@ fn check_effective(
         }
         return Ok(());
     }
-    if matches!(method, "create_canister" | "provisional_create_canister_with_cycles") {
+    if matches!(
+        method,
+        "create_canister" | "provisional_create_canister_with_cycles"
+    ) {
         return Ok(());
     }
-    let field = if method == "install_chunked_code" { "target_canister" } else { "canister_id" };
+    let field = if method == "install_chunked_code" {
+        "target_canister"
+    } else {
+        "canister_id"
+    };
     match crate::candid_field::principal_field(arg, field) {
         Some(p) if p == effective => Ok(()),
         Some(p) => Err(Refusal::bad_request(format!(
@@ -150,7 +172,10 @@ async fn call(
     body: &[u8],
     mode: CallMode,
 ) -> Result<Response<Body>, Refusal> {
-    let Authenticated { content, request_id } = authenticate(body, ctx.net.now())?;
+    let Authenticated {
+        content,
+        request_id,
+    } = authenticate(body, ctx.net.now())?;
     let EnvelopeContent::Call {
         ingress_expiry,
         sender,
@@ -160,7 +185,9 @@ async fn call(
         ..
     } = content
     else {
-        return Err(Refusal::bad_request("the call endpoint takes request_type \"call\""));
+        return Err(Refusal::bad_request(
+            "the call endpoint takes request_type \"call\"",
+        ));
     };
     check_effective(canister_id, &method_name, &arg, effective)?;
     let (tx, rx) = oneshot::channel();
@@ -189,7 +216,10 @@ async fn call(
     }
     let (tx, rx) = oneshot::channel();
     send(ctx, Command::AwaitDone(request_id, tx))?;
-    if tokio::time::timeout(ctx.sync_call_timeout, rx).await.is_err() {
+    if tokio::time::timeout(ctx.sync_call_timeout, rx)
+        .await
+        .is_err()
+    {
         return Ok(empty(StatusCode::ACCEPTED));
     }
     let paths = vec![vec![
@@ -205,8 +235,15 @@ async fn call(
     ))
 }
 
-async fn query(ctx: &Context, effective: Principal, body: &[u8]) -> Result<Response<Body>, Refusal> {
-    let Authenticated { content, request_id } = authenticate(body, ctx.net.now())?;
+async fn query(
+    ctx: &Context,
+    effective: Principal,
+    body: &[u8],
+) -> Result<Response<Body>, Refusal> {
+    let Authenticated {
+        content,
+        request_id,
+    } = authenticate(body, ctx.net.now())?;
     let EnvelopeContent::Query {
         sender,
         canister_id,
@@ -215,7 +252,9 @@ async fn query(ctx: &Context, effective: Principal, body: &[u8]) -> Result<Respo
         ..
     } = content
     else {
-        return Err(Refusal::bad_request("the query endpoint takes request_type \"query\""));
+        return Err(Refusal::bad_request(
+            "the query endpoint takes request_type \"query\"",
+        ));
     };
     check_effective(canister_id, &method_name, &arg, effective)?;
     let (tx, rx) = oneshot::channel();
@@ -244,7 +283,9 @@ async fn query(ctx: &Context, effective: Principal, body: &[u8]) -> Result<Respo
     let timestamp = crate::network::wall_clock_nanos();
     let signature = NodeSignature {
         timestamp,
-        signature: ctx.keys.node_sign(&response.signable(request_id, timestamp)),
+        signature: ctx
+            .keys
+            .node_sign(&response.signable(request_id, timestamp)),
         identity: ctx.keys.node_id,
     };
     let signed = match response {
@@ -260,7 +301,11 @@ async fn query(ctx: &Context, effective: Principal, body: &[u8]) -> Result<Respo
     Ok(cbor_response(StatusCode::OK, &signed))
 }
 
-async fn read_state(ctx: &Context, target: ReadTarget, body: &[u8]) -> Result<Response<Body>, Refusal> {
+async fn read_state(
+    ctx: &Context,
+    target: ReadTarget,
+    body: &[u8],
+) -> Result<Response<Body>, Refusal> {
     if let ReadTarget::Canister(id) = target {
         if !state_tree::in_range(id) {
             return Err(Refusal::bad_request(format!(
@@ -270,7 +315,9 @@ async fn read_state(ctx: &Context, target: ReadTarget, body: &[u8]) -> Result<Re
     }
     let Authenticated { content, .. } = authenticate(body, ctx.net.now())?;
     let EnvelopeContent::ReadState { sender, paths, .. } = content else {
-        return Err(Refusal::bad_request("the read_state endpoint takes request_type \"read_state\""));
+        return Err(Refusal::bad_request(
+            "the read_state endpoint takes request_type \"read_state\"",
+        ));
     };
     let tree = witness(ctx, sender, target, paths).await?;
     Ok(cbor_response(
@@ -331,7 +378,10 @@ async fn receive<T>(rx: oneshot::Receiver<T>) -> Result<T, Refusal> {
 }
 
 fn unavailable() -> Refusal {
-    Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "the network is shutting down")
+    Refusal::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the network is shutting down",
+    )
 }
 
 pub fn cbor<T: serde::Serialize>(value: &T) -> Vec<u8> {

@@ -152,15 +152,19 @@ impl Network {
         if wall > self.emu.get_time().as_nanos_since_unix_epoch() {
             self.emu.set_time(Time::from_nanos_since_unix_epoch(wall));
         }
-        self.time
-            .store(self.emu.get_time().as_nanos_since_unix_epoch(), Ordering::SeqCst);
+        self.time.store(
+            self.emu.get_time().as_nanos_since_unix_epoch(),
+            Ordering::SeqCst,
+        );
     }
 
     fn round(&mut self) {
         self.follow_wall_clock();
         self.emu.tick();
-        self.time
-            .store(self.emu.get_time().as_nanos_since_unix_epoch(), Ordering::SeqCst);
+        self.time.store(
+            self.emu.get_time().as_nanos_since_unix_epoch(),
+            Ordering::SeqCst,
+        );
         let now = self.time.load(Ordering::SeqCst);
         for entry in self.ingress.values_mut() {
             let Some(id) = entry.message else { continue };

@@ -76,7 +76,10 @@ pub fn build<'a>(
             IngressStatus::Rejected(r) => {
                 t.insert(&at(b"status"), b"rejected".to_vec());
                 t.insert(&at(b"reject_code"), leb(r.reject_code as u64));
-                t.insert(&at(b"reject_message"), r.reject_message.clone().into_bytes());
+                t.insert(
+                    &at(b"reject_message"),
+                    r.reject_message.clone().into_bytes(),
+                );
                 t.insert(&at(b"error_code"), r.error_code.to_string().into_bytes());
             }
         }
@@ -87,15 +90,27 @@ pub fn build<'a>(
             t.insert(&[b"canister", id, b"module_hash"], hash.to_vec());
         }
         t.insert(&[b"canister", id, b"controllers"], cbor(&c.controllers));
-        t.insert(&[b"canister", id, b"certified_data"], c.certified_data.clone());
+        t.insert(
+            &[b"canister", id, b"certified_data"],
+            c.certified_data.clone(),
+        );
     }
     let subnet = keys.subnet_id.as_slice();
     let ranges = vec![canister_range()];
-    t.insert(&[b"subnet", subnet, b"public_key"], keys.root_key_der.clone());
+    t.insert(
+        &[b"subnet", subnet, b"public_key"],
+        keys.root_key_der.clone(),
+    );
     t.insert(&[b"subnet", subnet, b"type"], b"application".to_vec());
     t.insert(&[b"subnet", subnet, b"canister_ranges"], cbor(&ranges));
     t.insert(
-        &[b"subnet", subnet, b"node", keys.node_id.as_slice(), b"public_key"],
+        &[
+            b"subnet",
+            subnet,
+            b"node",
+            keys.node_id.as_slice(),
+            b"public_key",
+        ],
         keys.node_key_der.clone(),
     );
     t.insert(

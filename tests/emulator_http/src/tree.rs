@@ -109,8 +109,10 @@ mod tests {
     #[test]
     fn a_witness_reveals_what_was_asked_proves_absence_and_keeps_the_root_hash() {
         let t = sample();
-        let asked: Vec<Label<Vec<u8>>> = vec![b"request_status".to_vec().into(), b"aa".to_vec().into()];
-        let absent: Vec<Label<Vec<u8>>> = vec![b"request_status".to_vec().into(), b"bb".to_vec().into()];
+        let asked: Vec<Label<Vec<u8>>> =
+            vec![b"request_status".to_vec().into(), b"aa".to_vec().into()];
+        let absent: Vec<Label<Vec<u8>>> =
+            vec![b"request_status".to_vec().into(), b"bb".to_vec().into()];
         let w = t.witness(&[&asked, &absent]);
         assert_eq!(w.digest(), t.full().digest());
         assert_eq!(

@@ -71,13 +71,18 @@ async fn deploy_counter(agent: &Agent) -> (Principal, Vec<u8>) {
         sender_canister_version: None,
     };
     let reply = agent
-        .update(&Principal::management_canister(), "provisional_create_canister_with_cycles")
+        .update(
+            &Principal::management_canister(),
+            "provisional_create_canister_with_cycles",
+        )
         .with_effective_canister_id(ic_emulator::ids::canister_id_from_u64(0))
         .with_arg(Encode!(&create).unwrap())
         .call_and_wait()
         .await
         .unwrap();
-    let id = candid::decode_one::<CanisterIdRecord>(&reply).unwrap().canister_id;
+    let id = candid::decode_one::<CanisterIdRecord>(&reply)
+        .unwrap()
+        .canister_id;
     let install = InstallCodeArgs {
         mode: CanisterInstallMode::Install,
         canister_id: id,
@@ -133,9 +138,11 @@ fn http_interface_agents_deploy_call_query_and_read_certified_state() {
             async move { count(&a.update(&id, "inc").call_and_wait().await.unwrap()) }
         };
         assert_eq!(inc(&admin).await, 1);
-        let secp = Secp256k1Identity::from_private_key(k256::SecretKey::random(&mut rand::thread_rng()));
+        let secp =
+            Secp256k1Identity::from_private_key(k256::SecretKey::random(&mut rand::thread_rng()));
         assert_eq!(inc(&agent(&server, secp).await).await, 2);
-        let p256 = Prime256v1Identity::from_private_key(p256::SecretKey::random(&mut rand::thread_rng()));
+        let p256 =
+            Prime256v1Identity::from_private_key(p256::SecretKey::random(&mut rand::thread_rng()));
         assert_eq!(inc(&agent(&server, p256).await).await, 3);
         let anonymous = agent(&server, AnonymousIdentity).await;
         assert_eq!(inc(&anonymous).await, 4);
@@ -154,15 +161,26 @@ fn http_interface_agents_deploy_call_query_and_read_certified_state() {
 
         // The asynchronous (v2) call, then polling its certified status.
         let signed = admin.update(&id, "inc").sign().unwrap();
-        let (status, _) = post(&server, &format!("/api/v2/canister/{id}/call"), &signed.signed_update);
+        let (status, _) = post(
+            &server,
+            &format!("/api/v2/canister/{id}/call"),
+            &signed.signed_update,
+        );
         assert_eq!(status, 202);
         let (reply, _cert) = admin.wait(&signed.request_id, id).await.unwrap();
         assert_eq!(count(&reply), 5);
 
         // A canister's reject arrives certified, with its code.
-        let err = admin.update(&id, "no_such_method").call_and_wait().await.unwrap_err();
+        let err = admin
+            .update(&id, "no_such_method")
+            .call_and_wait()
+            .await
+            .unwrap_err();
         assert!(
-            matches!(err, AgentError::CertifiedReject { .. } | AgentError::UncertifiedReject { .. }),
+            matches!(
+                err,
+                AgentError::CertifiedReject { .. } | AgentError::UncertifiedReject { .. }
+            ),
             "{err}"
         );
     });
@@ -175,7 +193,10 @@ fn http_interface_bad_requests_get_the_spec_status_and_change_nothing() {
     rt.block_on(async {
         let admin = agent(&server, ed25519(2)).await;
         let (id, _) = deploy_counter(&admin).await;
-        assert_eq!(count(&admin.update(&id, "inc").call_and_wait().await.unwrap()), 1);
+        assert_eq!(
+            count(&admin.update(&id, "inc").call_and_wait().await.unwrap()),
+            1
+        );
         let call_path = format!("/api/v4/canister/{id}/call");
         let mut refused = Vec::new();
 
@@ -185,12 +206,24 @@ fn http_interface_bad_requests_get_the_spec_status_and_change_nothing() {
         // The canister id in the content is not the one in the URL.
         let other = ic_emulator::ids::canister_id_from_u64(7);
         let signed = admin.update(&id, "inc").sign().unwrap();
-        assert_eq!(post(&server, &format!("/api/v4/canister/{other}/call"), &signed.signed_update).0, 400);
+        assert_eq!(
+            post(
+                &server,
+                &format!("/api/v4/canister/{other}/call"),
+                &signed.signed_update
+            )
+            .0,
+            400
+        );
         refused.push(signed.request_id);
 
         // Content changed after signing: its request id is no longer the signed one.
         let signed = admin.update(&id, "inc").sign().unwrap();
-        let tampered = replace_content_field(&signed.signed_update, "method_name", serde_cbor::Value::Text("read".into()));
+        let tampered = replace_content_field(
+            &signed.signed_update,
+            "method_name",
+            serde_cbor::Value::Text("read".into()),
+        );
         assert_eq!(post(&server, &call_path, &tampered).0, 400);
         refused.push(signed.request_id);
 
@@ -205,7 +238,11 @@ fn http_interface_bad_requests_get_the_spec_status_and_change_nothing() {
         let signed = admin.update(&id, "inc").expire_at(past).sign().unwrap();
         assert_eq!(post(&server, &call_path, &signed.signed_update).0, 400);
         refused.push(signed.request_id);
-        let signed = admin.update(&id, "inc").expire_after(Duration::from_secs(3600)).sign().unwrap();
+        let signed = admin
+            .update(&id, "inc")
+            .expire_after(Duration::from_secs(3600))
+            .sign()
+            .unwrap();
         assert_eq!(post(&server, &call_path, &signed.signed_update).0, 400);
         refused.push(signed.request_id);
 
@@ -215,19 +252,44 @@ fn http_interface_bad_requests_get_the_spec_status_and_change_nothing() {
 
         // A query to the wrong effective canister; a read of another sender's call.
         let q = admin.query(&id, "read").sign().unwrap();
-        assert_eq!(post(&server, &format!("/api/v3/canister/{other}/query"), &q.signed_query).0, 400);
+        assert_eq!(
+            post(
+                &server,
+                &format!("/api/v3/canister/{other}/query"),
+                &q.signed_query
+            )
+            .0,
+            400
+        );
         let mine = admin.update(&id, "inc").sign().unwrap();
-        assert_eq!(post(&server, &format!("/api/v2/canister/{id}/call"), &mine.signed_update).0, 202);
+        assert_eq!(
+            post(
+                &server,
+                &format!("/api/v2/canister/{id}/call"),
+                &mine.signed_update
+            )
+            .0,
+            202
+        );
         let stranger = agent(&server, ed25519(3)).await;
-        let err = stranger.request_status_raw(&mine.request_id, id).await.unwrap_err();
-        assert!(matches!(&err, AgentError::HttpError(p) if p.status == 403), "{err}");
+        let err = stranger
+            .request_status_raw(&mine.request_id, id)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, AgentError::HttpError(p) if p.status == 403),
+            "{err}"
+        );
         let (reply, _) = admin.wait(&mine.request_id, id).await.unwrap();
         assert_eq!(count(&reply), 2, "only the one valid call ran");
 
         // Nothing refused reached the state: no status for any, the count as it was.
         for request_id in refused {
             let (status, _) = admin.request_status_raw(&request_id, id).await.unwrap();
-            assert!(matches!(status, RequestStatusResponse::Unknown), "{status:?}");
+            assert!(
+                matches!(status, RequestStatusResponse::Unknown),
+                "{status:?}"
+            );
         }
         assert_eq!(count(&admin.query(&id, "read").call().await.unwrap()), 2);
     });
@@ -240,7 +302,11 @@ fn http_interface_a_tampered_certificate_is_refused_by_the_agent() {
     rt.block_on(async {
         let admin = agent(&server, ed25519(4)).await;
         let (id, _) = deploy_counter(&admin).await;
-        let paths = vec![vec!["canister".into(), id.as_slice().into(), "module_hash".into()]];
+        let paths = vec![vec![
+            "canister".into(),
+            id.as_slice().into(),
+            "module_hash".into(),
+        ]];
         let cert = admin.read_state_raw(paths, id).await.unwrap();
         admin.verify(&cert, id).unwrap();
 
@@ -249,11 +315,17 @@ fn http_interface_a_tampered_certificate_is_refused_by_the_agent() {
         admin.verify(&wire, id).unwrap();
         // Change one byte of the revealed module hash.
         let hash = admin.read_state_canister_module_hash(id).await.unwrap();
-        let at = bytes.windows(32).position(|w| w == hash.as_slice()).unwrap();
+        let at = bytes
+            .windows(32)
+            .position(|w| w == hash.as_slice())
+            .unwrap();
         bytes[at] ^= 1;
         let tampered: ic_certification::Certificate = serde_cbor::from_slice(&bytes).unwrap();
         let err = admin.verify(&tampered, id).unwrap_err();
-        assert!(matches!(err, AgentError::CertificateVerificationFailed()), "{err}");
+        assert!(
+            matches!(err, AgentError::CertificateVerificationFailed()),
+            "{err}"
+        );
     });
 }
 
@@ -284,7 +356,8 @@ fn replace_content_field(bytes: &[u8], field: &str, value: serde_cbor::Value) ->
 
 fn flip_envelope_bytes(bytes: &[u8], field: &str) -> Vec<u8> {
     let mut env = envelope_map(bytes);
-    let Some(serde_cbor::Value::Bytes(b)) = env.get_mut(&serde_cbor::Value::Text(field.into())) else {
+    let Some(serde_cbor::Value::Bytes(b)) = env.get_mut(&serde_cbor::Value::Text(field.into()))
+    else {
         panic!("no {field}")
     };
     b[0] ^= 1;
