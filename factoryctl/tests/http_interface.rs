@@ -224,5 +224,84 @@ fn http_interface_factoryctl_over_ic_agent_publishes_provisions_rolls_out_and_re
         metrics.contains("factory_canisters_by_version{version=\"2.0.0\"} 1"),
         "{metrics}"
     );
+    scrape_with_prometheus(&served.url, &factory, dir.path());
     drop(served);
+}
+
+/// Debian's Prometheus, unpacked by scripts/setup-prometheus.sh (which .ci/run calls).
+fn prometheus_bin() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PROMETHEUS_BIN")
+        .map(Into::into)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/tools/prometheus/usr/bin/prometheus")
+        });
+    path.exists().then_some(path)
+}
+
+/// Prometheus on 127.0.0.1 scrapes the factory through the gateway
+/// (`/metrics?canisterId=<factory>`) and its API returns the factory's series.
+fn scrape_with_prometheus(url: &str, factory: &str, dir: &Path) {
+    let Some(bin) = prometheus_bin() else {
+        eprintln!(
+            "prometheus scrape: not run, Prometheus is not installed here \
+             (run scripts/setup-prometheus.sh or set PROMETHEUS_BIN)"
+        );
+        return;
+    };
+    let target = url.trim_start_matches("http://");
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: factory\n    metrics_path: /metrics\n    params:\n      canisterId: ['{factory}']\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let child = Command::new(bin)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("tsdb").display()
+        ))
+        .arg(format!("--web.listen-address={listen}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus starts");
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _prometheus = Kill(child);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut last = String::new();
+    while std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(500));
+        let Ok(mut s) = std::net::TcpStream::connect(&listen) else {
+            continue;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        let request = format!(
+            "GET /api/v1/query?query=factory_canisters_by_version HTTP/1.1\r\nHost: {listen}\r\nConnection: close\r\n\r\n"
+        );
+        if s.write_all(request.as_bytes()).is_err() {
+            continue;
+        }
+        last.clear();
+        let _ = s.read_to_string(&mut last);
+        if last.contains("\"version\":\"2.0.0\"") && last.contains("\"job\":\"factory\"") {
+            return;
+        }
+    }
+    panic!("Prometheus never returned the factory's series; last answer:\n{last}");
 }

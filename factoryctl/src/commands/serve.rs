@@ -3,11 +3,11 @@
 //! browsers, Prometheus) reach on 127.0.0.1; its state is saved back at exit.
 
 use crate::cli::{GlobalArgs, ServeArgs};
-use crate::transport::{embedded, Network};
 use anyhow::{bail, Result};
 
 #[cfg(feature = "serve")]
 pub fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<()> {
+    use crate::transport::{embedded, Network};
     use anyhow::{anyhow, Context};
     use std::io::Write;
     use std::time::Duration;
@@ -60,7 +60,6 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<()> {
 }
 
 #[cfg(not(feature = "serve"))]
-pub fn run(global: &GlobalArgs, _args: &ServeArgs) -> Result<()> {
-    let _ = (&global.network, Network::Embedded, embedded::STEP);
+pub fn run(_global: &GlobalArgs, _args: &ServeArgs) -> Result<()> {
     bail!("this factoryctl was built without the `serve` feature")
 }
