@@ -94,6 +94,21 @@ pub enum Command {
     Metrics,
     /// Run the whole story on a fresh embedded network and write a report.
     Demo(DemoArgs),
+    /// Serve the embedded network over the IC's HTTP interface (and an HTTP gateway) on 127.0.0.1.
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The port on 127.0.0.1 (0: any free port; the URL is printed).
+    #[arg(long, default_value_t = 4943)]
+    pub port: u16,
+    /// Real milliseconds between two rounds (virtual time follows the wall clock).
+    #[arg(long, default_value_t = 100)]
+    pub round_ms: u64,
+    /// Stop after this many seconds (default: at Ctrl-C or SIGTERM); the state is saved either way.
+    #[arg(long = "for", value_name = "SECONDS")]
+    pub duration: Option<u64>,
 }
 
 #[derive(Args, Debug)]

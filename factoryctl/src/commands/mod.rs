@@ -8,6 +8,7 @@ mod publish;
 mod recovery;
 mod releases;
 mod rollout;
+mod serve;
 mod users;
 mod watch;
 
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Demo(args) => crate::demo::run(&args),
         Command::Deploy(args) => deploy::run(&global, &args),
+        Command::Serve(args) => serve::run(&global, &args),
         command => {
             let client = Connection::open_client(&global)?;
             let result = dispatch(&client, command);
@@ -49,6 +51,8 @@ fn dispatch(client: &Client, command: Command) -> Result<()> {
         Command::Recovery(sub) => recovery::run(client, sub),
         Command::Audit { limit, before } => audit::audit(client, limit, before),
         Command::Metrics => audit::metrics(client),
-        Command::Demo(_) | Command::Deploy(_) => unreachable!("handled by run"),
+        Command::Demo(_) | Command::Deploy(_) | Command::Serve(_) => {
+            unreachable!("handled by run")
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! [`backend::IcBackend`] to write scenarios that also run on PocketIC.
 
 pub mod backend;
+mod certified;
 mod cycles;
 mod driver;
 mod engine;
@@ -20,6 +21,7 @@ mod state;
 mod system_api;
 
 pub use candid::Principal;
+pub use certified::CertifiedCanister;
 pub use driver::{Emulator, MessageId, Time};
 pub use error::{CallResult, ErrorCode, RejectCode, RejectResponse};
 pub use faults::Fault;

@@ -1,0 +1,65 @@
+//! `serve`: the embedded network in `--state-dir` as a local IC network that
+//! real clients (ic-agent, `factoryctl --network URL`, the JS agent, icp-cli,
+//! browsers, Prometheus) reach on 127.0.0.1; its state is saved back at exit.
+
+use crate::cli::{GlobalArgs, ServeArgs};
+use anyhow::{bail, Result};
+
+#[cfg(feature = "serve")]
+pub fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<()> {
+    use crate::transport::{embedded, Network};
+    use anyhow::{anyhow, Context};
+    use std::io::Write;
+    use std::time::Duration;
+
+    if Network::parse(&global.network)? != Network::Embedded {
+        bail!("serve serves the embedded network of --state-dir; --network is for its clients");
+    }
+    let net = embedded::EmbeddedNetwork::open(&global.state_dir, None)?;
+    let (emu, meta) = (net.emu, net.meta);
+    let config = ic_emulator_http::ServerConfig {
+        port: args.port,
+        round: Duration::from_millis(args.round_ms.max(1)),
+        ..Default::default()
+    };
+    let server = ic_emulator_http::Server::start(config, move || emu)
+        .with_context(|| format!("listening on 127.0.0.1:{}", args.port))?;
+    let url = server.url();
+    let port = server.addr().port();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "serving {} at {url}", global.state_dir.display())?;
+    writeln!(out, "  root key: {}", hex::encode(server.root_key()))?;
+    if let Some(factory) = meta.factory {
+        writeln!(out, "  factory: {factory}")?;
+        writeln!(out, "  metrics: http://{factory}.localhost:{port}/metrics")?;
+        writeln!(
+            out,
+            "  try: factoryctl --network {url} --factory {factory} --identity <pem> rollout status"
+        )?;
+    } else {
+        writeln!(
+            out,
+            "  no factory deployed yet (run `factoryctl deploy` on this state first)"
+        )?;
+    }
+    out.flush()?;
+    drop(out);
+    server
+        .wait_for_signal(args.duration.map(Duration::from_secs))
+        .context("waiting for a signal")?;
+    let dir = global.state_dir.clone();
+    let saved = server
+        .with_emulator(move |emu| {
+            embedded::save_network(emu, &meta, &dir).map_err(|e| format!("{e:#}"))
+        })
+        .ok_or_else(|| anyhow!("the network stopped before its state was saved"))?;
+    server.stop();
+    saved.map_err(|e| anyhow!(e))?;
+    println!("saved {}", global.state_dir.display());
+    Ok(())
+}
+
+#[cfg(not(feature = "serve"))]
+pub fn run(_global: &GlobalArgs, _args: &ServeArgs) -> Result<()> {
+    bail!("this factoryctl was built without the `serve` feature")
+}
