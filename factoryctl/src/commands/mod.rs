@@ -1,13 +1,16 @@
 //! One module per group of commands; all but `deploy` and `demo` go through
 //! the same `FactoryClient<Connection>`, whatever the network.
 
+pub mod admins;
 mod audit;
 mod deploy;
 mod format;
+pub mod principal;
 mod publish;
 mod recovery;
 mod releases;
 mod rollout;
+mod tag;
 mod users;
 mod watch;
 
@@ -23,13 +26,23 @@ pub fn run(cli: Cli) -> Result<()> {
     let global = cli.global;
     match cli.command {
         Command::Demo(args) => crate::demo::run(&args),
+        Command::Principal(sub) => principal::run(sub),
+        Command::Tag(args) => tag::run(&args),
         Command::Deploy(args) => deploy::run(&global, &args),
         command => {
+            // Ctrl-C stops a waiting command where it can keep its progress.
+            crate::interrupt::catch();
             let client = Connection::open_client(&global)?;
+            crate::output::hold();
             let result = dispatch(&client, command);
             // Kept even when the command failed half-way: an interrupted
             // publish resumes from what reached the factory.
             let closed = client.transport.close();
+            // The answer only once what it says is saved.
+            match &closed {
+                Ok(()) => crate::output::release(),
+                Err(_) => crate::output::discard(),
+            }
             result.and(closed)
         }
     }
@@ -42,6 +55,7 @@ fn dispatch(client: &Client, command: Command) -> Result<()> {
         Command::Approve { version } => releases::approve(client, &version),
         Command::Deprecate { version, reason } => releases::deprecate(client, &version, &reason),
         Command::Revoke { version, reason } => releases::revoke(client, &version, &reason),
+        Command::Admins(sub) => admins::run(client, sub),
         Command::Rollout(sub) => rollout::run(client, sub),
         Command::Provision { recovery } => users::provision(client, recovery),
         Command::Canister(sub) => users::canister(client, sub),
@@ -49,6 +63,8 @@ fn dispatch(client: &Client, command: Command) -> Result<()> {
         Command::Recovery(sub) => recovery::run(client, sub),
         Command::Audit { limit, before } => audit::audit(client, limit, before),
         Command::Metrics => audit::metrics(client),
-        Command::Demo(_) | Command::Deploy(_) => unreachable!("handled by run"),
+        Command::Demo(_) | Command::Deploy(_) | Command::Principal(_) | Command::Tag(_) => {
+            unreachable!("handled by run")
+        }
     }
 }
