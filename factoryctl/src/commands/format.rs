@@ -36,7 +36,9 @@ pub fn percent_bps(bps: u64) -> String {
 
 /// A time (virtual on the embedded network) as RFC 3339, in UTC.
 pub fn time(ns: u64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ns))
+    // Milliseconds are enough to read, and whole seconds print without a fraction.
+    let ms = i128::from(ns / 1_000_000) * 1_000_000;
+    time::OffsetDateTime::from_unix_timestamp_nanos(ms)
         .ok()
         .and_then(|t| {
             t.format(&time::format_description::well_known::Rfc3339)

@@ -20,7 +20,8 @@ use anyhow::Result;
 use factory_client::FactoryClient;
 
 pub type Client = FactoryClient<Connection>;
-pub use rollout::{plan as rollout_plan, stage_line};
+pub use format::rollout_state as rollout_state_text;
+pub use rollout::{end_name as end_text, plan as rollout_plan, stage_line};
 
 pub fn run(cli: Cli) -> Result<()> {
     let global = cli.global;
