@@ -628,3 +628,25 @@ fn an_approval_policy_the_admins_cannot_meet_is_refused() {
     ));
     assert!(s.is_admin(&principal(901)));
 }
+
+#[test]
+fn messages_name_actions_and_flags_not_internals() {
+    let unauthorized = FactoryError::Unauthorized {
+        endpoint: "rotate_recovery".into(),
+    };
+    assert_eq!(
+        unauthorized.to_string(),
+        "the caller is not allowed to rotate recovery"
+    );
+    let active = FactoryError::RolloutActive { id: 3 }.to_string();
+    assert!(
+        active.contains("--supersede") && !active.contains("= true"),
+        "{active}"
+    );
+    let downgrade = FactoryError::UpgradePath(wasm_registry::PathError::Downgrade {
+        from: "2.0.0".into(),
+        to: "1.0.0".into(),
+    })
+    .to_string();
+    assert!(!downgrade.contains("allow_downgrade"), "{downgrade}");
+}

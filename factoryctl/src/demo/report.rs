@@ -90,6 +90,7 @@ fn chart(run: &RolloutRun, title: &str, y_label: &str, series: &[Series]) -> Str
         *end = last_round;
     }
     let mut label_ends = [f64::MIN; 2];
+    let mut labels = String::new();
     for (i, (name, from, to)) in bands.iter().enumerate() {
         let (x0, x1) = (x(*from), x(*to).max(x(*from) + 1.0));
         let _ = writeln!(
@@ -99,17 +100,19 @@ fn chart(run: &RolloutRun, title: &str, y_label: &str, series: &[Series]) -> Str
             BANDS[i % 2]
         );
         // Two label rows: a label goes to the first row where it fits.
-        let width = name.len() as f64 * CHAR_PX;
+        let width = ("stage ".len() + name.len()) as f64 * CHAR_PX;
         let row = usize::from(label_ends[0] > x0 + 2.0);
         label_ends[row] = x0 + 2.0 + width + CHAR_PX;
+        // Drawn after every band, so a later band never covers a label.
         let _ = writeln!(
-            svg,
+            labels,
             r##"<text x="{:.1}" y="{:.1}" font-size="11" fill="#555">stage {}</text>"##,
             x0 + 2.0,
             TOP + 12.0 + row as f64 * 12.0,
             escape(name)
         );
     }
+    svg += &labels;
     // Axes, grid and ticks from zero.
     let mut v = 0;
     while v <= max_y {
