@@ -80,6 +80,18 @@ pub fn audit_action(action: &AuditAction) -> String {
     }
 }
 
+pub fn outcome(o: &Outcome) -> String {
+    let versions = format!(
+        "{} -> {}",
+        o.from_version.as_deref().unwrap_or("-"),
+        o.to_version.as_deref().unwrap_or("-")
+    );
+    match &o.error {
+        None => format!("{} {versions}: ok", o.action),
+        Some(e) => format!("{} {versions}: failed: {e}", o.action),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,17 +105,5 @@ mod tests {
         let paused = rollout_state(&RolloutState::Paused(PauseReason::Admin { by: p }));
         assert_eq!(paused, "paused by rrkah-fqaaa-aaaaa-aaaaq-cai");
         assert_eq!(percent_bps(1_000), "10%");
-    }
-}
-
-pub fn outcome(o: &Outcome) -> String {
-    let versions = format!(
-        "{} -> {}",
-        o.from_version.as_deref().unwrap_or("-"),
-        o.to_version.as_deref().unwrap_or("-")
-    );
-    match &o.error {
-        None => format!("{} {versions}: ok", o.action),
-        Some(e) => format!("{} {versions}: failed: {e}", o.action),
     }
 }

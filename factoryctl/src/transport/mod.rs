@@ -17,6 +17,8 @@ use anyhow::{bail, Result};
 use candid::Principal;
 use factory_client::{FactoryClient, Transport, TransportError};
 
+// One per process: the size difference of the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Connection {
     Embedded(embedded::EmbeddedNetwork),
     #[cfg(feature = "network")]
