@@ -45,8 +45,9 @@ pub fn remove_admin<M: Memory>(
     } else if s.admins.len() == 1 {
         Err(FactoryError::LastAdmin)
     } else {
-        s.admins.remove(&admin);
-        Ok(())
+        check_approval_policy(&s.registry.config(), s.admins.len() - 1).map(|()| {
+            s.admins.remove(&admin);
+        })
     };
     audit(s, caller, now, AuditAction::AdminRemoved { admin }, &result);
     result
@@ -73,13 +74,36 @@ pub fn set_approval_policy<M: Memory>(
     policy: RegistryConfig,
     now: u64,
 ) -> Result<Vec<String>, FactoryError> {
-    let result = s
-        .registry
-        .set_config(policy, now)
-        .map(|approved| approved.iter().map(ToString::to_string).collect())
-        .map_err(FactoryError::from);
+    let result = check_approval_policy(&policy, s.admins.len()).and_then(|()| {
+        s.registry
+            .set_config(policy, now)
+            .map(|approved| approved.iter().map(ToString::to_string).collect())
+            .map_err(FactoryError::from)
+    });
     audit(s, caller, now, AuditAction::ConfigChanged, &result);
     result
+}
+
+/// Refuses a policy no release could ever meet with `admins` admins: the
+/// uploader (an admin) is one of them, and counts only if the policy says so.
+pub fn check_approval_policy(policy: &RegistryConfig, admins: u64) -> Result<(), FactoryError> {
+    let approvers = if policy.uploader_counts {
+        admins
+    } else {
+        admins.saturating_sub(1)
+    };
+    if u64::from(policy.approvals_required) <= approvers {
+        return Ok(());
+    }
+    let who = if policy.uploader_counts {
+        "admins"
+    } else {
+        "admins besides the uploader"
+    };
+    Err(FactoryError::InvalidConfig(format!(
+        "{} approvals required, but there are only {approvers} {who}: no release could ever be approved",
+        policy.approvals_required
+    )))
 }
 
 /// Replaces the allowlist.
@@ -120,4 +144,27 @@ fn audit<M: Memory, T>(
 ) {
     let error = result.as_ref().err().map(ToString::to_string);
     s.audit(now, caller, action, error);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(approvals_required: u32, uploader_counts: bool) -> RegistryConfig {
+        RegistryConfig {
+            approvals_required,
+            uploader_counts,
+        }
+    }
+
+    #[test]
+    fn a_policy_more_admins_than_exist_could_meet_is_refused() {
+        assert!(check_approval_policy(&policy(1, true), 1).is_ok());
+        assert!(check_approval_policy(&policy(2, true), 2).is_ok());
+        let err = check_approval_policy(&policy(2, true), 1).unwrap_err();
+        assert!(err.to_string().contains("only 1 admins"), "{err}");
+        // Four-eyes with one admin: the uploader cannot approve their own.
+        assert!(check_approval_policy(&policy(1, false), 1).is_err());
+        assert!(check_approval_policy(&policy(1, false), 2).is_ok());
+    }
 }

@@ -98,12 +98,12 @@ fn apply_init(s: &mut State, args: FactoryInitArgs) -> Result<(), FactoryError> 
     let config = args.config.unwrap_or_default();
     config.validate()?;
     s.config.set(config);
-    if let Some(policy) = args.approvals {
-        s.registry.set_config(policy, now())?;
-    }
     for admin in args.admins {
         s.admins.insert(admin, ());
     }
+    let policy = args.approvals.unwrap_or_else(|| s.registry.config());
+    crate::admin::check_approval_policy(&policy, s.admins.len())?;
+    s.registry.set_config(policy, now())?;
     Ok(())
 }
 

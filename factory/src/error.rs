@@ -67,7 +67,7 @@ pub enum FactoryError {
         version: String,
         state: wasm_registry::ReleaseState,
     },
-    /// A rollout is active; pass `supersede = true` to replace it.
+    /// A rollout is active; a plan with `supersede` replaces it.
     RolloutActive {
         id: u64,
     },
@@ -118,7 +118,11 @@ impl fmt::Display for FactoryError {
         use FactoryError::*;
         match self {
             AnonymousCaller => write!(f, "the anonymous principal is not allowed here"),
-            Unauthorized { endpoint } => write!(f, "caller may not call {endpoint}"),
+            Unauthorized { endpoint } => write!(
+                f,
+                "the caller is not allowed to {}",
+                endpoint.replace('_', " ")
+            ),
             NotAllowlisted => write!(
                 f,
                 "provisioning is allowlist-only and the caller is not listed"
@@ -163,7 +167,7 @@ impl fmt::Display for FactoryError {
             }
             RolloutActive { id } => write!(
                 f,
-                "rollout {id} is active; cancel it or pass supersede = true"
+                "rollout {id} is active; cancel it, or start the new one as its replacement (factoryctl: --supersede)"
             ),
             NoActiveRollout => write!(f, "no active rollout"),
             RolloutState { state } => write!(f, "not allowed while the rollout is {state}"),

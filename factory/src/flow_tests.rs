@@ -337,6 +337,50 @@ fn reinstall_last_good_upgrades_back_and_restore_loads_the_snapshot() {
 }
 
 #[test]
+fn a_second_restore_keeps_the_version_and_the_canister_manageable() {
+    let h = Harness::default();
+    let v1 = h.publish("1.0.0");
+    let id = ready(&h, 1);
+    let v2 = h.publish("2.0.0");
+    run(crate::upgrade::upgrade_one(
+        &h.ctx(),
+        crate::upgrade::UpgradeRequest {
+            canister_id: id,
+            owner: owner(1),
+            release: &v2,
+            snapshot: true,
+            replace_snapshot: None,
+        },
+    ))
+    .map(|u| {
+        h.state.borrow_mut().unlock_canister(owner(1), |r| {
+            r.previous_version = r.version.replace("2.0.0".into());
+            r.snapshot_id = u.snapshot_id;
+        })
+    })
+    .unwrap();
+    for _ in 0..2 {
+        run(recovery::restore_snapshot(&h.ctx(), owner(10_001), id)).unwrap();
+        assert_eq!(h.mgmt.canister(id).module_hash, Some(v1.sha256.0));
+        let record = h.state.borrow().users.get(&owner(1)).unwrap();
+        // Read from the installed module, not from a field the first restore cleared.
+        assert_eq!(record.version.as_deref(), Some("1.0.0"));
+        assert_eq!(record.lock, None);
+    }
+    // Every later flow handles it: an on-demand upgrade is accepted, and the
+    // version count still has it.
+    let accepted = crate::rollout::on_demand::request_upgrade(
+        &mut h.state.borrow_mut(),
+        id,
+        None,
+        crate::runtime::Env::now_ns(&h.env),
+    )
+    .unwrap();
+    assert_eq!(accepted.from_version, "1.0.0");
+    assert_eq!(accepted.target_version, "2.0.0");
+}
+
+#[test]
 fn a_failed_install_during_an_upgrade_still_starts_the_canister() {
     let h = Harness::default();
     h.publish("1.0.0");
@@ -494,6 +538,12 @@ fn admins_cannot_remove_the_last_admin_or_add_anonymous() {
         Err(FactoryError::InvalidArgument(_))
     ));
     admin::add_admin(&mut s, a, principal(901), 0).unwrap();
+    // One admin left must be able to approve alone.
+    let alone = wasm_registry::RegistryConfig {
+        approvals_required: 1,
+        uploader_counts: true,
+    };
+    admin::set_approval_policy(&mut s, a, alone, 0).unwrap();
     admin::remove_admin(&mut s, a, a, 0).unwrap();
     assert!(!s.is_admin(&a));
     let bad = FactoryConfig {
@@ -502,7 +552,7 @@ fn admins_cannot_remove_the_last_admin_or_add_anonymous() {
     };
     assert!(admin::set_config(&mut s, a, bad, 0).is_err());
     assert_eq!(s.config.get(), &FactoryConfig::default());
-    assert_eq!(s.audit_page(None, 100).total, 5);
+    assert_eq!(s.audit_page(None, 100).total, 6);
 }
 
 #[test]
@@ -552,4 +602,51 @@ fn metrics_and_user_pages_read_counters() {
     );
     assert_eq!(rest.users.len(), 3);
     assert_eq!(rest.next, None);
+}
+
+#[test]
+fn an_approval_policy_the_admins_cannot_meet_is_refused() {
+    let h = Harness::default();
+    let mut s = h.state.borrow_mut();
+    let a = principal(ADMIN);
+    let two = wasm_registry::RegistryConfig {
+        approvals_required: 2,
+        uploader_counts: true,
+    };
+    let before = s.registry.config();
+    assert!(matches!(
+        admin::set_approval_policy(&mut s, a, two, 0),
+        Err(FactoryError::InvalidConfig(_))
+    ));
+    assert_eq!(s.registry.config(), before);
+    admin::add_admin(&mut s, a, principal(901), 0).unwrap();
+    admin::set_approval_policy(&mut s, a, two, 0).unwrap();
+    // Two approvals need two admins: the second cannot be removed now.
+    assert!(matches!(
+        admin::remove_admin(&mut s, a, principal(901), 0),
+        Err(FactoryError::InvalidConfig(_))
+    ));
+    assert!(s.is_admin(&principal(901)));
+}
+
+#[test]
+fn messages_name_actions_and_flags_not_internals() {
+    let unauthorized = FactoryError::Unauthorized {
+        endpoint: "rotate_recovery".into(),
+    };
+    assert_eq!(
+        unauthorized.to_string(),
+        "the caller is not allowed to rotate recovery"
+    );
+    let active = FactoryError::RolloutActive { id: 3 }.to_string();
+    assert!(
+        active.contains("--supersede") && !active.contains("= true"),
+        "{active}"
+    );
+    let downgrade = FactoryError::UpgradePath(wasm_registry::PathError::Downgrade {
+        from: "2.0.0".into(),
+        to: "1.0.0".into(),
+    })
+    .to_string();
+    assert!(!downgrade.contains("allow_downgrade"), "{downgrade}");
 }

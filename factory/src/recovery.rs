@@ -110,7 +110,24 @@ pub async fn restore_snapshot<E: Env, G: Management, M: Memory>(
             loaded.and(started.map_err(FactoryError::from))
         }
     };
-    let restored_version = record.previous_version.clone();
+    // The snapshot may predate more than one upgrade (a second restore loads
+    // the same one): what runs now is told by the module, not the record.
+    let installed = match &result {
+        Ok(()) => ctx
+            .mgmt
+            .canister_status(canister_id)
+            .await
+            .ok()
+            .and_then(|s| s.module_hash),
+        Err(_) => None,
+    };
+    let restored_version = ctx.with(|s| {
+        installed
+            .as_deref()
+            .and_then(|hash| release_of_module(s, hash, record.previous_version.as_deref()))
+            .or_else(|| record.previous_version.clone())
+            .or_else(|| record.version.clone())
+    });
     let action = AuditAction::SnapshotRestored { canister_id };
     finish(
         ctx,
@@ -126,6 +143,43 @@ pub async fn restore_snapshot<E: Env, G: Management, M: Memory>(
         },
     );
     result
+}
+
+/// The release whose module has this hash: `hint` if it is one, else the
+/// newest such release (releases are a short list).
+pub fn release_of_module<M: Memory>(
+    s: &crate::state::FactoryState<M>,
+    module_hash: &[u8],
+    hint: Option<&str>,
+) -> Option<String> {
+    let matches = |r: &wasm_registry::Release| r.sha256.0[..] == *module_hash;
+    if let Some(hint) = hint {
+        let hinted = wasm_registry::parse_version(hint)
+            .ok()
+            .and_then(|v| s.registry.release(&v));
+        if hinted.as_ref().is_some_and(matches) {
+            return Some(hint.to_string());
+        }
+    }
+    let mut after: Option<semver::Version> = None;
+    let mut found = None;
+    loop {
+        let page = s
+            .registry
+            .list_releases(after.as_ref(), wasm_registry::MAX_PAGE_SIZE);
+        let Some(last) = page.last() else {
+            return found;
+        };
+        after = semver::Version::parse(&last.version).ok();
+        for r in &page {
+            if matches(r) {
+                found = Some(r.version.clone());
+            }
+        }
+        if after.is_none() || page.len() < wasm_registry::MAX_PAGE_SIZE {
+            return found;
+        }
+    }
 }
 
 /// Upgrades (keeping stable data) back to the version that ran before the

@@ -51,19 +51,32 @@ pub enum Command {
     #[command(subcommand)]
     Releases(ReleasesCommand),
     /// Approve a committed release (counts as the caller's approval).
-    Approve { version: String },
+    Approve {
+        /// The release's semver version, e.g. 2.0.0.
+        version: String,
+    },
     /// Deprecate a release: no new installs, canisters on it keep it.
     Deprecate {
+        /// The release's semver version, e.g. 2.0.0.
         version: String,
+        /// Why, for the audit log and `releases show`.
         #[arg(long, default_value = "")]
         reason: String,
     },
     /// Revoke a release: never installed again.
     Revoke {
+        /// The release's semver version, e.g. 2.0.0.
         version: String,
+        /// Why, for the audit log and `releases show`.
         #[arg(long, default_value = "")]
         reason: String,
     },
+    /// List, add or remove the factory's admins.
+    #[command(subcommand)]
+    Admins(crate::commands::admins::AdminsCommand),
+    /// Principals to use with --as: a new one, or the one of a PEM identity.
+    #[command(subcommand)]
+    Principal(crate::commands::principal::PrincipalCommand),
     /// Start, steer and watch fleet upgrades.
     #[command(subcommand)]
     Rollout(RolloutCommand),
@@ -84,6 +97,7 @@ pub enum Command {
     Recovery(RecoveryCommand),
     /// The factory's audit log, newest first.
     Audit {
+        /// Entries to show.
         #[arg(long, default_value_t = 20)]
         limit: u32,
         /// Entries older than this sequence number.
@@ -96,6 +110,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Serve the embedded network over the IC's HTTP interface (and an HTTP gateway) on 127.0.0.1.
     Serve(ServeArgs),
+    /// Write a copy of a .wasm.gz tagged with a version: a second module to publish.
+    Tag(TagArgs),
 }
 
 #[derive(Args, Debug)]
@@ -109,6 +125,18 @@ pub struct ServeArgs {
     /// Stop after this many seconds (default: at Ctrl-C or SIGTERM); the state is saved either way.
     #[arg(long = "for", value_name = "SECONDS")]
     pub duration: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct TagArgs {
+    /// A gzipped wasm module, e.g. target/canisters/user_canister.wasm.gz.
+    pub file: PathBuf,
+    /// The version to tag it with (its SHA-256 then differs from the input's).
+    #[arg(long)]
+    pub version: String,
+    /// Where to write the tagged module.
+    #[arg(long, short)]
+    pub output: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -128,6 +156,7 @@ pub struct PublishArgs {
     /// The release's semver version.
     #[arg(long)]
     pub version: String,
+    /// Release notes, shown by `releases show`.
     #[arg(long, default_value = "")]
     pub notes: String,
     /// Oldest version that may upgrade straight to this one.
@@ -145,19 +174,32 @@ pub struct PublishArgs {
 pub enum ReleasesCommand {
     /// Every release, oldest first.
     List {
+        /// Releases to show.
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
     /// One release in detail.
-    Show { version: String },
+    Show {
+        /// The release's semver version, e.g. 2.0.0.
+        version: String,
+    },
+    /// Abandon an upload that is not committed (e.g. one whose commit
+    /// failed), freeing its version for another publish.
+    Abort {
+        /// The release's semver version, e.g. 2.0.0.
+        version: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum RolloutCommand {
     /// Start a rollout: a canary stage, then the whole fleet.
     Start(RolloutStartArgs),
+    /// Pause the active rollout: nothing new starts, upgrades in flight finish.
     Pause,
+    /// Resume a paused or halted rollout.
     Resume,
+    /// End the active rollout; canisters not yet upgraded stay as they are.
     Cancel,
     /// The active rollout's progress per stage, and the scheduler's totals.
     Status,
@@ -166,6 +208,7 @@ pub enum RolloutCommand {
     Watch(WatchArgs),
     /// Finished rollouts, newest first.
     History {
+        /// Rollouts to show.
         #[arg(long, default_value_t = 10)]
         limit: u32,
     },
@@ -173,6 +216,7 @@ pub enum RolloutCommand {
 
 #[derive(Args, Debug, Clone)]
 pub struct RolloutStartArgs {
+    /// The approved release to upgrade the fleet to, e.g. 2.0.0.
     pub version: String,
     /// Share of the fleet in the canary stage (0 = no canary, one stage).
     #[arg(long, default_value_t = 5.0)]
@@ -211,6 +255,7 @@ pub struct WatchArgs {
 pub enum CanisterCommand {
     /// The caller's canister, or (admins) an owner's.
     Show {
+        /// The owner whose canister to show (admins only; default: the caller).
         #[arg(long)]
         owner: Option<Principal>,
     },
@@ -220,10 +265,10 @@ pub enum CanisterCommand {
 pub enum UpgradeCommand {
     /// Ask the factory to upgrade a canister now (owner or recovery principal).
     Request {
-        /// Default: the caller's own canister.
+        /// The user canister to upgrade (default: the caller's own).
         #[arg(long)]
         canister: Option<Principal>,
-        /// Default: the newest approved release.
+        /// The approved release to upgrade to (default: the newest approved one).
         #[arg(long)]
         version: Option<String>,
         /// Return once accepted instead of waiting for the outcome.
@@ -236,18 +281,22 @@ pub enum UpgradeCommand {
 pub enum RecoveryCommand {
     /// Replace the recovery principal (a controller of the canister).
     Rotate {
+        /// The user canister (default: the caller's own).
         #[arg(long)]
         canister: Option<Principal>,
+        /// The principal to become the recovery controller instead.
         #[arg(long)]
         new_recovery: Principal,
     },
     /// Load the snapshot taken before the canister's last upgrade.
     Restore {
+        /// The user canister (default: the caller's own).
         #[arg(long)]
         canister: Option<Principal>,
     },
     /// The factory stops controlling the canister and forgets it.
     Detach {
+        /// The user canister (default: the caller's own).
         #[arg(long)]
         canister: Option<Principal>,
     },

@@ -4,6 +4,8 @@ mod cli;
 mod commands;
 mod demo;
 mod factory_install;
+mod interrupt;
+mod output;
 mod progress;
 mod transport;
 
@@ -24,7 +26,7 @@ fn main() -> ExitCode {
             .map(|l| format!(" at {l}"))
             .unwrap_or_default();
         let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
-        eprintln!("error: internal error{at}: {line}");
+        output::warn(&format!("error: internal error{at}: {line}"));
     }));
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
@@ -36,7 +38,7 @@ fn main() -> ExitCode {
                 .lines()
                 .find(|l| !l.trim().is_empty())
                 .unwrap_or("error: invalid arguments");
-            eprintln!("{first} (see --help)");
+            output::warn(&format!("{first} (see --help)"));
             return ExitCode::from(2);
         }
     };
@@ -48,7 +50,7 @@ fn main() -> ExitCode {
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .join(" ");
-            eprintln!("error: {line}");
+            output::warn(&format!("error: {line}"));
             ExitCode::FAILURE
         }
     }

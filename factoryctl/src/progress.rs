@@ -40,7 +40,7 @@ impl RolloutProgress {
         }
         match &self.bar {
             Some(b) if !b.is_hidden() => b.println(line),
-            _ => println!("{line}"),
+            _ => crate::say!("{line}"),
         }
     }
 

@@ -4,6 +4,7 @@
 mod common;
 
 use common::{field, ok};
+use std::process::Command;
 
 #[test]
 fn the_demo_report_matches_the_factorys_own_status() {
@@ -80,12 +81,70 @@ fn the_demo_report_matches_the_factorys_own_status() {
     );
 
     let html = std::fs::read_to_string(&report).unwrap();
-    assert!(
-        html.contains("<svg") && html.contains("<polyline"),
-        "a chart"
-    );
+    assert!(html.contains("<svg") && html.contains("<table"), "a chart");
     assert!(
         !html.contains("<script") && !html.contains("src="),
         "no external assets"
+    );
+    in_chromium(&report);
+}
+
+/// The report as a browser shows it: its text (the DOM after layout) and a
+/// screenshot, in headless Chromium (`scripts/setup-chromium.sh` installs it).
+fn in_chromium(report: &std::path::Path) {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    if Command::new(&chromium).arg("--version").output().is_err() {
+        eprintln!(
+            "{chromium} is not installed (scripts/setup-chromium.sh): the report's screenshot check did not run"
+        );
+        return;
+    }
+    let profile = tempfile::tempdir().unwrap();
+    let run = |extra: &[String]| {
+        let out = Command::new(&chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(extra)
+            .arg(format!("file://{}", report.display()))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let dom = run(&["--dump-dom".into()]);
+    for text in [
+        "<table",
+        "data verified intact",
+        "stage canary",
+        "stage all",
+        "round (one second each)",
+        "retrying",
+        "in flight",
+    ] {
+        assert!(dom.contains(text), "{text} missing from the page:\n{dom}");
+    }
+    let shot = profile.path().join("report.png");
+    run(&[
+        format!("--screenshot={}", shot.display()),
+        "--window-size=900,2600".into(),
+    ]);
+    let png = std::fs::read(&shot).expect("a screenshot");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "{} bytes",
+        png.len()
     );
 }

@@ -168,11 +168,11 @@ fn deploy_publish_provision_rollout_and_recover_across_invocations() {
 
     let audit = ok(state, &["audit", "--limit", "50"]);
     for action in [
-        "RolloutStarted",
-        "SnapshotRestored",
-        "RecoveryRotated",
-        "Detached",
-        "ReleaseApproved",
+        "rollout 1 started",
+        "snapshot restored",
+        "recovery rotated",
+        ": detached",
+        "release 2.0.0 approved",
     ] {
         assert!(audit.contains(action), "{action} missing from:\n{audit}");
     }

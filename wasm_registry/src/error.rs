@@ -274,7 +274,7 @@ impl fmt::Display for PathError {
             SameVersion { version } => write!(f, "already on version {version}"),
             Downgrade { from, to } => write!(
                 f,
-                "{from} -> {to} is a downgrade; it needs an explicit allow_downgrade"
+                "{from} -> {to} is a downgrade, which only a rollout plan that allows downgrades may do"
             ),
             StepRequired { from, to, min_upgrade_from } => write!(
                 f,

@@ -24,7 +24,8 @@ use std::io::Read;
 impl<M: Memory> Registry<M> {
     /// Starts (or resumes) the upload of release `args.version`. Calling it again with the same
     /// version, SHA-256 and size returns the current status (what is still missing), whatever
-    /// the state; the same version with another module is `VersionConflict`.
+    /// the state; the same version with another module replaces an upload that is not yet
+    /// committed, and is `VersionConflict` once it is.
     pub fn begin_upload(
         &mut self,
         args: BeginUpload,
@@ -64,6 +65,16 @@ impl<M: Memory> Registry<M> {
             }
         }
 
+        if let Ok(stored) = self.stored(&version) {
+            let other_module =
+                stored.release.sha256 != args.sha256 || stored.release.size != args.size;
+            if other_module && stored.release.state == ReleaseState::Uploading {
+                // Not a release until committed (a failed commit leaves it here
+                // for good): another module replaces the upload rather than
+                // using the version up forever.
+                self.abort_upload(&version)?;
+            }
+        }
         if let Ok(mut stored) = self.stored(&version) {
             let r = &stored.release;
             if r.sha256 != args.sha256 || r.size != args.size {

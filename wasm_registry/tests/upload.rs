@@ -617,3 +617,33 @@ fn an_upload_that_does_not_fit_in_stable_memory_is_refused() {
     publish(&mut reg, "1.0.0", &fits);
     assert_eq!(reg.stats().blob_free_bytes, 0);
 }
+
+#[test]
+fn a_failed_upload_is_replaced_by_a_republish_of_the_same_version() {
+    let mut reg = registry();
+    // Complete, but not a module: the commit refuses it, and nothing can fix it.
+    let broken = b"\x1f\x8b not really gzip".to_vec();
+    reg.begin_upload(begin_args("1.0.0", &broken), alice(), 0)
+        .unwrap();
+    upload_all(&mut reg, "1.0.0", &broken);
+    assert!(reg.commit_upload(&v("1.0.0"), 1).is_err());
+    assert_eq!(
+        reg.release(&v("1.0.0")).unwrap().state,
+        ReleaseState::Uploading
+    );
+    // The corrected file under the same version replaces it.
+    let good = wasm(100, 7);
+    let status = reg
+        .begin_upload(begin_args("1.0.0", &good), alice(), 2)
+        .unwrap();
+    assert_eq!(status.missing_chunks, vec![0]);
+    upload_all(&mut reg, "1.0.0", &good);
+    let committed = reg.commit_upload(&v("1.0.0"), 3).unwrap();
+    assert_eq!(committed.sha256, Sha256::of(&good));
+    assert_eq!(reg.uploads_in_progress(), Vec::<semver::Version>::new());
+    // Once committed, another module is a conflict again.
+    assert!(matches!(
+        reg.begin_upload(begin_args("1.0.0", &wasm(100, 8)), alice(), 4),
+        Err(RegistryError::VersionConflict { .. })
+    ));
+}

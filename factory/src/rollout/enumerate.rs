@@ -151,9 +151,12 @@ fn consider<M: Memory>(
     room: &mut u64,
     report: &mut EnumReport,
 ) {
-    let (Some(canister), Some(version), Phase::Ready) =
-        (record.canister_id, record.version.as_deref(), &record.phase)
-    else {
+    let (Some(canister), Phase::Ready) = (record.canister_id, &record.phase) else {
+        return;
+    };
+    let Some(version) = record.version.as_deref() else {
+        // Running a module no release is known for: never skipped silently.
+        skip(sc, pass.r, report);
         return;
     };
     if !pass.plan.canister_allowed(&canister) || !pass.plan.version_allowed(version) {

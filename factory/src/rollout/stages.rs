@@ -40,13 +40,15 @@ pub fn evaluate<M: Memory>(s: &mut FactoryState<M>, now: u64) -> Decision {
         if over && (complete || c.attempted() >= u64::from(stage.min_sample)) {
             p.state = RolloutState::Halted {
                 stage: p.stage,
+                // Upgrades in flight at the halt still finish, so the final
+                // counts can be higher: say these are the figures at the halt.
                 reason: format!(
-                    "stage {:?}: {} of {} attempted upgrades failed ({} bps > {} bps)",
+                    "stage {:?}: when it halted, {} of {} attempted upgrades had failed ({} > {} allowed)",
                     stage.name,
                     c.failed,
                     c.attempted(),
-                    c.failure_bps(),
-                    stage.max_failure_bps
+                    percent(c.failure_bps()),
+                    percent(u64::from(stage.max_failure_bps))
                 ),
             };
             return Decision::Halted;
@@ -71,6 +73,13 @@ pub fn evaluate<M: Memory>(s: &mut FactoryState<M>, now: u64) -> Decision {
         end_rollout(s, RolloutEnd::Completed, now);
     }
     decision
+}
+
+/// Basis points as a percentage, as the command line takes them.
+pub fn percent(bps: u64) -> String {
+    let text = format!("{}.{:02}", bps / 100, bps % 100);
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text}%")
 }
 
 /// The target must stay approved; a revoked or deprecated one halts.
@@ -139,5 +148,17 @@ pub fn watch_cycles<M: Memory>(s: &mut FactoryState<M>, balance: u128) {
             });
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn percentages_read_as_the_flags_are_given() {
+        assert_eq!(super::percent(10_000), "100%");
+        assert_eq!(super::percent(1_000), "10%");
+        assert_eq!(super::percent(1_250), "12.5%");
+        assert_eq!(super::percent(1), "0.01%");
+        assert_eq!(super::percent(0), "0%");
     }
 }

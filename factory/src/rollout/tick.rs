@@ -47,14 +47,17 @@ pub fn tick<M: Memory>(s: &mut FactoryState<M>, now: u64, balance: u128) -> Tick
     stages::check_target(s);
     stages::watch_cycles(s, balance);
     report.enumerated = enumerate(s, now);
-    let decision = stages::evaluate(s, now);
-    if let Decision::Advanced { .. } = decision {
-        // The next stage's first canisters, in this same tick.
+    let mut decision = stages::evaluate(s, now);
+    // The next stage's first canisters, in this same tick; a stage with
+    // nothing to do ends here too, so an empty rollout completes instead of
+    // waiting for a tick nothing would arm. Bounded by the number of stages.
+    while let Decision::Advanced { .. } = decision {
         let more = enumerate(s, now);
         report.enumerated.keys_scanned += more.keys_scanned;
         report.enumerated.records_read += more.records_read;
         report.enumerated.enqueued += more.enqueued;
         report.enumerated.skipped += more.skipped;
+        decision = stages::evaluate(s, now);
     }
     report.decision = Some(decision);
     let starts = s
@@ -153,6 +156,15 @@ fn next_tick<M: Memory>(s: &FactoryState<M>, now: u64) -> Option<u64> {
         .first_key_value()
         .is_some_and(|(k, _)| k.priority < priority::ROLLOUT || running);
     let enumerating = running && progress.is_some_and(|p| !p.pass_done);
+    // A finished pass with nothing pending: a tick ends the stage (or the rollout).
+    let judgeable = running
+        && progress.is_some_and(|p| {
+            p.pass_done
+                && p.stages
+                    .get(usize::from(p.stage))
+                    .is_some_and(|c| c.pending() == 0)
+        });
+    let enumerating = enumerating || judgeable;
     if startable || enumerating || sc.in_flight_now(s.epoch()) > 0 {
         return Some(interval);
     }

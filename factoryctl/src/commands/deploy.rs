@@ -3,8 +3,12 @@
 
 use crate::cli::{DeployArgs, GlobalArgs};
 use crate::factory_install::install_factory;
-use crate::transport::{embedded::EmbeddedNetwork, Network};
-use anyhow::{bail, Result};
+use crate::say;
+use crate::transport::embedded::{EmbeddedNetwork, NetworkMeta};
+use crate::transport::Network;
+use anyhow::{anyhow, bail, Result};
+use factory::admin::check_approval_policy;
+use factory_client::RegistryConfig;
 
 pub fn run(global: &GlobalArgs, args: &DeployArgs) -> Result<()> {
     if Network::parse(&global.network)? != Network::Embedded {
@@ -13,8 +17,8 @@ pub fn run(global: &GlobalArgs, args: &DeployArgs) -> Result<()> {
             global.network
         );
     }
-    let mut net = EmbeddedNetwork::open(&global.state_dir, global.as_principal)?;
-    if let Some(factory) = net.meta.factory {
+    let net = EmbeddedNetwork::open(&global.state_dir, global.as_principal)?;
+    if let Some(factory) = net.meta().factory {
         bail!(
             "a factory is already deployed at {factory} in {} (delete the directory to start over)",
             global.state_dir.display()
@@ -26,16 +30,27 @@ pub fn run(global: &GlobalArgs, args: &DeployArgs) -> Result<()> {
     } else {
         args.admins.clone()
     };
-    let installed = install_factory(&net.emu, caller, admins.clone(), args.approvals_required)?;
-    net.meta.factory = Some(installed.factory);
-    net.meta.operator = Some(caller);
+    check_approval_policy(
+        &RegistryConfig {
+            approvals_required: args.approvals_required,
+            uploader_counts: true,
+        },
+        admins.len() as u64,
+    )
+    .map_err(|e| anyhow!("{e} (add admins with --admin)"))?;
+    let installed = install_factory(&net.emu(), caller, admins.clone(), args.approvals_required)?;
+    net.set_meta(NetworkMeta {
+        factory: Some(installed.factory),
+        operator: Some(caller),
+        ..net.meta()
+    });
     net.save()?;
-    println!("factory {}", installed.factory);
-    println!("  module sha256: {}", installed.wasm_sha256);
-    println!("  controller: {caller}");
+    say!("factory {}", installed.factory);
+    say!("  module sha256: {}", installed.wasm_sha256);
+    say!("  controller: {caller}");
     for a in &admins {
-        println!("  admin: {a}");
+        say!("  admin: {a}");
     }
-    println!("  state: {}", global.state_dir.display());
+    say!("  state: {}", global.state_dir.display());
     Ok(())
 }

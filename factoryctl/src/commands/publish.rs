@@ -70,23 +70,38 @@ pub fn run(client: &Client, args: &PublishArgs) -> Result<()> {
             "publishing {} was interrupted; run the same command again to resume",
             args.version
         ),
-        other => anyhow!("publishing {}: {other}", args.version),
+        other => {
+            // A refused commit leaves the upload behind: say how to get past it.
+            let stuck = client
+                .get_release(&args.version)
+                .is_ok_and(|r| r.state == factory_client::ReleaseState::Uploading);
+            let hint = if stuck {
+                format!(
+                    "; the upload is not committed: publish a corrected file as {v} (it replaces this upload) or run `factoryctl releases abort {v}`",
+                    v = args.version
+                )
+            } else {
+                String::new()
+            };
+            anyhow!("publishing {}: {other}{hint}", args.version)
+        }
     })?;
-    println!("release {}", report.release.version);
-    println!("  sha256: {}", hex(&report.release.sha256));
-    println!("  size: {} bytes", report.release.size);
+    crate::say!("release {}", report.release.version);
+    crate::say!("  sha256: {}", hex(&report.release.sha256));
+    crate::say!("  size: {} bytes", report.release.size);
     let already = resumed_from.unwrap_or(0);
     if already > 0 {
-        println!(
+        crate::say!(
             "  resumed: {already} of {} chunks were already uploaded",
             report.chunks_total
         );
     }
-    println!(
+    crate::say!(
         "  chunks uploaded: {}/{}",
-        report.chunks_uploaded, report.chunks_total
+        report.chunks_uploaded,
+        report.chunks_total
     );
-    println!("  state: {}", state_name(&report.state));
+    crate::say!("  state: {}", state_name(&report.state));
     Ok(())
 }
 

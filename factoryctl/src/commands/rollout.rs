@@ -17,17 +17,17 @@ pub fn run(client: &Client, command: RolloutCommand) -> Result<()> {
         RolloutCommand::Start(args) => start(client, &args),
         RolloutCommand::Pause => {
             client.pause_rollout()?;
-            println!("rollout paused");
+            crate::say!("rollout paused");
             Ok(())
         }
         RolloutCommand::Resume => {
             client.resume_rollout()?;
-            println!("rollout resumed");
+            crate::say!("rollout resumed");
             Ok(())
         }
         RolloutCommand::Cancel => {
             client.cancel_rollout()?;
-            println!("rollout cancelled");
+            crate::say!("rollout cancelled");
             Ok(())
         }
         RolloutCommand::Status => status(client),
@@ -90,7 +90,7 @@ pub fn plan(args: &RolloutStartArgs) -> Result<RolloutPlan> {
 
 fn start(client: &Client, args: &RolloutStartArgs) -> Result<()> {
     let id = client.start_rollout(plan(args)?)?;
-    println!("rollout {id} started: target {}", args.version);
+    crate::say!("rollout {id} started: target {}", args.version);
     Ok(())
 }
 
@@ -99,7 +99,7 @@ fn status(client: &Client) -> Result<()> {
     match &status.active {
         Some(active) => print_active(active),
         None => {
-            println!("no active rollout");
+            crate::say!("no active rollout");
             let last = client.rollout_history(HistoryQuery {
                 before: None,
                 limit: 1,
@@ -107,7 +107,7 @@ fn status(client: &Client) -> Result<()> {
             if let Some(r) = last.rollouts.first() {
                 let upgraded: u64 = r.stages.iter().map(|s| s.counters.upgraded).sum();
                 let failed: u64 = r.stages.iter().map(|s| s.counters.failed).sum();
-                println!(
+                crate::say!(
                     "last: rollout {} -> {} {}: upgraded={upgraded} failed={failed}",
                     r.id,
                     r.target_version,
@@ -121,7 +121,7 @@ fn status(client: &Client) -> Result<()> {
 }
 
 pub fn print_active(a: &ActiveRollout) {
-    println!(
+    crate::say!(
         "rollout {} -> {}: {} (stage {}/{})",
         a.id,
         a.plan.target_version,
@@ -130,10 +130,10 @@ pub fn print_active(a: &ActiveRollout) {
         a.stages.len()
     );
     for s in &a.stages {
-        println!("  {}", stage_line(s));
+        crate::say!("  {}", stage_line(s));
     }
     for f in &a.failure_reasons {
-        println!("  failure x{}: {} (e.g. {})", f.count, f.reason, f.example);
+        crate::say!("  failure x{}: {} (e.g. {})", f.count, f.reason, f.example);
     }
 }
 
@@ -161,13 +161,21 @@ pub fn stage_line(s: &factory_client::StageStatus) -> String {
 
 fn print_scheduler(s: &RolloutStatus) {
     let t = &s.totals;
-    println!(
+    crate::say!(
         "scheduler: in_flight={}/{} queued={} retrying={}",
-        s.in_flight, s.max_in_flight, s.queued, s.retrying
+        s.in_flight,
+        s.max_in_flight,
+        s.queued,
+        s.retrying
     );
-    println!(
+    crate::say!(
         "totals: upgraded={} failed={} skipped={} retries={} on_demand={} reconciled={}",
-        t.upgraded, t.failed, t.skipped, t.retries, t.on_demand_accepted, t.reconciled
+        t.upgraded,
+        t.failed,
+        t.skipped,
+        t.retries,
+        t.on_demand_accepted,
+        t.reconciled
     );
 }
 
@@ -185,10 +193,10 @@ fn history(client: &Client, limit: u32) -> Result<()> {
         limit,
     })?;
     if page.rollouts.is_empty() {
-        println!("no finished rollouts");
+        crate::say!("no finished rollouts");
     }
     for r in &page.rollouts {
-        println!(
+        crate::say!(
             "rollout {} -> {}: {}",
             r.id,
             r.target_version,
@@ -196,13 +204,16 @@ fn history(client: &Client, limit: u32) -> Result<()> {
         );
         for s in &r.stages {
             let c = &s.counters;
-            println!(
+            crate::say!(
                 "  {:<8} upgraded={} failed={} skipped={}",
-                s.name, c.upgraded, c.failed, c.skipped
+                s.name,
+                c.upgraded,
+                c.failed,
+                c.skipped
             );
         }
         for f in &r.reasons {
-            println!("  failure x{}: {}", f.count, f.reason);
+            crate::say!("  failure x{}: {}", f.count, f.reason);
         }
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! What end users do: `provision`, `canister show`, `upgrade request`.
 
-use super::format::{outcome, secs};
+use super::format::{outcome, time};
 use super::Client;
 use crate::cli::{CanisterCommand, UpgradeCommand};
 use anyhow::{anyhow, bail, Result};
@@ -12,12 +12,19 @@ const UPGRADE_WAIT_STEPS: u32 = 600;
 
 pub fn provision(client: &Client, recovery: Principal) -> Result<()> {
     let id = client.provision(recovery)?;
-    println!("canister {id}");
-    println!(
+    // A second provision returns the same canister, recovery unchanged: print what is stored.
+    let stored = client.my_canister()?.recovery;
+    crate::say!("canister {id}");
+    crate::say!(
         "  owner: {}",
         factory_client::Transport::sender(&client.transport)
     );
-    println!("  recovery: {recovery}");
+    crate::say!("  recovery: {stored}");
+    if stored != recovery {
+        crate::say!(
+            "  note: --recovery {recovery} was ignored: this canister already exists with the recovery principal above (change it with `recovery rotate --new-recovery`)"
+        );
+    }
     Ok(())
 }
 
@@ -30,7 +37,7 @@ pub fn canister(client: &Client, command: CanisterCommand) -> Result<()> {
     print_view(&view);
     if let Some(id) = view.canister_id {
         if let Some(p) = client.upgrade_status(id)?.pending {
-            println!(
+            crate::say!(
                 "  pending: {} to {} (attempts {}{})",
                 p.state,
                 p.target_version,
@@ -49,26 +56,26 @@ fn print_view(v: &UserView) {
         .canister_id
         .map(|c| c.to_string())
         .unwrap_or_else(|| "-".into());
-    println!("canister {id}");
-    println!("  owner: {}", v.owner);
-    println!("  recovery: {}", v.recovery);
+    crate::say!("canister {id}");
+    crate::say!("  owner: {}", v.owner);
+    crate::say!("  recovery: {}", v.recovery);
     let phase = match v.phase {
         Phase::Creating => "creating",
         Phase::Installing => "installing",
         Phase::Ready => "ready",
     };
-    println!("  phase: {phase}");
-    println!("  version: {}", v.version.as_deref().unwrap_or("-"));
+    crate::say!("  phase: {phase}");
+    crate::say!("  version: {}", v.version.as_deref().unwrap_or("-"));
     if let Some(prev) = &v.previous_version {
-        println!("  previous version: {prev}");
+        crate::say!("  previous version: {prev}");
     }
-    println!("  snapshot: {}", if v.has_snapshot { "yes" } else { "no" });
-    println!("  created at: {}", secs(v.created_at_ns));
+    crate::say!("  snapshot: {}", if v.has_snapshot { "yes" } else { "no" });
+    crate::say!("  created at: {}", time(v.created_at_ns));
     if v.busy {
-        println!("  busy: an upgrade or recovery action holds it");
+        crate::say!("  busy: an upgrade or recovery action holds it");
     }
     if let Some(o) = &v.last_outcome {
-        println!("  last outcome: {}", outcome(o));
+        crate::say!("  last outcome: {}", outcome(o));
     }
 }
 
@@ -94,7 +101,7 @@ pub fn upgrade(client: &Client, command: UpgradeCommand) -> Result<()> {
     } = command;
     let id = target_canister(client, canister)?;
     let accepted = client.request_upgrade(id, version)?;
-    println!(
+    crate::say!(
         "upgrade of {id} from {} to {} accepted{}",
         accepted.from_version,
         accepted.target_version,
@@ -116,10 +123,10 @@ pub fn upgrade(client: &Client, command: UpgradeCommand) -> Result<()> {
             if let Some(e) = &o.error {
                 bail!("upgrade of {id} to {} failed: {e}", accepted.target_version);
             }
-            println!("{id}: {}", outcome(&o));
+            crate::say!("{id}: {}", outcome(&o));
             return Ok(());
         }
-        client.transport.pass_time();
+        client.transport.pass_time()?;
     }
     bail!("the upgrade of {id} is still pending after {UPGRADE_WAIT_STEPS} s")
 }

@@ -10,11 +10,25 @@ use anyhow::{bail, Result};
 use factory::rollout::model::RolloutState;
 use factory_client::HistoryQuery;
 
+/// Wall-clock milliseconds to wait after each round: lets tests (and
+/// curious users) act on the network while a watch is in the middle of it.
+pub const STEP_DELAY_ENV: &str = "FACTORYCTL_WATCH_STEP_DELAY_MS";
+
 pub fn run(client: &Client, args: &WatchArgs) -> Result<()> {
+    let delay = match std::env::var(STEP_DELAY_ENV) {
+        Ok(ms) => Some(std::time::Duration::from_millis(
+            ms.parse()
+                .map_err(|_| anyhow::anyhow!("{STEP_DELAY_ENV} must be a number"))?,
+        )),
+        Err(_) => None,
+    };
     let Some(first) = client.rollout_status()?.active else {
         bail!("no active rollout to watch");
     };
     let id = first.id;
+    // Progress as it happens; the state is saved whenever another command
+    // asks for the directory, and at the end (also after Ctrl-C).
+    crate::output::live();
     let mut progress = RolloutProgress::new(!args.plain, false);
     let max_steps = args.timeout_secs / Connection::SECONDS_PER_STEP;
     for step in 0..=max_steps {
@@ -35,17 +49,22 @@ pub fn run(client: &Client, args: &WatchArgs) -> Result<()> {
                     RolloutState::Paused(_) => {
                         progress.finish();
                         print_active(&a);
-                        println!("rollout {id} is paused; `rollout resume` continues it");
+                        crate::say!("rollout {id} is paused; `rollout resume` continues it");
                         return Ok(());
                     }
                 }
             }
             _ => {
                 progress.finish();
+                // The final line once the end is saved.
+                crate::output::hold();
                 return print_end(client, id);
             }
         }
-        client.transport.pass_time();
+        client.transport.pass_time()?;
+        if let Some(delay) = delay {
+            std::thread::sleep(delay);
+        }
     }
     progress.finish();
     bail!(
@@ -65,7 +84,7 @@ fn print_end(client: &Client, id: u64) -> Result<()> {
     let upgraded: u64 = r.stages.iter().map(|s| s.counters.upgraded).sum();
     let failed: u64 = r.stages.iter().map(|s| s.counters.failed).sum();
     let skipped: u64 = r.stages.iter().map(|s| s.counters.skipped).sum();
-    println!(
+    crate::say!(
         "rollout {id} -> {} {}: upgraded={upgraded} failed={failed} skipped={skipped}",
         r.target_version,
         end_name(&r.end)

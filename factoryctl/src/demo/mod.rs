@@ -34,11 +34,15 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     let json_path = args.report.with_extension("json");
     let json = serde_json::to_string_pretty(&summary).context("encoding the summary")?;
     std::fs::write(&json_path, json).with_context(|| format!("writing {}", json_path.display()))?;
-    print!("{}", summary.table());
-    println!("report: {}", args.report.display());
-    println!("summary: {}", json_path.display());
+    crate::output::text(&summary.table());
+    crate::say!("report: {}", args.report.display());
+    crate::say!("summary: {}", json_path.display());
     if let Some(dir) = &summary.state_dir {
-        println!("explore it: factoryctl --state-dir {dir} rollout history");
+        crate::say!("explore it: factoryctl --state-dir {dir} rollout history");
+        crate::say!(
+            "  a user's canister: factoryctl --state-dir {dir} --as {} canister show",
+            fleet::user(0)
+        );
     }
     if summary.data_verified != summary.data_checked {
         bail!(

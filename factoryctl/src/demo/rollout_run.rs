@@ -21,6 +21,8 @@ pub struct Sample {
     pub upgraded: u64,
     pub failed: u64,
     pub in_flight: u64,
+    /// Failed attempts waiting for their next try (out of flight meanwhile).
+    pub retrying: u64,
     pub stage: String,
 }
 
@@ -65,17 +67,19 @@ pub fn drive(
                     .get(usize::from(a.current_stage))
                     .map(|s| s.name.clone())
                     .unwrap_or_default();
+                let retrying = a.stages.iter().map(|s| s.counters.retrying).sum();
                 samples.push(Sample {
                     round,
                     upgraded,
                     failed,
                     in_flight,
+                    retrying,
                     stage,
                 });
                 let end = match &a.state {
                     RolloutState::Running => None,
                     RolloutState::Halted { reason, .. } => Some(format!("halted: {reason}")),
-                    RolloutState::Paused(why) => Some(format!("paused: {why:?}")),
+                    RolloutState::Paused(_) => Some(crate::commands::rollout_state_text(&a.state)),
                 };
                 if let Some(end) = end {
                     progress.finish();
@@ -106,11 +110,12 @@ pub fn drive(
                     upgraded,
                     failed,
                     in_flight: 0,
+                    retrying: 0,
                     stage: "done".into(),
                 });
                 let end = match r.end {
                     RolloutEnd::Completed => "completed".to_string(),
-                    other => format!("{other:?}"),
+                    other => crate::commands::end_text(&other),
                 };
                 return Ok(RolloutRun {
                     id,

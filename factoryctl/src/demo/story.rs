@@ -9,6 +9,7 @@ use crate::commands::rollout_plan;
 use crate::factory_install::install_factory;
 use crate::progress::RolloutProgress;
 use crate::transport::embedded::{default_principal, save_network, NetworkMeta};
+use crate::transport::lock::StateLock;
 use anyhow::{anyhow, bail, Context, Result};
 use candid::Principal;
 use canister_artifacts::variants;
@@ -67,7 +68,7 @@ impl<'a> Story<'a> {
 
     fn say(&self, line: &str) {
         if !self.args.quiet {
-            println!("{line}");
+            crate::say!("{line}");
         }
     }
 
@@ -383,11 +384,14 @@ impl<'a> Story<'a> {
         let meta = NetworkMeta {
             factory: Some(self.factory),
             operator: Some(self.admin),
+            generation: 1,
         };
-        match save_network(&self.emu, &meta, dir) {
+        // No factoryctl command may read it half-written.
+        let saved = StateLock::acquire(dir).and_then(|_lock| save_network(&self.emu, &meta, dir));
+        match saved {
             Ok(()) => Some(dir.display().to_string()),
             Err(e) => {
-                eprintln!("warning: the demo's network was not saved: {e:#}");
+                crate::output::warn(&format!("warning: the demo's network was not saved: {e:#}"));
                 None
             }
         }

@@ -1,12 +1,15 @@
 //! The embedded network: the emulator in this process, its state loaded from
 //! `--state-dir` at the start of a command and saved at its end, so one
-//! command after another behaves as against a local replica.
+//! command after another behaves as against a local replica. The directory's
+//! lock is held from load to save (see `lock.rs`): commands take turns.
 
+use super::lock::StateLock;
 use anyhow::{anyhow, Context, Result};
 use candid::Principal;
 use factory_client::EmulatorTransport;
 use ic_emulator::Emulator;
 use serde::{Deserialize, Serialize};
+use std::cell::{Ref, RefCell};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -22,13 +25,18 @@ pub struct NetworkMeta {
     pub factory: Option<Principal>,
     /// Controls the factory (who deployed it).
     pub operator: Option<Principal>,
+    /// Counts the saves, so a command that let another one in knows whether
+    /// to load what that one saved.
+    #[serde(default)]
+    pub generation: u64,
 }
 
 pub struct EmbeddedNetwork {
-    pub emu: Emulator,
-    pub meta: NetworkMeta,
+    emu: RefCell<Emulator>,
+    meta: RefCell<NetworkMeta>,
     dir: PathBuf,
     sender: Principal,
+    lock: StateLock,
 }
 
 /// The caller when `--as` is not given: the principal `deploy` makes admin,
@@ -38,25 +46,17 @@ pub fn default_principal() -> Principal {
 }
 
 impl EmbeddedNetwork {
-    /// The network in `dir`, or a fresh one if nothing was saved there.
+    /// The network in `dir`, or a fresh one if nothing was saved there;
+    /// waits for any other command using `dir` to finish first.
     pub fn open(dir: &Path, sender: Option<Principal>) -> Result<EmbeddedNetwork> {
-        let meta_path = dir.join(META_FILE);
-        let (emu, meta) = if meta_path.exists() {
-            let text = std::fs::read_to_string(&meta_path)
-                .with_context(|| format!("reading {}", meta_path.display()))?;
-            let meta: NetworkMeta = serde_json::from_str(&text)
-                .with_context(|| format!("{} is damaged", meta_path.display()))?;
-            let emu = Emulator::load_state(&dir.join(EMULATOR_DIR))
-                .map_err(|e| anyhow!("loading the embedded network from {}: {e}", dir.display()))?;
-            (emu, meta)
-        } else {
-            (Emulator::new(), NetworkMeta::default())
-        };
+        let lock = StateLock::acquire(dir)?;
+        let (emu, meta) = load(dir)?;
         Ok(EmbeddedNetwork {
-            emu,
-            meta,
+            emu: RefCell::new(emu),
+            meta: RefCell::new(meta),
             dir: dir.to_path_buf(),
             sender: sender.unwrap_or_else(default_principal),
+            lock,
         })
     }
 
@@ -64,12 +64,40 @@ impl EmbeddedNetwork {
         self.sender
     }
 
-    pub fn transport(&self) -> EmulatorTransport<'_> {
-        EmulatorTransport::new(&self.emu, self.sender)
+    pub fn emu(&self) -> Ref<'_, Emulator> {
+        self.emu.borrow()
+    }
+
+    pub fn meta(&self) -> NetworkMeta {
+        self.meta.borrow().clone()
+    }
+
+    pub fn set_meta(&self, meta: NetworkMeta) {
+        *self.meta.borrow_mut() = meta;
+    }
+
+    pub fn update(
+        &self,
+        canister: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>, factory_client::TransportError> {
+        use factory_client::Transport;
+        EmulatorTransport::new(&self.emu.borrow(), self.sender).update(canister, method, arg)
+    }
+
+    pub fn query(
+        &self,
+        canister: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>, factory_client::TransportError> {
+        use factory_client::Transport;
+        EmulatorTransport::new(&self.emu.borrow(), self.sender).query(canister, method, arg)
     }
 
     pub fn factory(&self) -> Result<Principal> {
-        self.meta.factory.ok_or_else(|| {
+        self.meta.borrow().factory.ok_or_else(|| {
             anyhow!(
                 "no factory on the embedded network in {}: run `factoryctl deploy` first",
                 self.dir.display()
@@ -77,24 +105,67 @@ impl EmbeddedNetwork {
         })
     }
 
-    /// One round, a second of virtual time later, so the factory's timers fire.
-    pub fn step(&self) {
-        self.emu.advance_time(STEP);
-        self.emu.tick();
+    /// One round, a second of virtual time later, so the factory's timers
+    /// fire. If another command waits for the state directory, saves first,
+    /// lets it in and goes on from what it saved.
+    pub fn step(&self) -> Result<()> {
+        {
+            let emu = self.emu.borrow();
+            emu.advance_time(STEP);
+            emu.tick();
+        }
+        if self.lock.wanted() {
+            self.save()?;
+            let ours = self.meta.borrow().generation;
+            self.lock.let_others_in()?;
+            if read_meta(&self.dir)?.is_some_and(|m| m.generation != ours) {
+                let (emu, meta) = load(&self.dir)?;
+                *self.emu.borrow_mut() = emu;
+                *self.meta.borrow_mut() = meta;
+            }
+        }
+        Ok(())
     }
 
     pub fn save(&self) -> Result<()> {
-        save_network(&self.emu, &self.meta, &self.dir)
+        let mut meta = self.meta.borrow_mut();
+        meta.generation += 1;
+        save_network(&self.emu.borrow(), &meta, &self.dir)
     }
 }
 
-/// Writes `emu` and `meta` into `dir`, where [`EmbeddedNetwork::open`] finds them.
+fn read_meta(dir: &Path) -> Result<Option<NetworkMeta>> {
+    let meta_path = dir.join(META_FILE);
+    if !meta_path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&meta_path)
+        .with_context(|| format!("reading {}", meta_path.display()))?;
+    let meta = serde_json::from_str(&text)
+        .with_context(|| format!("{} is damaged", meta_path.display()))?;
+    Ok(Some(meta))
+}
+
+fn load(dir: &Path) -> Result<(Emulator, NetworkMeta)> {
+    let Some(meta) = read_meta(dir)? else {
+        return Ok((Emulator::new(), NetworkMeta::default()));
+    };
+    let emu = Emulator::load_state(&dir.join(EMULATOR_DIR))
+        .map_err(|e| anyhow!("loading the embedded network from {}: {e}", dir.display()))?;
+    Ok((emu, meta))
+}
+
+/// Writes `emu` and `meta` into `dir`, where [`EmbeddedNetwork::open`] finds
+/// them. The caller holds the directory's lock.
 pub fn save_network(emu: &Emulator, meta: &NetworkMeta, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating the state directory {}", dir.display()))?;
     emu.save_state(&dir.join(EMULATOR_DIR))
         .map_err(|e| anyhow!("saving the embedded network to {}: {e}", dir.display()))?;
     let text = serde_json::to_string_pretty(meta).context("encoding the network metadata")?;
-    std::fs::write(dir.join(META_FILE), text)
+    // Written aside and renamed: a reader never sees half of it.
+    let tmp = dir.join(format!("{META_FILE}.tmp"));
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, dir.join(META_FILE))
         .with_context(|| format!("writing {}", dir.join(META_FILE).display()))
 }

@@ -7,6 +7,7 @@ mod agent;
 pub mod embedded;
 #[cfg(feature = "network")]
 mod identity;
+pub mod lock;
 mod network;
 
 pub use network::Network;
@@ -16,6 +17,8 @@ use anyhow::{bail, Result};
 use candid::Principal;
 use factory_client::{FactoryClient, Transport, TransportError};
 
+// One per process: the size difference of the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Connection {
     Embedded(embedded::EmbeddedNetwork),
     #[cfg(feature = "network")]
@@ -56,12 +59,20 @@ impl Connection {
     }
 
     /// Lets a moment pass while waiting for the factory's timers: one round
-    /// (and a second of virtual time) on the embedded network, a real second elsewhere.
-    pub fn pass_time(&self) {
+    /// (and a second of virtual time) on the embedded network, a real second
+    /// elsewhere. Fails once Ctrl-C was pressed: the command ends there, and
+    /// what happened so far is kept (`close` saves it).
+    pub fn pass_time(&self) -> Result<()> {
+        if crate::interrupt::interrupted() {
+            bail!("interrupted; what happened until now is kept");
+        }
         match self {
             Connection::Embedded(net) => net.step(),
             #[cfg(feature = "network")]
-            Connection::Agent(_) => std::thread::sleep(std::time::Duration::from_secs(1)),
+            Connection::Agent(_) => {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                Ok(())
+            }
         }
     }
 
@@ -76,6 +87,12 @@ impl Connection {
             Connection::Agent(_) => Ok(()),
         }
     }
+}
+
+/// A PEM identity file, as `--identity` reads it.
+#[cfg(feature = "network")]
+pub fn load_identity(path: &str) -> Result<std::sync::Arc<dyn ic_agent::Identity>> {
+    identity::load(Some(path))
 }
 
 #[cfg(feature = "network")]
@@ -110,7 +127,7 @@ impl Transport for Connection {
         arg: Vec<u8>,
     ) -> Result<Vec<u8>, TransportError> {
         match self {
-            Connection::Embedded(net) => net.transport().update(canister, method, arg),
+            Connection::Embedded(net) => net.update(canister, method, arg),
             #[cfg(feature = "network")]
             Connection::Agent(a) => a.update(canister, method, arg),
         }
@@ -123,7 +140,7 @@ impl Transport for Connection {
         arg: Vec<u8>,
     ) -> Result<Vec<u8>, TransportError> {
         match self {
-            Connection::Embedded(net) => net.transport().query(canister, method, arg),
+            Connection::Embedded(net) => net.query(canister, method, arg),
             #[cfg(feature = "network")]
             Connection::Agent(a) => a.query(canister, method, arg),
         }

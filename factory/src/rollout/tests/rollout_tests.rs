@@ -131,6 +131,12 @@ fn a_release_trapping_on_ten_percent_halts_at_the_canary() {
         panic!("not halted at the canary: {:?}", p.state);
     };
     assert!(reason.contains("canary"), "{reason}");
+    // One set of numbers, in percent as the command line takes them.
+    assert!(
+        reason.contains("when it halted") && reason.contains("% allowed)"),
+        "{reason}"
+    );
+    assert!(!reason.contains("bps"), "{reason}");
     let canary = &p.stages[0];
     assert!(canary.failed > 0 && canary.upgraded > 0, "{canary:?}");
     assert_eq!(canary.pending(), 0);
@@ -647,4 +653,53 @@ fn a_tick_does_bounded_work_whatever_the_fleet_size() {
     assert_eq!(big.enumerated.records_read, 50 + 2 * 50);
     assert_eq!(small.jobs.len(), 50);
     assert_eq!(big.jobs.len(), 50);
+}
+
+#[test]
+fn a_rollout_with_nothing_to_upgrade_completes() {
+    // No users at all, and a fleet that is already on the target: both end,
+    // through every stage, instead of staying "running" with no tick armed.
+    for already_there in [0u64, 3] {
+        let h = Harness::default();
+        let v1 = h.publish("1.0.0");
+        let v2 = h.publish("2.0.0");
+        seed(&h, 0..already_there, &v2);
+        let _ = v1;
+        let mut sim = Sim::new(&h);
+        let p = RolloutPlan {
+            stages: vec![stage("canary", 500, 1_000), stage("all", 10_000, 500)],
+            ..plan("2.0.0", 10)
+        };
+        let id = start(&mut sim, p);
+        sim.run(50);
+        let s = h.state.borrow();
+        assert!(s.sched.active_plan().is_none(), "rollout {id} still active");
+        let last = s.sched.history.iter().last().expect("archived");
+        assert_eq!(last.end, RolloutEnd::Completed);
+        let skipped: u64 = last.stages.iter().map(|c| c.counters.skipped).sum();
+        assert_eq!(skipped, already_there);
+    }
+}
+
+#[test]
+fn a_canister_of_no_known_version_is_counted_skipped_not_lost() {
+    let h = Harness::default();
+    let v1 = h.publish("1.0.0");
+    seed(&h, 0..4, &v1);
+    {
+        let mut s = h.state.borrow_mut();
+        let mut r = s.users.get(&owner_of(0)).unwrap();
+        r.version = None;
+        s.put_user(r);
+    }
+    h.publish("2.0.0");
+    let mut sim = Sim::new(&h);
+    start(&mut sim, tolerant(plan("2.0.0", 10)));
+    sim.run(200);
+    let s = h.state.borrow();
+    let last = s.sched.history.iter().last().expect("archived");
+    assert_eq!(last.end, RolloutEnd::Completed);
+    let upgraded: u64 = last.stages.iter().map(|c| c.counters.upgraded).sum();
+    let skipped: u64 = last.stages.iter().map(|c| c.counters.skipped).sum();
+    assert_eq!((upgraded, skipped), (3, 1));
 }
