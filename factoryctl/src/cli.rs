@@ -92,6 +92,9 @@ pub enum Command {
     },
     /// The factory's /metrics page (Prometheus text).
     Metrics,
+    /// The factory canister itself (e.g. `factory upgrade <wasm>`).
+    #[command(subcommand)]
+    Factory(crate::commands::factory_upgrade::FactoryCommand),
     /// Run the whole story on a fresh embedded network and write a report.
     Demo(DemoArgs),
 }

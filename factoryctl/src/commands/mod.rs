@@ -3,6 +3,7 @@
 
 mod audit;
 mod deploy;
+pub mod factory_upgrade;
 mod format;
 mod publish;
 mod recovery;
@@ -49,6 +50,7 @@ fn dispatch(client: &Client, command: Command) -> Result<()> {
         Command::Recovery(sub) => recovery::run(client, sub),
         Command::Audit { limit, before } => audit::audit(client, limit, before),
         Command::Metrics => audit::metrics(client),
+        Command::Factory(sub) => factory_upgrade::run(client, sub),
         Command::Demo(_) | Command::Deploy(_) => unreachable!("handled by run"),
     }
 }
