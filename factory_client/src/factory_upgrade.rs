@@ -25,8 +25,9 @@ pub const MAX_MODULE_BYTES: usize = 2 * 1024 * 1024 - 16 * 1024;
 pub struct FactoryUpgraded {
     pub previous_module: Option<Sha256>,
     pub module: Sha256,
-    /// The rollout as the upgraded factory sees it, once started.
-    pub rollout: RolloutStatus,
+    /// The rollout as the upgraded factory sees it, once started (refused
+    /// when the controller is not also an admin).
+    pub rollout: Result<RolloutStatus, ClientError>,
 }
 
 /// The part of `canister_status`'s reply read here (Candid ignores the rest).
@@ -131,7 +132,7 @@ impl<T: Transport> FactoryClient<T> {
         Ok(FactoryUpgraded {
             previous_module,
             module,
-            rollout: self.rollout_status()?,
+            rollout: self.rollout_status(),
         })
     }
 }

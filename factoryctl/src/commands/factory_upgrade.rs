@@ -40,7 +40,13 @@ fn upgrade(client: &Client, path: &std::path::Path) -> Result<()> {
     let previous = done.previous_module.as_ref().map_or("none".into(), hex);
     println!("upgraded: module {previous} -> {}", hex(&done.module));
     println!("factory started");
-    report_resume(client, done.rollout)
+    match done.rollout {
+        Ok(status) => report_resume(client, status),
+        Err(e) => {
+            println!("rollout status not readable by this caller: {e}");
+            Ok(())
+        }
+    }
 }
 
 /// Prints the rollout once it moves again (or says there is none).
