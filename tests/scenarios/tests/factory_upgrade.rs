@@ -149,7 +149,10 @@ fn upgrade_factory_stops_upgrades_and_starts_it_and_the_rollout_completes() {
     assert_ne!(done.previous_module, Some(done.module.clone()));
     // The operator controls the factory but is no admin of it.
     assert!(done.rollout.is_err(), "{:?}", done.rollout);
-    assert!(w.rollout_status().active.is_some(), "the rollout is still active");
+    assert!(
+        w.rollout_status().active.is_some(),
+        "the rollout is still active"
+    );
     finish_within_cap(&w);
     assert_all_upgraded(&w, &fleet, &v2);
 }
