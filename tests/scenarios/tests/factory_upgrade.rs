@@ -146,7 +146,7 @@ fn upgrade_factory_stops_upgrades_and_starts_it_and_the_rollout_completes() {
     let client = w.client(w.operator);
     let done = client.upgrade_factory(&next).expect("upgraded");
     assert_eq!(done.module, factory_client::module_hash(&next));
-    assert_ne!(done.previous_module, Some(done.module.clone()));
+    assert_ne!(done.previous_module, Some(done.module));
     // The operator controls the factory but is no admin of it.
     assert!(done.rollout.is_err(), "{:?}", done.rollout);
     assert!(
