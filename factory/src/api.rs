@@ -17,7 +17,7 @@ use crate::types::*;
 use crate::users::UserView;
 use candid::Principal;
 use ic_cdk::api::msg_caller;
-use ic_cdk::{init, post_upgrade, query, update};
+use ic_cdk::{init, post_upgrade, pre_upgrade, query, update};
 use ic_stable_structures::memory_manager::MemoryManager;
 use ic_stable_structures::DefaultMemoryImpl;
 use std::cell::{Cell, RefCell};
@@ -107,10 +107,24 @@ fn apply_init(s: &mut State, args: FactoryInitArgs) -> Result<(), FactoryError> 
     Ok(())
 }
 
+/// State is in stable structures: nothing to save. Refuses an upgrade that
+/// would deliver this module's outstanding replies to the next one.
+#[pre_upgrade]
+fn pre_upgrade() {
+    if let Some(why) = crate::lifecycle::refuse_upgrade(crate::ic_runtime::outstanding_calls()) {
+        ic_cdk::trap(why);
+    }
+}
+
 #[post_upgrade]
 fn post_upgrade(_arg: Option<FactoryArg>) {
-    // Locks of the previous module's epoch are stale from here on.
-    write(|s| s.update_counters(|c| c.epoch += 1));
+    // Locks of the previous module's epoch are stale from here on; its runs
+    // keep their in-flight slots until they have settled (`rollout::settle`).
+    let now = now();
+    write(|s| {
+        s.update_counters(|c| c.epoch += 1);
+        rollout::settle::factory_upgraded(s, now);
+    });
     // Timers do not survive an upgrade: the first tick reconciles runs of the
     // previous epoch and resumes the rollout.
     arm_tick(0);

@@ -7,6 +7,34 @@ use candid::utils::ArgumentEncoder;
 use candid::{CandidType, Deserialize, Nat, Principal};
 use ic_cdk::call::{Call, CallFailed};
 use ic_management_canister_types as mgmt;
+use std::cell::Cell;
+
+thread_local! {
+    /// Management calls sent and not answered yet (heap: what the running
+    /// module itself awaits; `pre_upgrade` reads it).
+    static OUTSTANDING: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Management calls this module awaits right now.
+pub fn outstanding_calls() -> u32 {
+    OUTSTANDING.get()
+}
+
+/// Counts one call while its future lives (dropped: answered or cancelled).
+struct Outstanding;
+
+impl Outstanding {
+    fn new() -> Self {
+        OUTSTANDING.set(OUTSTANDING.get().saturating_add(1));
+        Outstanding
+    }
+}
+
+impl Drop for Outstanding {
+    fn drop(&mut self) {
+        OUTSTANDING.set(OUTSTANDING.get().saturating_sub(1));
+    }
+}
 
 pub struct IcEnv;
 
@@ -59,6 +87,7 @@ async fn call<A: ArgumentEncoder, R: for<'de> Deserialize<'de> + CandidType>(
         Some(t) => Call::bounded_wait(target, method).change_timeout(t),
         None => Call::unbounded_wait(target, method),
     };
+    let _outstanding = Outstanding::new();
     let response = call
         .with_args(args)
         .with_cycles(cycles)

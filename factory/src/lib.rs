@@ -15,6 +15,7 @@ pub mod chunk_store;
 pub mod config;
 pub mod error;
 mod ic_runtime;
+pub mod lifecycle;
 pub mod metrics;
 pub mod provision;
 pub mod rate_limit;

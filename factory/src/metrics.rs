@@ -138,7 +138,7 @@ fn render_scheduler<M: Memory>(s: &FactoryState<M>, out: &mut String) {
         "factory_rollout_in_flight",
         "gauge",
         "Upgrades in flight now.",
-        &[("", sc.in_flight_now(s.epoch()).to_string())],
+        &[("", crate::rollout::take::in_flight(s).to_string())],
     );
     metric(
         "factory_rollout_queued",

@@ -563,6 +563,7 @@ impl Harness {
         let state = FactoryState::init(&MemoryManager::init(self.memory.clone()));
         *self.state.borrow_mut() = state;
         self.state.borrow_mut().update_counters(|c| c.epoch += 1);
+        crate::rollout::settle::factory_upgraded(&mut self.state.borrow_mut(), self.env.now.get());
     }
 
     pub fn user_ids(&self) -> BTreeSet<Principal> {

@@ -8,6 +8,7 @@
 mod client;
 #[cfg(feature = "emulator")]
 mod emulator;
+mod factory_upgrade;
 mod publish;
 mod transport;
 
@@ -15,6 +16,7 @@ mod transport;
 pub use emulator::EmulatorTransport;
 
 pub use client::{ClientError, FactoryClient};
+pub use factory_upgrade::{FactoryUpgraded, MAX_MODULE_BYTES};
 pub use publish::{module_hash, PublishOptions, PublishReport};
 pub use transport::{Transport, TransportError};
 

@@ -41,4 +41,15 @@ pub trait Transport {
         method: &str,
         arg: Vec<u8>,
     ) -> Result<Vec<u8>, TransportError>;
+    /// An update call to the management canister about `target` (a real
+    /// network routes it by that canister: its effective canister id).
+    fn management_update(
+        &self,
+        target: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>, TransportError> {
+        let _ = target;
+        self.update(Principal::management_canister(), method, arg)
+    }
 }

@@ -106,6 +106,9 @@ pub enum Command {
     },
     /// The factory's /metrics page (Prometheus text).
     Metrics,
+    /// The factory canister itself (e.g. `factory upgrade <wasm>`).
+    #[command(subcommand)]
+    Factory(crate::commands::factory_upgrade::FactoryCommand),
     /// Run the whole story on a fresh embedded network and write a report.
     Demo(DemoArgs),
     /// Serve the embedded network over the IC's HTTP interface (and an HTTP gateway) on 127.0.0.1.

@@ -12,7 +12,8 @@
 //! - [`take`]: the next canister the caps allow; [`worker`] runs it with
 //!   [`job`] and records it with [`complete`], then takes the next;
 //! - [`stages`]: halt, advance, complete; pause on low cycles;
-//! - [`on_demand`]: user requests; [`status`]: what admins and users see.
+//! - [`on_demand`]: user requests; [`status`]: what admins and users see;
+//! - [`settle`]: runs of an earlier module keep their slots until settled.
 //!
 //! Every canister the scheduler holds is one [`model::Item`] in stable
 //! memory, in exactly one of: the queue (priority, stage, seq), the retry map
@@ -29,6 +30,7 @@ pub mod model;
 pub mod on_demand;
 pub mod plan;
 pub mod reasons;
+pub mod settle;
 pub mod stages;
 pub mod status;
 pub mod store;

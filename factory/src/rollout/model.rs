@@ -273,24 +273,16 @@ pub struct Totals {
 pub struct Sched {
     pub next_seq: u64,
     pub next_rollout_id: u64,
-    /// In flight in `in_flight_epoch`; a factory upgrade resets it to zero
-    /// (the earlier runs are reconciled, not waited for).
-    pub in_flight_epoch: u64,
-    pub in_flight: u32,
+    /// When the factory was last upgraded: every run of an earlier epoch
+    /// sent its calls before then (`settle`). In flight is not kept here: it
+    /// is the size of `running`, every epoch's runs included.
+    pub upgraded_at_ns: Option<u64>,
     pub rollout: Option<Progress>,
     pub totals: Totals,
 }
 candid_storable!(Sched);
 
 impl Sched {
-    pub fn in_flight_now(&self, epoch: u64) -> u32 {
-        if self.in_flight_epoch == epoch {
-            self.in_flight
-        } else {
-            0
-        }
-    }
-
     pub fn seq(&mut self) -> u64 {
         self.next_seq += 1;
         self.next_seq

@@ -69,7 +69,7 @@ pub fn rollout_status<M: Memory>(s: &FactoryState<M>, now: u64) -> RolloutStatus
         active,
         queued: s.sched.queue.len(),
         retrying: s.sched.retries.len(),
-        in_flight: sc.in_flight_now(s.epoch()),
+        in_flight: super::take::in_flight(s),
         max_in_flight: super::take::cap(s),
         totals: sc.totals.clone(),
     }

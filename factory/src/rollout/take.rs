@@ -51,8 +51,14 @@ pub fn cap<M: Memory>(s: &FactoryState<M>) -> u32 {
         .map_or(IDLE_MAX_IN_FLIGHT, |a| a.plan.max_in_flight)
 }
 
+/// Runs in flight: every entry of `running`, including runs of an earlier
+/// module whose calls may still be outstanding (`settle`).
+pub fn in_flight<M: Memory>(s: &FactoryState<M>) -> u32 {
+    u32::try_from(s.sched.running.len()).unwrap_or(u32::MAX)
+}
+
 pub fn has_slot<M: Memory>(s: &FactoryState<M>) -> bool {
-    s.sched.sched.get().in_flight_now(s.epoch()) < cap(s)
+    in_flight(s) < cap(s)
 }
 
 /// Starts the next startable canister, or None.
@@ -65,7 +71,7 @@ pub fn take_next<M: Memory>(s: &mut FactoryState<M>, now: u64) -> Option<Job> {
 
 fn take<M: Memory>(s: &mut FactoryState<M>, sc: &mut Sched, now: u64) -> Option<Job> {
     let epoch = s.epoch();
-    if sc.in_flight_now(epoch) >= cap(s) {
+    if !has_slot(s) {
         return None;
     }
     for _ in 0..MAX_SETTLED_PER_TAKE {

@@ -1,7 +1,8 @@
 //! One timer tick: bounded work whatever the fleet size.
 //!
-//! 1. reconcile up to `RECONCILE_PER_TICK` runs of an earlier factory epoch
-//!    (their tasks died with the previous module): back to the queue's front;
+//! 1. reconcile runs of an earlier factory epoch (their tasks died with the
+//!    previous module) once their calls have settled (`settle`): back to the
+//!    queue's front; until then they keep their in-flight slots;
 //! 2. move up to `RETRIES_PER_TICK` due retries into the queue;
 //! 3. halt if the target was revoked; pause / resume on the factory's cycles;
 //! 4. enumerate at most `SCAN_KEYS_PER_TICK` users into the current stage,
@@ -14,6 +15,7 @@
 
 use super::enumerate::{enumerate, EnumReport};
 use super::model::*;
+use super::settle;
 use super::stages::{self, Decision};
 use super::take::{self, Job, IDLE_MAX_IN_FLIGHT};
 use super::transitions::{discard, is_orphan, place, with_sched, Place};
@@ -40,7 +42,7 @@ pub struct TickReport {
 
 pub fn tick<M: Memory>(s: &mut FactoryState<M>, now: u64, balance: u128) -> TickReport {
     let mut report = TickReport {
-        reconciled: reconcile_stale(s),
+        reconciled: reconcile_stale(s, now),
         retries_moved: move_due_retries(s, now),
         ..Default::default()
     };
@@ -78,9 +80,10 @@ pub fn tick<M: Memory>(s: &mut FactoryState<M>, now: u64, balance: u128) -> Tick
     report
 }
 
-/// Runs of an earlier epoch go back to the front of the queue, remembering
-/// how far they got.
-fn reconcile_stale<M: Memory>(s: &mut FactoryState<M>) -> u32 {
+/// Runs of an earlier epoch whose calls have settled go back to the front of
+/// the queue, remembering how far they got. At most `RECONCILE_PER_TICK` are
+/// looked at; the unsettled ones stay in flight.
+fn reconcile_stale<M: Memory>(s: &mut FactoryState<M>, now: u64) -> u32 {
     let epoch = s.epoch();
     let stale: Vec<RunKey> = s
         .sched
@@ -89,8 +92,8 @@ fn reconcile_stale<M: Memory>(s: &mut FactoryState<M>) -> u32 {
         .take_while(|k| k.epoch < epoch)
         .take(RECONCILE_PER_TICK)
         .collect();
-    let n = stale.len() as u32;
     with_sched(s, |s, sc| {
+        let mut n = 0;
         for key in stale {
             let Some(mut item) = s.sched.items.get(&key.canister) else {
                 s.sched.running.remove(&key);
@@ -100,12 +103,16 @@ fn reconcile_stale<M: Memory>(s: &mut FactoryState<M>) -> u32 {
                 s.sched.running.remove(&key);
                 continue;
             };
+            if !settle::settled(run, sc.upgraded_at_ns, now) {
+                continue;
+            }
             item.interrupted = Some(run.clone());
             sc.totals.reconciled += 1;
+            n += 1;
             place(s, sc, key.canister, item, Place::Queue);
         }
-    });
-    n
+        n
+    })
 }
 
 fn move_due_retries<M: Memory>(s: &mut FactoryState<M>, now: u64) -> u32 {
@@ -165,11 +172,8 @@ fn next_tick<M: Memory>(s: &FactoryState<M>, now: u64) -> Option<u64> {
                     .is_some_and(|c| c.pending() == 0)
         });
     let enumerating = enumerating || judgeable;
-    if startable || enumerating || sc.in_flight_now(s.epoch()) > 0 {
-        return Some(interval);
-    }
-    if !s.sched.running.is_empty() {
-        // Stale runs left to reconcile.
+    if startable || enumerating || !s.sched.running.is_empty() {
+        // In flight: this epoch's runs, or stale ones left to reconcile.
         return Some(interval);
     }
     let retry = s

@@ -38,7 +38,7 @@ pub fn place<M: Memory>(
     mut item: Item,
     to: Place,
 ) {
-    unplace(s, sc, canister, &item.state);
+    unplace(s, canister, &item.state);
     if let Some(c) = sc.stage_mut(item.rollout) {
         let slot = c.slot_mut(item.state.slot());
         *slot = slot.saturating_sub(1);
@@ -53,7 +53,7 @@ pub fn discard<M: Memory>(
     canister: Principal,
     item: Item,
 ) {
-    unplace(s, sc, canister, &item.state);
+    unplace(s, canister, &item.state);
     if let Some(c) = sc.stage_mut(item.rollout) {
         let slot = c.slot_mut(item.state.slot());
         *slot = slot.saturating_sub(1);
@@ -85,12 +85,7 @@ pub fn place_new<M: Memory>(
     put(s, sc, canister, &mut item, to);
 }
 
-fn unplace<M: Memory>(
-    s: &mut FactoryState<M>,
-    sc: &mut Sched,
-    canister: Principal,
-    state: &ItemState,
-) {
+fn unplace<M: Memory>(s: &mut FactoryState<M>, canister: Principal, state: &ItemState) {
     match state {
         ItemState::Queued(k) => {
             s.sched.queue.remove(k);
@@ -103,9 +98,6 @@ fn unplace<M: Memory>(
                 epoch: r.epoch,
                 canister,
             });
-            if r.epoch == sc.in_flight_epoch {
-                sc.in_flight = sc.in_flight.saturating_sub(1);
-            }
         }
     }
 }
@@ -149,11 +141,6 @@ fn put<M: Memory>(
             ItemState::Waiting(key)
         }
         Place::Run(r) => {
-            if sc.in_flight_epoch != r.epoch {
-                sc.in_flight_epoch = r.epoch;
-                sc.in_flight = 0;
-            }
-            sc.in_flight += 1;
             s.sched.running.insert(
                 RunKey {
                     epoch: r.epoch,

@@ -4,6 +4,7 @@
 pub mod admins;
 mod audit;
 mod deploy;
+pub mod factory_upgrade;
 mod format;
 pub mod principal;
 mod publish;
@@ -66,6 +67,7 @@ fn dispatch(client: &Client, command: Command) -> Result<()> {
         Command::Recovery(sub) => recovery::run(client, sub),
         Command::Audit { limit, before } => audit::audit(client, limit, before),
         Command::Metrics => audit::metrics(client),
+        Command::Factory(sub) => factory_upgrade::run(client, sub),
         Command::Demo(_)
         | Command::Deploy(_)
         | Command::Serve(_)

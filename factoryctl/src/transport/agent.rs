@@ -63,6 +63,22 @@ impl AgentTransport {
         self.runtime.block_on(call).map_err(|e| self.error(e))
     }
 
+    /// The management canister about `target`: routed by `target`.
+    pub fn management_update(
+        &self,
+        target: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>, TransportError> {
+        let call = self
+            .agent
+            .update(&Principal::management_canister(), method)
+            .with_effective_canister_id(target)
+            .with_arg(arg)
+            .call_and_wait();
+        self.runtime.block_on(call).map_err(|e| self.error(e))
+    }
+
     pub fn query(
         &self,
         canister: Principal,

@@ -145,4 +145,17 @@ impl Transport for Connection {
             Connection::Agent(a) => a.query(canister, method, arg),
         }
     }
+
+    fn management_update(
+        &self,
+        target: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>, TransportError> {
+        match self {
+            Connection::Embedded(net) => net.transport().management_update(target, method, arg),
+            #[cfg(feature = "network")]
+            Connection::Agent(a) => a.management_update(target, method, arg),
+        }
+    }
 }

@@ -6,3 +6,4 @@ mod control_tests;
 mod on_demand_tests;
 mod plan_tests;
 mod rollout_tests;
+mod settle_tests;
