@@ -17,6 +17,7 @@ mod management;
 mod persist;
 mod scheduler;
 mod state;
+pub mod subnet;
 mod system_api;
 
 pub use candid::Principal;
@@ -27,6 +28,7 @@ pub use ic_management_canister_types as management_types;
 pub use persist::{StateError, FORMAT_VERSION as STATE_FORMAT_VERSION};
 pub use state::canister::InstructionStats;
 pub use state::{DebugLine, InFlight};
+pub use subnet::{BudgetUse, RoundUsage, StoppedInterval, SubnetConfig};
 
 /// Cycle costs the emulator charges (`ic0.cost_*`).
 pub mod costs {
