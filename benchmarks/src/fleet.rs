@@ -4,6 +4,7 @@
 use crate::measure::timed;
 use candid::Principal;
 use factory_client::{RolloutFilter, RolloutPlan, SnapshotPolicy};
+use ic_emulator::SubnetConfig;
 use scenarios::World;
 use std::time::Duration;
 
@@ -62,7 +63,13 @@ pub struct Fleet {
 impl Fleet {
     /// The factory with `n` users provisioned on release 1.0.0.
     pub fn new(n: u64, module: UserModule) -> Fleet {
+        Self::on_subnet(n, module, SubnetConfig::application())
+    }
+
+    /// [`Fleet::new`] on a subnet of the given capacity.
+    pub fn on_subnet(n: u64, module: UserModule, subnet: SubnetConfig) -> Fleet {
         let world = World::new();
+        world.emu.set_subnet_config(subnet);
         world.emu.add_cycles(world.factory, EXTRA_FACTORY_CYCLES);
         world.publish_module("1.0.0", &module.module("1.0.0"));
         let empty_user_bytes = user_stable_bytes(&world);
@@ -113,6 +120,7 @@ impl Fleet {
         let totals = self.totals();
         let instructions = self.factory_instructions();
         let rounds = emu.rounds();
+        let start_round = rounds;
         let mut peak = 0;
         let ((), wall_s) = timed(|| {
             admin.start_rollout(plan).expect("start_rollout");
@@ -126,6 +134,7 @@ impl Fleet {
         let after = self.totals();
         assert_eq!(after.1, totals.1, "no upgrade failed");
         RolloutRun {
+            start_round,
             rounds: emu.rounds() - rounds,
             wall_s,
             upgraded: after.0 - totals.0,
@@ -137,6 +146,8 @@ impl Fleet {
 }
 
 pub struct RolloutRun {
+    /// The emulator's round when the rollout started.
+    pub start_round: u64,
     pub rounds: u64,
     pub wall_s: f64,
     pub upgraded: u64,

@@ -3,6 +3,7 @@
 //!
 //!     cargo run --release -p factory-bench -- --size full
 
+mod capacity;
 mod emulator_round;
 mod factory_cost;
 mod fleet;
@@ -25,6 +26,7 @@ enum Bench {
     UserUpgrade,
     Factory,
     Rollout,
+    Capacity,
 }
 
 #[derive(Parser)]
@@ -70,6 +72,9 @@ fn main() {
         }
         if wanted(Bench::Rollout) {
             rollout::run(&size, &mut report);
+        }
+        if wanted(Bench::Capacity) {
+            capacity::run(&size, &mut report);
         }
     });
     report.wall_s = wall;

@@ -16,6 +16,8 @@ pub enum SizeName {
 pub struct Size {
     /// Fleet sizes of the rollout benchmark.
     pub rollout_fleets: Vec<u64>,
+    /// Fleet sizes of the side-by-side unlimited / application-subnet rollouts.
+    pub capacity_fleets: Vec<u64>,
     pub max_in_flight: u32,
     /// Up to this fleet size the naive proxy upgrades the whole fleet; above
     /// it, `naive_sample` canisters and the figure is scaled (it is linear
@@ -41,6 +43,7 @@ impl Size {
         match name {
             SizeName::Smallest => Size {
                 rollout_fleets: vec![60],
+                capacity_fleets: vec![30],
                 max_in_flight: 20,
                 naive_whole_fleet_up_to: 0,
                 naive_sample: 10,
@@ -52,6 +55,7 @@ impl Size {
             },
             SizeName::Default => Size {
                 rollout_fleets: vec![1_000],
+                capacity_fleets: vec![200],
                 max_in_flight: 500,
                 naive_whole_fleet_up_to: 0,
                 naive_sample: 100,
@@ -65,6 +69,7 @@ impl Size {
             // the factory ~4.4 M instructions (~8 ms of emulator) per user.
             SizeName::Full => Size {
                 rollout_fleets: vec![1_000, 10_000],
+                capacity_fleets: vec![1_000],
                 max_in_flight: 500,
                 naive_whole_fleet_up_to: 0,
                 naive_sample: 100,

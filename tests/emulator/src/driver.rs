@@ -11,6 +11,7 @@ use crate::management::{InstallRequest, MgmtCall};
 use crate::state::calls::{Input, ReplyTo};
 use crate::state::canister::InstructionStats;
 use crate::state::{DebugLine, InFlight, IngressState, StateMachine};
+use crate::subnet::{RoundUsage, StoppedInterval, SubnetConfig};
 use crate::system_api::ApiKind;
 use candid::utils::{ArgumentDecoder, ArgumentEncoder};
 use candid::{CandidType, Nat, Principal};
@@ -23,6 +24,7 @@ use ic_management_canister_types::{
     UpdateSettingsArgs, UpgradeFlags, UploadChunkArgs,
 };
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 /// Virtual time (nanoseconds since the Unix epoch), like `pocket_ic::Time`.
@@ -90,6 +92,23 @@ impl Emulator {
         }
     }
 
+    /// An emulator whose subnet has `config`'s capacity (the default is
+    /// [`SubnetConfig::application`]).
+    pub fn with_subnet_config(config: SubnetConfig) -> Self {
+        let emu = Self::new();
+        emu.set_subnet_config(config);
+        emu
+    }
+
+    /// Changes the subnet's capacity from the next admission on.
+    pub fn set_subnet_config(&self, config: SubnetConfig) {
+        self.sm.borrow_mut().subnet.config = config;
+    }
+
+    pub fn subnet_config(&self) -> SubnetConfig {
+        self.sm.borrow().subnet.config
+    }
+
     /// Runs `method` of the management canister as an ingress message from `sender`.
     fn management(&self, sender: Principal, method: &str, arg: Vec<u8>) -> CallResult {
         let id = {
@@ -100,6 +119,7 @@ impl Emulator {
             let call = MgmtCall {
                 sender,
                 from_canister: false,
+                driver: true,
                 method: method.into(),
                 arg,
                 cycles: 0,
@@ -274,6 +294,10 @@ impl Emulator {
         sender: Option<Principal>,
     ) -> Result<(), RejectResponse> {
         let sender = sender_or_anonymous(sender);
+        // Like PocketIC's, a direct install takes its turn on the subnet: it
+        // waits for the round's budget, a long install and the canister's
+        // install rate limit (see `crate::subnet`).
+        self.run_until(|sm| sm.driver_install_may_start(canister_id))?;
         let mut sm = self.sm.borrow_mut();
         sm.controlled(&canister_id, &sender)?;
         let origin = ChangeOrigin::FromUser(FromUserRecord { user_id: sender });
@@ -284,7 +308,33 @@ impl Emulator {
             arg,
             sender,
             origin,
-        })
+        })?;
+        let cost = sm.install_cost(canister_id);
+        sm.charge_subnet("install_code", Some(canister_id), cost);
+        sm.add_install_debit(canister_id, cost);
+        let long = sm.starts_long_install("install_code", canister_id, cost, None);
+        drop(sm);
+        if long {
+            self.run_until(|sm| !sm.long_install_running())?;
+        }
+        Ok(())
+    }
+
+    /// Runs rounds until `ready` holds (at most `max_rounds_per_call`).
+    fn run_until(&self, ready: impl Fn(&StateMachine) -> bool) -> Result<(), RejectResponse> {
+        for _ in 0..=self.max_rounds_per_call {
+            if ready(&self.sm.borrow()) {
+                return Ok(());
+            }
+            self.tick();
+        }
+        Err(RejectResponse::new(
+            ErrorCode::IngressMessageTimeout,
+            format!(
+                "the subnet did not admit the call within {} rounds",
+                self.max_rounds_per_call
+            ),
+        ))
     }
 
     pub fn uninstall_canister(
@@ -737,6 +787,46 @@ impl Emulator {
     /// Messages and responses waiting for a round.
     pub fn queued_messages(&self) -> usize {
         self.sm.borrow().inbox.len()
+    }
+
+    /// Per round, what counted toward the subnet's budgets (rounds where
+    /// nothing counted and nothing waited are left out; the current round last).
+    pub fn subnet_round_usage(&self) -> Vec<RoundUsage> {
+        let sm = self.sm.borrow();
+        let mut v = sm.subnet.history.clone();
+        v.push(sm.subnet.current.clone());
+        v
+    }
+
+    /// Returns and clears the per-round records (as [`Emulator::subnet_round_usage`]).
+    pub fn take_subnet_round_usage(&self) -> Vec<RoundUsage> {
+        let mut sm = self.sm.borrow_mut();
+        let mut v = std::mem::take(&mut sm.subnet.history);
+        v.push(sm.subnet.current.clone());
+        v
+    }
+
+    /// Management calls waiting for a round with budget (a long install
+    /// still running counts as one).
+    pub fn pending_management_calls(&self) -> usize {
+        let sm = self.sm.borrow();
+        sm.subnet.pending.len() + usize::from(sm.subnet.long_install.is_some())
+    }
+
+    /// Every interval the canister spent stopping or stopped, oldest first.
+    pub fn stopped_intervals(&self, canister_id: Principal) -> Vec<StoppedInterval> {
+        self.sm
+            .borrow()
+            .subnet
+            .stopped
+            .get(&canister_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// [`Emulator::stopped_intervals`] of every canister that was ever stopped.
+    pub fn all_stopped_intervals(&self) -> BTreeMap<Principal, Vec<StoppedInterval>> {
+        self.sm.borrow().subnet.stopped.clone()
     }
 
     /// Heap bytes the canister holds privately (not shared with its module's image).

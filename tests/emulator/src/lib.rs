@@ -18,6 +18,7 @@ mod management;
 mod persist;
 mod scheduler;
 mod state;
+pub mod subnet;
 mod system_api;
 
 pub use candid::Principal;
@@ -30,6 +31,7 @@ pub use persist::{StateError, FORMAT_VERSION as STATE_FORMAT_VERSION};
 pub use state::canister::InstructionStats;
 pub use state::{DebugLine, InFlight};
 pub use system_api::{Import as Ic0Import, IMPORTS as IC0_IMPORTS};
+pub use subnet::{BudgetUse, RoundUsage, StoppedInterval, SubnetConfig};
 
 /// Cycle costs the emulator charges (`ic0.cost_*`).
 pub mod costs {

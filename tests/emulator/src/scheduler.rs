@@ -35,12 +35,21 @@ impl StateMachine {
         self.round += 1;
         self.time += self.time_step_nanos;
         self.expire_deadlines();
+        self.subnet_round_start();
         self.run_system_tasks();
         let n = self.inbox.len();
         for _ in 0..n {
             let Some(input) = self.inbox.pop_front() else {
                 break;
             };
+            if let Some(executes) = input.executes_on() {
+                if !self.canister_may_execute(executes) {
+                    // The round's execution budget is spent: it waits for the next.
+                    self.note_canister_deferred();
+                    self.inbox.push_back(input);
+                    continue;
+                }
+            }
             match input {
                 Input::Ingress {
                     id,
@@ -53,6 +62,7 @@ impl StateMachine {
                         self.handle_management(MgmtCall {
                             sender,
                             from_canister: false,
+                            driver: false,
                             method,
                             arg,
                             cycles: 0,
@@ -91,6 +101,7 @@ impl StateMachine {
                         self.handle_management(MgmtCall {
                             sender,
                             from_canister: true,
+                            driver: false,
                             method,
                             arg,
                             cycles,
@@ -138,6 +149,7 @@ impl StateMachine {
             }
         }
         self.complete_stops();
+        self.subnet_round_end();
     }
 
     /// Bounded-wait calls past their deadline get SYS_UNKNOWN (digest §3).
@@ -172,6 +184,7 @@ impl StateMachine {
             .values()
             .filter(|c| c.status == Status::Running && c.heap.is_some() && !c.is_frozen())
             .map(|c| c.id)
+            .filter(|id| self.canister_may_execute(*id))
             .collect();
         for id in ready {
             let c = &self.canisters[&id];
@@ -518,6 +531,9 @@ impl StateMachine {
         let mut ctx = ctx;
         let lines = std::mem::take(&mut ctx.debug_log);
         self.log_lines(id, lines);
+        if kind.replicated() {
+            self.charge_canister_execution(id, instructions);
+        }
         let c = self.canisters.get_mut(&id).expect("exists");
         c.stats_record(instructions);
         if let Some(cc) = c.call_contexts.get_mut(&ctx_id) {
@@ -615,6 +631,7 @@ impl StateMachine {
     /// requests are answered. Requests waiting too long are rejected.
     fn complete_stops(&mut self) {
         let mut responses = Vec::new();
+        let mut stopped = Vec::new();
         let now = self.time;
         for c in self.canisters.values_mut() {
             if c.status != Status::Stopping {
@@ -623,6 +640,7 @@ impl StateMachine {
             if c.call_contexts.is_empty() {
                 c.status = Status::Stopped;
                 c.version += 1;
+                stopped.push(c.id);
                 for r in c.stop_requests.drain(..) {
                     responses.push((
                         r.reply_to,
@@ -645,6 +663,9 @@ impl StateMachine {
                     responses.push((r.reply_to, c.id, Err(reject)));
                 }
             }
+        }
+        for id in stopped {
+            self.note_stopped(id);
         }
         for (to, _, result) in responses {
             self.send_response(to, MANAGEMENT, result, 0);

@@ -11,7 +11,6 @@ mod status;
 pub(crate) use install::InstallRequest;
 
 use crate::error::{CallResult, RejectResponse};
-use crate::ids::MANAGEMENT;
 use crate::state::calls::ReplyTo;
 use crate::state::canister::Canister;
 use crate::state::StateMachine;
@@ -21,10 +20,14 @@ use ic_error_types::ErrorCode;
 use ic_management_canister_types::{ChangeOrigin, FromCanisterRecord, FromUserRecord};
 
 /// A call to the management canister, from a canister or a user.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct MgmtCall {
     pub sender: Principal,
     pub from_canister: bool,
+    /// Made by the test driver (`Emulator`'s own methods), not queued by a
+    /// message: see `crate::subnet` for how it waits its turn.
+    #[serde(default)]
+    pub driver: bool,
     pub method: String,
     pub arg: Vec<u8>,
     pub cycles: u128,
@@ -111,17 +114,20 @@ impl StateMachine {
         }
     }
 
-    /// Executes a management call and sends its response (unless deferred).
-    pub fn handle_management(&mut self, call: MgmtCall) {
+    /// Executes a management call now: its result and the cycles to refund,
+    /// or `None` if it is answered later (stop_canister). The subnet's
+    /// admission and accounting are in `crate::subnet`.
+    pub(crate) fn execute_management(&mut self, call: &MgmtCall) -> Option<(CallResult, u128)> {
         let mut cycles = call.cycles;
-        let outcome = self.dispatch(&call, &mut cycles);
+        let outcome = self.dispatch(call, &mut cycles);
         match outcome {
-            Outcome::Done(result) => self.send_response(call.reply_to, MANAGEMENT, result, cycles),
+            Outcome::Done(result) => Some((result, cycles)),
             Outcome::Deferred => {
                 // Attached cycles are not needed by a deferred method: give them back now.
                 if let Some(c) = self.canisters.get_mut(&call.sender) {
                     c.cycles = c.cycles.saturating_add(cycles);
                 }
+                None
             }
         }
     }

@@ -98,6 +98,7 @@ pub fn read_state(dir: &Path) -> Result<(StateMachine, u64), StateError> {
         mgmt_in_flight: subnet.mgmt_in_flight.into_iter().collect(),
         root_key: subnet.root_key,
         instruction_limits: subnet.instruction_limits,
+        subnet: super::capacity::read(dir)?,
     };
     Ok((sm, subnet.max_rounds_per_call))
 }

@@ -8,6 +8,10 @@
 //!   canister-id allocation, randomness, queued messages and pending
 //!   ingress, and one record per canister (settings, status, cycles, call
 //!   contexts and callbacks, timer, history, faults, ...);
+//! - `capacity.json`: the subnet's capacity state (`crate::subnet`): its
+//!   config, budgets left, queued management work, install debits, compiled
+//!   modules and the per-round and stopped-interval records; optional (a
+//!   state without it loads with the application subnet's defaults);
 //! - `modules/<sha256>.wasm`: every module in use, as submitted; loading
 //!   compiles it again through the engine's compiled-module disk cache;
 //! - `canisters/<n>.bin.gz`: per canister, its heap pages that differ from
@@ -19,6 +23,7 @@
 //! any time and the loaded emulator carries on where the saved one was.
 
 mod blobs;
+mod capacity;
 mod error;
 mod files;
 mod load;

@@ -62,7 +62,9 @@ pub fn write_state(
         mgmt_in_flight,
         root_key,
         instruction_limits,
+        subnet: capacity,
     } = sm;
+    super::capacity::write(root, capacity)?;
     let subnet = SubnetRecord {
         time: *time,
         round: *round,

@@ -54,6 +54,8 @@ pub struct StateMachine {
     pub mgmt_in_flight: BTreeMap<Principal, InFlight>,
     pub root_key: Vec<u8>,
     pub instruction_limits: crate::limits::InstructionLimits,
+    /// The subnet's capacity: config, round budgets, queued management work, records.
+    pub subnet: crate::subnet::SubnetState,
 }
 
 impl StateMachine {
@@ -74,6 +76,7 @@ impl StateMachine {
             mgmt_in_flight: BTreeMap::new(),
             root_key: test_root_key(),
             instruction_limits: Default::default(),
+            subnet: Default::default(),
         }
     }
 

@@ -1,0 +1,359 @@
+//! The round budgets: admitting, charging and queueing management work, and
+//! the canister-execution budget.
+
+use super::cost::{self, HeavyMethod};
+use super::{budget, BudgetUse, LongInstall, RoundUsage};
+use crate::error::{CallResult, RejectResponse};
+use crate::ids::MANAGEMENT;
+use crate::management::MgmtCall;
+use crate::state::calls::ReplyTo;
+use crate::state::StateMachine;
+use candid::Principal;
+use ic_error_types::ErrorCode;
+
+fn rate_limited(id: Principal) -> RejectResponse {
+    // The replica's message (rs/types/src/... `InstallCodeRateLimited`, in
+    // rs/execution_environment/src/canister_manager/types.rs).
+    RejectResponse::new(
+        ErrorCode::CanisterInstallCodeRateLimited,
+        format!("Canister {id} is rate limited because it executed too many instructions in the previous install_code messages. Please retry installation after several minutes."),
+    )
+}
+
+fn canister_limit_reached(max: u64) -> RejectResponse {
+    RejectResponse::new(
+        ErrorCode::MaxNumberOfCanistersReached,
+        format!("Canister creation failed: the subnet has reached the allowed canister limit of {max} canisters. Retry creating the canister."),
+    )
+}
+
+impl StateMachine {
+    /// A call to the management canister arriving (from a round's inbox or
+    /// the driver): runs now if the subnet admits it, else waits in order.
+    pub fn handle_management(&mut self, call: MgmtCall) {
+        let heavy = HeavyMethod::of(&call.method);
+        let target = cost::effective_canister(&call.method, &call.arg);
+        // Order among waiting work is kept: a heavy call never overtakes one queued before it.
+        let queue_first = heavy.is_some()
+            && self
+                .subnet
+                .pending
+                .iter()
+                .any(|c| HeavyMethod::of(&c.method).is_some());
+        if queue_first || self.management_must_wait(&call, heavy, target) {
+            self.subnet.pending.push_back(call);
+            return;
+        }
+        self.run_management(call, heavy, target);
+    }
+
+    /// Whether the call cannot start in this round (the replica's
+    /// `can_execute_subnet_msg`, rs/execution_environment/src/scheduler.rs).
+    fn management_must_wait(
+        &self,
+        call: &MgmtCall,
+        heavy: Option<HeavyMethod>,
+        target: Option<Principal>,
+    ) -> bool {
+        let s = &self.subnet;
+        if !s.config.enforce_budgets {
+            return false;
+        }
+        // A canister with a paused (long) install executes no subnet message.
+        if let (Some(li), Some(t)) = (&s.long_install, target) {
+            if li.canister == t {
+                return true;
+            }
+        }
+        let Some(heavy) = heavy else {
+            return false;
+        };
+        if heavy.installs_code() && s.long_install.is_some() {
+            return true;
+        }
+        // The driver's calls behave as PocketIC's, each in rounds of its own:
+        // they wait out the install rate limit rather than being rejected.
+        if call.driver && heavy.installs_code() && target.is_some_and(|t| self.install_debit(t) > 0)
+        {
+            return true;
+        }
+        s.subnet_budget_left <= 0
+    }
+
+    fn install_debit(&self, id: Principal) -> u64 {
+        self.subnet.install_debit.get(&id).copied().unwrap_or(0)
+    }
+
+    fn run_management(
+        &mut self,
+        call: MgmtCall,
+        heavy: Option<HeavyMethod>,
+        target: Option<Principal>,
+    ) {
+        if cost::creates_canister(&call.method)
+            && self.canisters.len() as u64 >= self.subnet.config.max_canisters
+        {
+            let reject = canister_limit_reached(self.subnet.config.max_canisters);
+            return self.send_response(call.reply_to, MANAGEMENT, Err(reject), call.cycles);
+        }
+        if let (Some(h), Some(t)) = (heavy, target) {
+            if h.installs_code()
+                && self.subnet.config.install_code_rate_limit.is_some()
+                && self.install_debit(t) > 0
+                && self.canisters.contains_key(&t)
+            {
+                return self.send_response(
+                    call.reply_to,
+                    MANAGEMENT,
+                    Err(rate_limited(t)),
+                    call.cycles,
+                );
+            }
+        }
+        let status_before = target
+            .and_then(|t| self.canisters.get(&t))
+            .map(|c| c.status);
+        let reply_to = call.reply_to.clone();
+        let outcome = self.execute_management(&call);
+        if let Some(t) = target {
+            self.note_status(t, status_before);
+        }
+        let Some((result, refund)) = outcome else {
+            return; // deferred (stop_canister): answered when the canister stops
+        };
+        let cost = match heavy {
+            None => 0,
+            Some(h) if h.installs_code() => match (target, &result) {
+                (Some(t), Ok(_)) => self.install_cost(t),
+                _ => 0,
+            },
+            Some(h) => h.fixed_cost(&self.subnet.config),
+        };
+        if heavy.is_some() {
+            self.charge_subnet(&call.method, target, cost);
+        }
+        if let (Some(h), Some(t)) = (heavy, target) {
+            if h.installs_code() && result.is_ok() {
+                self.add_install_debit(t, cost);
+                if self.starts_long_install(
+                    &call.method,
+                    t,
+                    cost,
+                    Some((reply_to.clone(), result.clone(), refund)),
+                ) {
+                    return;
+                }
+            }
+        }
+        self.send_response(reply_to, MANAGEMENT, result, refund);
+    }
+
+    /// What the install that just succeeded on `id` counts: its module's
+    /// compilation (full on first sight, reduced after) plus its hooks.
+    pub(crate) fn install_cost(&mut self, id: Principal) -> u64 {
+        let Some(c) = self.canisters.get(&id) else {
+            return 0;
+        };
+        let hooks = c.stats.last_install;
+        let Some(heap) = &c.heap else {
+            return hooks;
+        };
+        let module = heap.module.clone();
+        let n = cost::cached_wasm_instruction_count(module.hash, &module.submitted);
+        let seen = !self.subnet.compiled.insert(module.hash);
+        cost::compilation_cost(&self.subnet.config, n, seen) + hooks
+    }
+
+    /// `install_code_debit += instructions` (rs/execution_environment/src/execution/install_code.rs).
+    pub(crate) fn add_install_debit(&mut self, id: Principal, instructions: u64) {
+        if self.subnet.config.install_code_rate_limit.is_some() && instructions > 0 {
+            *self.subnet.install_debit.entry(id).or_default() += instructions;
+        }
+    }
+
+    /// Counts `instructions` of `method` toward this round's subnet budget.
+    pub(crate) fn charge_subnet(
+        &mut self,
+        method: &str,
+        canister: Option<Principal>,
+        instructions: u64,
+    ) {
+        let s = &mut self.subnet;
+        let counted = if s.config.enforce_budgets {
+            instructions.min(s.config.max_instructions_per_slice)
+        } else {
+            instructions
+        };
+        s.subnet_budget_left = s.subnet_budget_left.saturating_sub(budget(counted));
+        s.current.subnet_instructions += counted;
+        s.current.subnet_work.push(BudgetUse {
+            method: method.to_string(),
+            canister,
+            instructions: counted,
+        });
+    }
+
+    /// An install costing more than a slice continues over the next rounds
+    /// (DTS), its response held until its last slice; `false` if it fits.
+    pub(crate) fn starts_long_install(
+        &mut self,
+        method: &str,
+        canister: Principal,
+        cost: u64,
+        response: Option<(ReplyTo, CallResult, u128)>,
+    ) -> bool {
+        let slice = self.subnet.config.max_instructions_per_slice;
+        if !self.subnet.config.enforce_budgets || cost <= slice {
+            return false;
+        }
+        self.subnet.long_install = Some(LongInstall {
+            canister,
+            method: method.to_string(),
+            remaining: cost - slice,
+            response,
+        });
+        true
+    }
+
+    /// Whether a long install holds `id` (nothing else executes on it).
+    pub(crate) fn in_long_install(&self, id: Principal) -> bool {
+        self.subnet
+            .long_install
+            .as_ref()
+            .is_some_and(|li| li.canister == id)
+    }
+
+    pub(crate) fn long_install_running(&self) -> bool {
+        self.subnet.long_install.is_some()
+    }
+
+    /// Whether the driver's own install on `id` may start now.
+    pub(crate) fn driver_install_may_start(&self, id: Principal) -> bool {
+        let s = &self.subnet;
+        !s.config.enforce_budgets
+            || (s.long_install.is_none()
+                && s.subnet_budget_left > 0
+                && !s
+                    .pending
+                    .iter()
+                    .any(|c| HeavyMethod::of(&c.method).is_some())
+                && (s.config.install_code_rate_limit.is_none() || self.install_debit(id) == 0))
+    }
+
+    /// The start of a round: fresh budgets, the long install's next slice,
+    /// then the management work that waited.
+    pub(crate) fn subnet_round_start(&mut self) {
+        let config = self.subnet.config;
+        let previous = std::mem::replace(
+            &mut self.subnet.current,
+            RoundUsage {
+                round: self.round,
+                subnet_budget: config.subnet_message_budget(),
+                ..Default::default()
+            },
+        );
+        if !previous.is_empty() {
+            self.subnet.history.push(previous);
+        }
+        self.subnet.subnet_budget_left = budget(config.subnet_message_budget());
+        self.subnet.canister_budget_left = budget(config.canister_execution_budget());
+        self.subnet.executed_this_round.clear();
+        if let Some(mut li) = self.subnet.long_install.take() {
+            let slice = li.remaining.min(config.max_instructions_per_slice);
+            li.remaining -= slice;
+            let method = format!("{} (continued)", li.method);
+            let canister = li.canister;
+            // `charge_subnet` needs `&mut self`: put it back first.
+            let done = li.remaining == 0;
+            let response = if done { li.response.take() } else { None };
+            if !done {
+                self.subnet.long_install = Some(li);
+            }
+            self.charge_subnet(&method, Some(canister), slice);
+            if let Some((to, result, refund)) = response {
+                self.send_response(to, MANAGEMENT, result, refund);
+            }
+        }
+        // After a slice the replica clamps the budget to zero so that free
+        // methods still run (rs/execution_environment/src/scheduler.rs).
+        self.drain_pending();
+    }
+
+    /// Runs the waiting management calls the round admits, keeping the others in order.
+    fn drain_pending(&mut self) {
+        let waiting = std::mem::take(&mut self.subnet.pending);
+        let mut blocked_heavy = false;
+        for call in waiting {
+            let heavy = HeavyMethod::of(&call.method);
+            let target = cost::effective_canister(&call.method, &call.arg);
+            let must_wait = (heavy.is_some() && blocked_heavy)
+                || self.management_must_wait(&call, heavy, target);
+            if must_wait {
+                blocked_heavy |= heavy.is_some() && self.subnet.subnet_budget_left <= 0;
+                self.subnet.pending.push_back(call);
+            } else {
+                self.run_management(call, heavy, target);
+            }
+        }
+    }
+
+    /// The end of a round: install debits drain (`install_code_debit -=
+    /// install_code_rate_limit`, rs/execution_environment/src/scheduler.rs).
+    pub(crate) fn subnet_round_end(&mut self) {
+        if let Some(rate) = self.subnet.config.install_code_rate_limit {
+            self.subnet.install_debit.retain(|_, d| {
+                *d = d.saturating_sub(rate);
+                *d > 0
+            });
+        }
+        self.subnet.current.pending_management_calls =
+            self.subnet.pending.len() + usize::from(self.subnet.long_install.is_some());
+    }
+
+    /// Whether a message of canister `id` may start in this round: the
+    /// round's execution budget lasts (all threads), and the canister has not
+    /// used one thread's round (it runs on one thread at a time; an
+    /// inference). Checked before, so a message may overshoot.
+    pub(crate) fn canister_may_execute(&self, id: Principal) -> bool {
+        let s = &self.subnet;
+        if !s.config.enforce_budgets {
+            return true;
+        }
+        if self.in_long_install(id) {
+            return false;
+        }
+        let used = s.executed_this_round.get(&id).copied().unwrap_or(0);
+        s.canister_budget_left > 0 && used < s.config.max_instructions_per_round
+    }
+
+    pub(crate) fn note_canister_deferred(&mut self) {
+        self.subnet.current.canister_messages_deferred += 1;
+    }
+
+    /// Counts one canister message's instructions and the overheads.
+    pub(crate) fn charge_canister_execution(&mut self, id: Principal, instructions: u64) {
+        let s = &mut self.subnet;
+        let first = !s.executed_this_round.contains_key(&id);
+        let mut total = instructions + s.config.instruction_overhead_per_execution;
+        if first {
+            total += s.config.instruction_overhead_per_canister;
+        }
+        *s.executed_this_round.entry(id).or_default() += total;
+        s.canister_budget_left = s.canister_budget_left.saturating_sub(budget(total));
+        s.current.canister_instructions += total;
+    }
+}
+
+impl crate::state::calls::Input {
+    /// The canister this input runs code on when delivered (`None`: a call to
+    /// the management canister).
+    pub(crate) fn executes_on(&self) -> Option<Principal> {
+        use crate::state::calls::Input;
+        match self {
+            Input::Ingress { receiver, .. } | Input::Request { receiver, .. } => {
+                (*receiver != MANAGEMENT).then_some(*receiver)
+            }
+            Input::Response { originator, .. } => Some(*originator),
+        }
+    }
+}
