@@ -32,18 +32,18 @@ pub fn run(client: &Client, command: FactoryCommand) -> Result<()> {
 
 fn upgrade(client: &Client, path: &std::path::Path) -> Result<()> {
     let wasm = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    println!(
+    crate::say!(
         "stopping factory {} (its calls finish first)",
         client.factory
     );
     let done = client.upgrade_factory(&wasm)?;
     let previous = done.previous_module.as_ref().map_or("none".into(), hex);
-    println!("upgraded: module {previous} -> {}", hex(&done.module));
-    println!("factory started");
+    crate::say!("upgraded: module {previous} -> {}", hex(&done.module));
+    crate::say!("factory started");
     match done.rollout {
         Ok(status) => report_resume(client, status),
         Err(e) => {
-            println!("rollout status not readable by this caller: {e}");
+            crate::say!("rollout status not readable by this caller: {e}");
             Ok(())
         }
     }
@@ -52,7 +52,7 @@ fn upgrade(client: &Client, path: &std::path::Path) -> Result<()> {
 /// Prints the rollout once it moves again (or says there is none).
 fn report_resume(client: &Client, first: RolloutStatus) -> Result<()> {
     let Some(active) = first.active.as_ref() else {
-        println!("no active rollout");
+        crate::say!("no active rollout");
         return Ok(());
     };
     let (id, before) = (active.id, first.totals.upgraded + first.totals.skipped);
@@ -62,11 +62,11 @@ fn report_resume(client: &Client, first: RolloutStatus) -> Result<()> {
         if status.in_flight > 0 || moved || status.active.is_none() {
             break;
         }
-        client.transport.pass_time();
+        client.transport.pass_time()?;
         status = client.rollout_status()?;
     }
     match &status.active {
-        Some(a) => println!(
+        Some(a) => crate::say!(
             "rollout {id} resumed: {}, in_flight={}/{} queued={} upgraded={}",
             rollout_state(&a.state),
             status.in_flight,
@@ -74,7 +74,7 @@ fn report_resume(client: &Client, first: RolloutStatus) -> Result<()> {
             status.queued,
             status.totals.upgraded
         ),
-        None => println!("rollout {id} finished: upgraded={}", status.totals.upgraded),
+        None => crate::say!("rollout {id} finished: upgraded={}", status.totals.upgraded),
     }
     Ok(())
 }

@@ -16,7 +16,8 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<()> {
         bail!("serve serves the embedded network of --state-dir; --network is for its clients");
     }
     let net = embedded::EmbeddedNetwork::open(&global.state_dir, None)?;
-    let (emu, meta) = (net.emu, net.meta);
+    // The lock is held while serving: other commands wait until the state is saved.
+    let (emu, meta, _lock) = net.into_parts();
     let config = ic_emulator_http::ServerConfig {
         port: args.port,
         round: Duration::from_millis(args.round_ms.max(1)),

@@ -96,6 +96,24 @@ impl EmbeddedNetwork {
         EmulatorTransport::new(&self.emu.borrow(), self.sender).query(canister, method, arg)
     }
 
+    pub fn management_update(
+        &self,
+        target: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>, factory_client::TransportError> {
+        use factory_client::Transport;
+        EmulatorTransport::new(&self.emu.borrow(), self.sender)
+            .management_update(target, method, arg)
+    }
+
+    /// The emulator, what the network knows, and the directory's lock, for a
+    /// command (`serve`) that runs the emulator elsewhere and saves it itself
+    /// before it drops the lock.
+    pub fn into_parts(self) -> (Emulator, NetworkMeta, StateLock) {
+        (self.emu.into_inner(), self.meta.into_inner(), self.lock)
+    }
+
     pub fn factory(&self) -> Result<Principal> {
         self.meta.borrow().factory.ok_or_else(|| {
             anyhow!(

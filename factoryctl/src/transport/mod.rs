@@ -153,7 +153,7 @@ impl Transport for Connection {
         arg: Vec<u8>,
     ) -> Result<Vec<u8>, TransportError> {
         match self {
-            Connection::Embedded(net) => net.transport().management_update(target, method, arg),
+            Connection::Embedded(net) => net.management_update(target, method, arg),
             #[cfg(feature = "network")]
             Connection::Agent(a) => a.management_update(target, method, arg),
         }

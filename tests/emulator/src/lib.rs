@@ -30,8 +30,8 @@ pub use ic_management_canister_types as management_types;
 pub use persist::{StateError, FORMAT_VERSION as STATE_FORMAT_VERSION};
 pub use state::canister::InstructionStats;
 pub use state::{DebugLine, InFlight};
-pub use system_api::{Import as Ic0Import, IMPORTS as IC0_IMPORTS};
 pub use subnet::{BudgetUse, RoundUsage, StoppedInterval, SubnetConfig};
+pub use system_api::{Import as Ic0Import, IMPORTS as IC0_IMPORTS};
 
 /// Cycle costs the emulator charges (`ic0.cost_*`).
 pub mod costs {
