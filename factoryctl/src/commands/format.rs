@@ -1,6 +1,6 @@
 //! Shared wording of what commands print.
 
-use factory::rollout::model::RolloutState;
+use factory_api::RolloutState;
 use factory_client::{Outcome, ReleaseState, Sha256};
 
 pub fn state_name(state: &ReleaseState) -> &'static str {

@@ -7,7 +7,7 @@ use crate::cli::WatchArgs;
 use crate::progress::RolloutProgress;
 use crate::transport::Connection;
 use anyhow::{bail, Result};
-use factory::rollout::model::RolloutState;
+use factory_api::RolloutState;
 use factory_client::HistoryQuery;
 
 pub fn run(client: &Client, args: &WatchArgs) -> Result<()> {
