@@ -8,14 +8,15 @@
 /// - `request_upgrade : (opt text) -> (variant { Ok; Err : text })`, which
 ///   only the owner may call, and which asks the factory one-way.
 ///
-/// `$args` is an expression giving the current [`InstallArgs`](crate::InstallArgs)
+/// The app depends on this crate as `factory_guest` (Candid export needs the
+/// plain path in signatures). `$args` is an expression giving the current [`InstallArgs`](crate::InstallArgs)
 /// (e.g. a read of the app's stable cell). The app keeps its own `init` and
 /// `post_upgrade`, where it decodes and stores the argument and migrates its data.
 #[macro_export]
 macro_rules! factory_managed {
     ($args:expr) => {
         #[$crate::__ic_cdk::query]
-        fn version() -> $crate::VersionInfo {
+        fn version() -> factory_guest::VersionInfo {
             let args: $crate::InstallArgs = $args;
             $crate::VersionInfo {
                 release: args.version,
