@@ -68,7 +68,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for d in [
             "artifacts",
+            "examples",
             "factory/src",
+            "factory_api/src",
+            "factory_guest/src",
             "user_canister/src",
             "wasm_registry/src",
             "tests/emulator/probe_canister/src",
