@@ -198,6 +198,8 @@ fn load(dir: &Path) -> Result<Artifacts, BuildError> {
         factory: one(CanisterKind::Factory)?,
         user_canister: one(CanisterKind::UserCanister)?,
         probe: one(CanisterKind::Probe)?,
+        notes_v1: one(CanisterKind::NotesV1)?,
+        notes_v2: one(CanisterKind::NotesV2)?,
     })
 }
 

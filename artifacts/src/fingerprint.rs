@@ -6,9 +6,12 @@ use std::path::{Path, PathBuf};
 /// Directories (relative to the workspace root) whose files go into the
 /// canister modules (the post-processing code included); the workspace
 /// manifest and lock file are added too.
-const SOURCE_DIRS: [&str; 5] = [
+const SOURCE_DIRS: [&str; 8] = [
     "artifacts",
+    "examples",
     "factory",
+    "factory_api",
+    "factory_guest",
     "user_canister",
     "wasm_registry",
     "tests/emulator/probe_canister",
@@ -65,7 +68,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for d in [
             "artifacts",
+            "examples",
             "factory/src",
+            "factory_api/src",
+            "factory_guest/src",
             "user_canister/src",
             "wasm_registry/src",
             "tests/emulator/probe_canister/src",

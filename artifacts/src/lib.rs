@@ -23,12 +23,14 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// The canisters this workspace builds: the two it ships, and the emulator's
-/// test probe.
-pub const CANISTERS: [CanisterKind; 3] = [
+/// The canisters this workspace builds: the two it ships, the emulator's
+/// test probe, and the example app's two releases (`examples/`).
+pub const CANISTERS: [CanisterKind; 5] = [
     CanisterKind::Factory,
     CanisterKind::UserCanister,
     CanisterKind::Probe,
+    CanisterKind::NotesV1,
+    CanisterKind::NotesV2,
 ];
 
 /// Which canister an artifact is.
@@ -38,6 +40,9 @@ pub enum CanisterKind {
     UserCanister,
     /// The emulator's test canister (tests/emulator/probe_canister).
     Probe,
+    /// The example app built only on the guest library, release 1 and 2.
+    NotesV1,
+    NotesV2,
 }
 
 impl CanisterKind {
@@ -47,6 +52,8 @@ impl CanisterKind {
             CanisterKind::Factory => "factory",
             CanisterKind::UserCanister => "user_canister",
             CanisterKind::Probe => "probe_canister",
+            CanisterKind::NotesV1 => "notes_v1",
+            CanisterKind::NotesV2 => "notes_v2",
         }
     }
 
@@ -54,6 +61,9 @@ impl CanisterKind {
     pub fn dir(self) -> PathBuf {
         match self {
             CanisterKind::Probe => PathBuf::from("tests/emulator/probe_canister"),
+            CanisterKind::NotesV1 | CanisterKind::NotesV2 => {
+                PathBuf::from("examples").join(self.crate_name())
+            }
             other => PathBuf::from(other.crate_name()),
         }
     }
@@ -90,6 +100,8 @@ pub struct Artifacts {
     pub factory: Artifact,
     pub user_canister: Artifact,
     pub probe: Artifact,
+    pub notes_v1: Artifact,
+    pub notes_v2: Artifact,
 }
 
 impl Artifacts {
@@ -98,6 +110,8 @@ impl Artifacts {
             CanisterKind::Factory => &self.factory,
             CanisterKind::UserCanister => &self.user_canister,
             CanisterKind::Probe => &self.probe,
+            CanisterKind::NotesV1 => &self.notes_v1,
+            CanisterKind::NotesV2 => &self.notes_v2,
         }
     }
 }

@@ -5,15 +5,8 @@
 use crate::measure::{median, status_mib, timed};
 use crate::report::Report;
 use crate::size::Size;
-use candid::{CandidType, Principal};
+use candid::Principal;
 use ic_emulator::Emulator;
-
-#[derive(CandidType)]
-struct UserCanisterArgs {
-    owner: Principal,
-    factory: Principal,
-    version: String,
-}
 
 pub fn run(size: &Size, report: &mut Report) {
     let n = size.round_canisters;
@@ -28,12 +21,13 @@ pub fn run(size: &Size, report: &mut Report) {
         (0..n)
             .map(|i| {
                 let id = emu.create_canister();
-                let arg = candid::encode_one(UserCanisterArgs {
+                let arg = factory_guest::InstallArgs {
                     owner: Principal::self_authenticating(i.to_le_bytes()),
                     factory,
                     version: "1.0.0".into(),
-                })
-                .expect("encode");
+                    app_arg: None,
+                }
+                .encode();
                 emu.install_canister(id, wasm.clone(), arg, None);
                 id
             })

@@ -4,20 +4,14 @@
 
 use crate::report::Report;
 use crate::size::Size;
-use candid::{CandidType, Principal};
+use candid::Principal;
 use canister_artifacts::{artifacts, variants};
 use ic_emulator::management_types::CanisterSettings;
 use ic_emulator::Emulator;
+use scenarios::user_canister::Health;
 
 /// The largest value the user canister accepts in one `put`.
 const MAX_VALUE: u64 = 1 << 20;
-
-#[derive(CandidType)]
-struct UserCanisterArgs {
-    owner: Principal,
-    factory: Principal,
-    version: String,
-}
 
 pub fn run(size: &Size, report: &mut Report) {
     let mut results = Vec::new();
@@ -54,12 +48,13 @@ fn human(bytes: u64) -> String {
 }
 
 fn args(owner: Principal, version: &str) -> Vec<u8> {
-    candid::encode_one(UserCanisterArgs {
+    factory_guest::InstallArgs {
         owner,
         factory: Principal::self_authenticating(b"factory"),
         version: version.into(),
-    })
-    .expect("encode")
+        app_arg: None,
+    }
+    .encode()
 }
 
 /// Fills a fresh user canister with `bytes` of values, upgrades it, and
@@ -102,10 +97,4 @@ fn upgrade_with(bytes: u64) -> u64 {
     assert_eq!(health.records, i, "every record survived");
     assert_eq!(health.release, "1.0.1");
     instructions
-}
-
-#[derive(CandidType, candid::Deserialize)]
-struct Health {
-    records: u64,
-    release: String,
 }

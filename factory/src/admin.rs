@@ -84,27 +84,7 @@ pub fn set_approval_policy<M: Memory>(
     result
 }
 
-/// Refuses a policy no release could ever meet with `admins` admins: the
-/// uploader (an admin) is one of them, and counts only if the policy says so.
-pub fn check_approval_policy(policy: &RegistryConfig, admins: u64) -> Result<(), FactoryError> {
-    let approvers = if policy.uploader_counts {
-        admins
-    } else {
-        admins.saturating_sub(1)
-    };
-    if u64::from(policy.approvals_required) <= approvers {
-        return Ok(());
-    }
-    let who = if policy.uploader_counts {
-        "admins"
-    } else {
-        "admins besides the uploader"
-    };
-    Err(FactoryError::InvalidConfig(format!(
-        "{} approvals required, but there are only {approvers} {who}: no release could ever be approved",
-        policy.approvals_required
-    )))
-}
+pub use factory_api::config::check_approval_policy;
 
 /// Replaces the allowlist.
 pub fn set_allowlist<M: Memory>(

@@ -3,65 +3,9 @@
 use crate::storable::candid_storable;
 use candid::{CandidType, Deserialize, Principal};
 
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub enum AuditAction {
-    ConfigChanged,
-    AdminAdded {
-        admin: Principal,
-    },
-    AdminRemoved {
-        admin: Principal,
-    },
-    AllowlistSet {
-        entries: u32,
-    },
-    ReleaseBegun {
-        version: String,
-    },
-    ReleaseCommitted {
-        version: String,
-    },
-    ReleaseAborted {
-        version: String,
-    },
-    ReleaseApproved {
-        version: String,
-    },
-    ReleaseDeprecated {
-        version: String,
-    },
-    ReleaseRevoked {
-        version: String,
-    },
-    RecoveryRotated {
-        canister_id: Principal,
-        new_recovery: Principal,
-    },
-    SnapshotRestored {
-        canister_id: Principal,
-    },
-    ReinstalledLastGood {
-        canister_id: Principal,
-        version: String,
-    },
-    Detached {
-        canister_id: Principal,
-    },
-    RolloutStarted {
-        id: u64,
-        target_version: String,
-    },
-    RolloutPaused {
-        id: u64,
-    },
-    RolloutResumed {
-        id: u64,
-    },
-    RolloutCancelled {
-        id: u64,
-    },
-}
+pub use factory_api::{AuditAction, AuditPage};
 
+/// An entry as the log stores it (`audit_log` answers `factory_api::AuditEntry`).
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct AuditEntry {
     pub seq: u64,
@@ -73,15 +17,6 @@ pub struct AuditEntry {
 }
 
 candid_storable!(AuditEntry);
-
-/// One page of the log, newest first.
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct AuditPage {
-    pub entries: Vec<AuditEntry>,
-    /// Pass as `before` to get the next (older) page.
-    pub next_before: Option<u64>,
-    pub total: u64,
-}
 
 pub const MAX_AUDIT_PAGE: u32 = 500;
 
@@ -104,9 +39,13 @@ fn bounded(text: &mut String, max: usize) {
     }
 }
 
-impl AuditAction {
+pub trait BoundedAction {
     /// The action with its caller-supplied text bounded.
-    pub fn bounded(mut self) -> Self {
+    fn bounded(self) -> Self;
+}
+
+impl BoundedAction for AuditAction {
+    fn bounded(mut self) -> Self {
         use AuditAction::*;
         match &mut self {
             ReleaseBegun { version }

@@ -27,17 +27,11 @@ fn provision_creates_installs_and_records_one_canister() {
     let c = h.mgmt.canister(id);
     assert_eq!(c.controllers, vec![principal(FACTORY), owner(10_001)]);
     assert_eq!(c.module_hash, Some(release.sha256.0));
-    let arg: (Principal, Principal, String) = {
-        #[derive(candid::CandidType, candid::Deserialize)]
-        struct A {
-            owner: Principal,
-            factory: Principal,
-            version: String,
-        }
-        let a: A = candid::decode_one(&c.install_args[0]).unwrap();
-        (a.owner, a.factory, a.version)
-    };
-    assert_eq!(arg, (owner(1), principal(FACTORY), "1.0.0".to_string()));
+    let arg = factory_guest::InstallArgs::decode(&c.install_args[0]).unwrap();
+    assert_eq!(
+        (arg.owner, arg.factory, arg.version.as_str(), arg.app_arg),
+        (owner(1), principal(FACTORY), "1.0.0", None)
+    );
     let s = h.state.borrow();
     let record = s.users.get(&owner(1)).unwrap();
     assert_eq!(record.phase, Phase::Ready);

@@ -14,8 +14,10 @@ mod canister_index;
 pub mod chunk_store;
 pub mod config;
 pub mod error;
+mod guest;
 mod ic_runtime;
 pub mod lifecycle;
+mod mappers;
 pub mod metrics;
 pub mod provision;
 pub mod rate_limit;
@@ -27,7 +29,6 @@ pub mod state;
 mod storable;
 pub mod types;
 pub mod upgrade;
-mod user_canister_api;
 mod user_codec;
 mod user_codec_v1;
 mod user_store;
@@ -67,5 +68,32 @@ mod candid_interface_test {
     fn committed_did_matches_the_exported_service() {
         let did = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("factory.did");
         canister_artifacts::assert_did_matches(&did, &super::__export_service());
+    }
+
+    /// `factory_api::methods::Method` names every endpoint of the service, and
+    /// only those: clients call by these names.
+    #[test]
+    fn the_api_crate_names_every_service_method() {
+        let service = super::__export_service();
+        let body = &service[service.rfind("service :").expect("a service")..];
+        let mut methods: Vec<&str> = body
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| !l.starts_with("//") && !l.starts_with("service"))
+            .filter_map(|l| l.split_once(" : "))
+            .map(|(name, _)| name.trim_matches('"'))
+            .collect();
+        let mut api: Vec<&str> = factory_api::methods::Method::all()
+            .map(|m| m.name())
+            .collect();
+        let mut endpoints: Vec<&str> = crate::auth::Endpoint::ALL
+            .iter()
+            .map(|e| e.method_name())
+            .collect();
+        methods.sort();
+        api.sort();
+        endpoints.sort();
+        assert_eq!(api, methods, "service:\n{body}");
+        assert_eq!(endpoints, methods);
     }
 }

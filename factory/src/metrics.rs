@@ -3,24 +3,10 @@
 //! from a scan of the users, so the query costs the same at any fleet size.
 
 use crate::state::FactoryState;
-use candid::{CandidType, Deserialize};
 use ic_stable_structures::Memory;
 use std::fmt::Write;
 
-#[derive(CandidType, Deserialize, Clone, Debug)]
-pub struct HttpRequest {
-    pub method: String,
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    pub body: serde_bytes::ByteBuf,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct HttpResponse {
-    pub status_code: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: serde_bytes::ByteBuf,
-}
+pub use factory_api::{HttpRequest, HttpResponse};
 
 pub fn http_request<M: Memory>(
     s: &FactoryState<M>,

@@ -8,10 +8,10 @@
 use crate::chunk_store;
 use crate::config::ProvisioningMode;
 use crate::error::FactoryError;
+use crate::guest::install_arg;
 use crate::rate_limit::TokenBucket;
 use crate::runtime::{Ctx, Env, InstallChunked, InstallMode, Management};
 use crate::state::FactoryState;
-use crate::user_canister_api::install_arg;
 use crate::users::{Lock, Phase, UserRecord};
 use candid::Principal;
 use ic_stable_structures::Memory;

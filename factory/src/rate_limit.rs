@@ -3,14 +3,7 @@
 
 use candid::{CandidType, Deserialize};
 
-/// How fast something may happen.
-#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RateLimit {
-    /// Requests allowed at once after a quiet period.
-    pub capacity: u32,
-    /// One more request is allowed every this many nanoseconds.
-    pub refill_period_ns: u64,
-}
+pub use factory_api::RateLimit;
 
 /// The state of one bucket; stored with whatever it limits.
 #[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -1,12 +1,12 @@
 //! The factory's state, all of it in stable structures (nothing to save in
 //! `pre_upgrade`), and its memory layout.
 
-use crate::audit::{AuditAction, AuditEntry, AuditPage, MAX_AUDIT_PAGE};
+use crate::audit::{AuditAction, AuditEntry, AuditPage, BoundedAction, MAX_AUDIT_PAGE};
 use crate::canister_index::CanisterIndex;
 use crate::config::FactoryConfig;
 use crate::rate_limit::TokenBucket;
 use crate::rollout::store::{Scheduler, SchedulerMemories};
-use crate::storable::candid_storable;
+use crate::storable::{candid_storable, CandidCell};
 use crate::user_store::UserStore;
 use crate::users::UserRecord;
 use candid::{CandidType, Deserialize, Principal};
@@ -55,10 +55,9 @@ pub struct Counters {
     pub audit_seq: u64,
 }
 candid_storable!(Counters);
-candid_storable!(FactoryConfig);
 
 pub struct FactoryState<M: Memory> {
-    pub config: StableCell<FactoryConfig, M>,
+    pub config: CandidCell<FactoryConfig, M>,
     pub admins: StableBTreeMap<Principal, (), M>,
     pub allowlist: StableBTreeMap<Principal, (), M>,
     /// owner → record
@@ -86,7 +85,7 @@ impl<I: Memory> FactoryState<VMem<I>> {
     pub fn init(mm: &MemoryManager<I>) -> Self {
         let m = |id: u8| mm.get(MemoryId::new(id));
         FactoryState {
-            config: StableCell::init(m(ids::CONFIG), FactoryConfig::default()),
+            config: CandidCell::init(m(ids::CONFIG), FactoryConfig::default()),
             admins: StableBTreeMap::init(m(ids::ADMINS)),
             allowlist: StableBTreeMap::init(m(ids::ALLOWLIST)),
             users: UserStore::init(m(ids::USERS)),
@@ -212,7 +211,7 @@ impl<M: Memory> FactoryState<M> {
         let start = end.saturating_sub(limit);
         let entries = (start..end)
             .rev()
-            .filter_map(|i| self.audit.get(i))
+            .filter_map(|i| self.audit.get(i).map(Into::into))
             .collect();
         AuditPage {
             entries,

@@ -4,9 +4,9 @@
 
 use crate::chunk_store;
 use crate::error::FactoryError;
+use crate::guest::install_arg;
 use crate::rollout::model::JobPhase;
 use crate::runtime::{Ctx, Env, InstallChunked, InstallMode, Management};
-use crate::user_canister_api::install_arg;
 use candid::Principal;
 use ic_stable_structures::Memory;
 use wasm_registry::Release;

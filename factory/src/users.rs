@@ -3,16 +3,7 @@
 use crate::rate_limit::TokenBucket;
 use candid::{CandidType, Deserialize, Principal};
 
-/// Where a user's canister is in its life.
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub enum Phase {
-    /// `create_canister` was sent; no id yet.
-    Creating,
-    /// Created (id known), code not installed yet: the next provision finishes it.
-    Installing,
-    /// Installed and running a release.
-    Ready,
-}
+pub use factory_api::{Outcome, Phase, UserView};
 
 /// An action holding a canister, so two never interleave on it.
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -22,17 +13,6 @@ pub struct Lock {
     /// The factory's epoch when taken: a lock from an earlier epoch is stale
     /// (its callbacks died with the factory's previous module).
     pub epoch: u64,
-}
-
-/// The last upgrade or recovery action on a canister and how it ended.
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct Outcome {
-    pub action: String,
-    pub from_version: Option<String>,
-    pub to_version: Option<String>,
-    pub at_ns: u64,
-    /// None on success, the reason on failure.
-    pub error: Option<String>,
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -79,21 +59,6 @@ impl UserRecord {
     pub fn is_locked(&self, epoch: u64) -> bool {
         self.lock.as_ref().is_some_and(|l| l.epoch == epoch)
     }
-}
-
-/// What `my_canister` and admins' `get_user` answer.
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct UserView {
-    pub owner: Principal,
-    pub canister_id: Option<Principal>,
-    pub recovery: Principal,
-    pub phase: Phase,
-    pub version: Option<String>,
-    pub previous_version: Option<String>,
-    pub has_snapshot: bool,
-    pub busy: bool,
-    pub last_outcome: Option<Outcome>,
-    pub created_at_ns: u64,
 }
 
 impl UserRecord {

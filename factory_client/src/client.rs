@@ -3,19 +3,9 @@
 use crate::transport::{Transport, TransportError};
 use candid::utils::{ArgumentDecoder, ArgumentEncoder};
 use candid::{CandidType, Deserialize, Principal};
-use factory::audit::AuditPage;
-use factory::config::FactoryConfig;
-use factory::error::FactoryError;
-use factory::metrics::{HttpRequest, HttpResponse};
-use factory::rollout::on_demand::UpgradeAccepted;
-use factory::rollout::plan::RolloutPlan;
-use factory::rollout::status::{HistoryPage, HistoryQuery, RolloutStatus, UpgradeStatus};
-use factory::types::*;
-use factory::users::UserView;
+use factory_api::methods::Method;
+use factory_api::*;
 use std::fmt;
-use wasm_registry::{
-    BeginUpload, RegistryConfig, Release, ReleaseState, Sha256, UploadChunk, UploadStatus,
-};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClientError {
@@ -69,9 +59,10 @@ impl<T: Transport> FactoryClient<T> {
     fn raw<A: ArgumentEncoder, R: for<'de> ArgumentDecoder<'de>>(
         &self,
         query: bool,
-        method: &str,
+        method: Method,
         args: A,
     ) -> Res<R> {
+        let method = method.name();
         let bytes = candid::encode_args(args).map_err(|e| ClientError::Candid(e.to_string()))?;
         let reply = if query {
             self.transport.query(self.factory, method, bytes)?
@@ -85,7 +76,7 @@ impl<T: Transport> FactoryClient<T> {
     fn call<A: ArgumentEncoder, R: CandidType + for<'de> Deserialize<'de>>(
         &self,
         query: bool,
-        method: &str,
+        method: Method,
         args: A,
     ) -> Res<R> {
         let (result,): (Result<R, FactoryError>,) = self.raw(query, method, args)?;
@@ -93,7 +84,7 @@ impl<T: Transport> FactoryClient<T> {
     }
 
     pub fn version(&self) -> Res<BuildInfo> {
-        self.raw(true, "version", ()).map(|(v,)| v)
+        self.raw(true, Method::Version, ()).map(|(v,)| v)
     }
 
     pub fn metrics(&self) -> Res<String> {
@@ -103,7 +94,7 @@ impl<T: Transport> FactoryClient<T> {
             headers: vec![],
             body: Default::default(),
         };
-        let (resp,): (HttpResponse,) = self.raw(true, "http_request", (req,))?;
+        let (resp,): (HttpResponse,) = self.raw(true, Method::HttpRequest, (req,))?;
         if resp.status_code != 200 {
             return Err(ClientError::Invalid(format!(
                 "/metrics answered {}",
@@ -114,19 +105,23 @@ impl<T: Transport> FactoryClient<T> {
     }
 
     pub fn list_releases(&self, after: Option<String>, limit: u32) -> Res<Vec<Release>> {
-        self.call(true, "list_releases", (ListReleasesArgs { after, limit },))
+        self.call(
+            true,
+            Method::ListReleases,
+            (ListReleasesArgs { after, limit },),
+        )
     }
 
     pub fn get_release(&self, version: &str) -> Res<Release> {
-        self.call(true, "get_release", (version,))
+        self.call(true, Method::GetRelease, (version,))
     }
 
     pub fn provision(&self, recovery: Principal) -> Res<Principal> {
-        self.call(false, "provision", (ProvisionArgs { recovery },))
+        self.call(false, Method::Provision, (ProvisionArgs { recovery },))
     }
 
     pub fn my_canister(&self) -> Res<UserView> {
-        self.call(true, "my_canister", ())
+        self.call(true, Method::MyCanister, ())
     }
 
     pub fn rotate_recovery(&self, canister_id: Principal, new_recovery: Principal) -> Res<()> {
@@ -134,79 +129,83 @@ impl<T: Transport> FactoryClient<T> {
             canister_id,
             new_recovery,
         };
-        self.call(false, "rotate_recovery", (args,))
+        self.call(false, Method::RotateRecovery, (args,))
     }
 
     pub fn restore_snapshot(&self, canister_id: Principal) -> Res<()> {
-        self.call(false, "restore_snapshot", (canister_id,))
+        self.call(false, Method::RestoreSnapshot, (canister_id,))
     }
 
     pub fn reinstall_last_good(&self, canister_id: Principal) -> Res<String> {
-        self.call(false, "reinstall_last_good", (canister_id,))
+        self.call(false, Method::ReinstallLastGood, (canister_id,))
     }
 
     pub fn detach(&self, canister_id: Principal) -> Res<()> {
-        self.call(false, "detach", (canister_id,))
+        self.call(false, Method::Detach, (canister_id,))
     }
 
     pub fn get_user(&self, owner: Principal) -> Res<UserView> {
-        self.call(true, "get_user", (owner,))
+        self.call(true, Method::GetUser, (owner,))
     }
 
     pub fn list_users(&self, start_after: Option<Principal>, limit: u32) -> Res<UserPage> {
-        self.call(true, "list_users", (ListUsersArgs { start_after, limit },))
+        self.call(
+            true,
+            Method::ListUsers,
+            (ListUsersArgs { start_after, limit },),
+        )
     }
 
     pub fn get_config(&self) -> Res<FactorySettings> {
-        self.call(true, "get_config", ())
+        self.call(true, Method::GetConfig, ())
     }
 
     pub fn set_config(&self, config: FactoryConfig) -> Res<()> {
-        self.call(false, "set_config", (config,))
+        self.call(false, Method::SetConfig, (config,))
     }
 
     pub fn set_approval_policy(&self, policy: RegistryConfig) -> Res<Vec<String>> {
-        self.call(false, "set_approval_policy", (policy,))
+        self.call(false, Method::SetApprovalPolicy, (policy,))
     }
 
     pub fn list_admins(&self) -> Res<Vec<Principal>> {
-        self.call(true, "list_admins", ())
+        self.call(true, Method::ListAdmins, ())
     }
 
     pub fn add_admin(&self, admin: Principal) -> Res<()> {
-        self.call(false, "add_admin", (admin,))
+        self.call(false, Method::AddAdmin, (admin,))
     }
 
     pub fn remove_admin(&self, admin: Principal) -> Res<()> {
-        self.call(false, "remove_admin", (admin,))
+        self.call(false, Method::RemoveAdmin, (admin,))
     }
 
     pub fn set_allowlist(&self, principals: Vec<Principal>) -> Res<()> {
-        self.call(false, "set_allowlist", (principals,))
+        self.call(false, Method::SetAllowlist, (principals,))
     }
 
     pub fn audit_log(&self, before: Option<u64>, limit: u32) -> Res<AuditPage> {
-        self.call(true, "audit_log", (AuditQuery { before, limit },))
+        self.call(true, Method::AuditLog, (AuditQuery { before, limit },))
     }
 
     pub fn begin_release(&self, args: BeginUpload) -> Res<UploadStatus> {
-        self.call(false, "begin_release", (args,))
+        self.call(false, Method::BeginRelease, (args,))
     }
 
     pub fn upload_release_chunk(&self, args: UploadChunk) -> Res<Sha256> {
-        self.call(false, "upload_release_chunk", (args,))
+        self.call(false, Method::UploadReleaseChunk, (args,))
     }
 
     pub fn commit_release(&self, version: &str) -> Res<Release> {
-        self.call(false, "commit_release", (version,))
+        self.call(false, Method::CommitRelease, (version,))
     }
 
     pub fn abort_release(&self, version: &str) -> Res<()> {
-        self.call(false, "abort_release", (version,))
+        self.call(false, Method::AbortRelease, (version,))
     }
 
     pub fn approve_release(&self, version: &str) -> Res<ReleaseState> {
-        self.call(false, "approve_release", (version,))
+        self.call(false, Method::ApproveRelease, (version,))
     }
 
     pub fn deprecate_release(&self, version: &str, reason: &str) -> Res<()> {
@@ -214,7 +213,7 @@ impl<T: Transport> FactoryClient<T> {
             version: version.into(),
             reason: reason.into(),
         };
-        self.call(false, "deprecate_release", (args,))
+        self.call(false, Method::DeprecateRelease, (args,))
     }
 
     pub fn revoke_release(&self, version: &str, reason: &str) -> Res<()> {
@@ -222,32 +221,32 @@ impl<T: Transport> FactoryClient<T> {
             version: version.into(),
             reason: reason.into(),
         };
-        self.call(false, "revoke_release", (args,))
+        self.call(false, Method::RevokeRelease, (args,))
     }
 
     /// Starts a rollout and returns its id.
     pub fn start_rollout(&self, plan: RolloutPlan) -> Res<u64> {
-        self.call(false, "start_rollout", (plan,))
+        self.call(false, Method::StartRollout, (plan,))
     }
 
     pub fn pause_rollout(&self) -> Res<()> {
-        self.call(false, "pause_rollout", ())
+        self.call(false, Method::PauseRollout, ())
     }
 
     pub fn resume_rollout(&self) -> Res<()> {
-        self.call(false, "resume_rollout", ())
+        self.call(false, Method::ResumeRollout, ())
     }
 
     pub fn cancel_rollout(&self) -> Res<()> {
-        self.call(false, "cancel_rollout", ())
+        self.call(false, Method::CancelRollout, ())
     }
 
     pub fn rollout_status(&self) -> Res<RolloutStatus> {
-        self.call(true, "rollout_status", ())
+        self.call(true, Method::RolloutStatus, ())
     }
 
     pub fn rollout_history(&self, query: HistoryQuery) -> Res<HistoryPage> {
-        self.call(true, "rollout_history", (query,))
+        self.call(true, Method::RolloutHistory, (query,))
     }
 
     /// On-demand upgrade of `canister_id` (by its owner or recovery principal);
@@ -261,10 +260,10 @@ impl<T: Transport> FactoryClient<T> {
             canister_id,
             version,
         };
-        self.call(false, "request_upgrade", (args,))
+        self.call(false, Method::RequestUpgrade, (args,))
     }
 
     pub fn upgrade_status(&self, canister_id: Principal) -> Res<UpgradeStatus> {
-        self.call(true, "upgrade_status", (canister_id,))
+        self.call(true, Method::UpgradeStatus, (canister_id,))
     }
 }

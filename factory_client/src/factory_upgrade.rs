@@ -7,8 +7,7 @@
 use crate::client::{ClientError, FactoryClient};
 use crate::transport::{Transport, TransportError};
 use candid::{CandidType, Deserialize};
-use factory::rollout::status::RolloutStatus;
-use factory::types::{FactoryArg, FactoryUpgradeArgs};
+use factory_api::{FactoryArg, FactoryUpgradeArgs, RolloutStatus};
 use ic_management_canister_types::{
     CanisterIdRecord, CanisterInstallMode, CanisterStatusType, InstallCodeArgs,
 };

@@ -21,24 +21,4 @@ pub use publish::{module_hash, PublishOptions, PublishReport};
 pub use transport::{Transport, TransportError};
 
 /// The factory's Candid types, re-exported for callers.
-pub use factory::{
-    audit::{AuditAction, AuditEntry, AuditPage},
-    config::{FactoryConfig, ProvisioningMode},
-    error::FactoryError,
-    metrics::{HttpRequest, HttpResponse},
-    rate_limit::RateLimit,
-    rollout::model::{PauseReason, RolloutEnd, RolloutState},
-    rollout::on_demand::UpgradeAccepted,
-    rollout::plan::{
-        RetryPolicy, RolloutFilter, RolloutPlan, SnapshotPolicy, StagePlan, TopUpPolicy,
-    },
-    rollout::status::{
-        ActiveRollout, HistoryPage, HistoryQuery, PendingUpgrade, RolloutStatus, StagePhase,
-        StageStatus, UpgradeStatus,
-    },
-    types::*,
-    users::{Outcome, Phase, UserView},
-};
-pub use wasm_registry::{
-    BeginUpload, RegistryConfig, Release, ReleaseState, Sha256, UploadChunk, UploadStatus,
-};
+pub use factory_api::*;

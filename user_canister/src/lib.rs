@@ -19,15 +19,15 @@ pub mod types;
 pub use types::*;
 
 use auth::Endpoint;
+use factory_guest::RequestUpgradeError;
 use ic_cdk::api::{canister_cycle_balance, is_controller, msg_caller, time};
-use ic_cdk::call::{Call, OnewayError};
 use ic_stable_structures::DefaultMemoryImpl;
 use serde_bytes::ByteBuf;
 use state::State;
 use std::cell::RefCell;
 
 /// The factory's method that queues an upgrade of its caller.
-pub const FACTORY_UPGRADE_METHOD: &str = "request_upgrade_from_canister";
+pub const FACTORY_UPGRADE_METHOD: &str = factory_guest::REQUEST_UPGRADE_METHOD;
 
 thread_local! {
     static STATE: RefCell<State<DefaultMemoryImpl>> =
@@ -157,18 +157,18 @@ fn request_upgrade(version: Option<String>) -> Result<(), UserError> {
     authorize(Endpoint::RequestUpgrade)?;
     limits::check_version_request(version.as_deref())?;
     let factory = with_state(|s| s.args().factory);
-    Call::unbounded_wait(factory, FACTORY_UPGRADE_METHOD)
-        .with_arg(version)
-        .oneway()
-        .map_err(|e| match e {
-            OnewayError::InsufficientLiquidCycleBalance(c) => UserError::InsufficientCycles {
-                available: c.available,
-                required: c.required,
-            },
-            OnewayError::CallPerformFailed(_) => UserError::CallFailed {
-                reason: "ic0.call_perform failed: the queue to the factory is full or this canister is low on cycles".into(),
-            },
-        })
+    factory_guest::request_upgrade(factory, version.as_deref()).map_err(|e| match e {
+        RequestUpgradeError::InsufficientCycles {
+            available,
+            required,
+        } => UserError::InsufficientCycles {
+            available,
+            required,
+        },
+        RequestUpgradeError::CallPerformFailed => UserError::CallFailed {
+            reason: e.to_string(),
+        },
+    })
 }
 
 ic_cdk::export_candid!();

@@ -10,15 +10,14 @@ use crate::store::{Store, StoreMemories};
 use crate::types::UserCanisterArgs;
 use candid::Principal;
 use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
-use ic_stable_structures::storable::{Bound, Storable};
 use ic_stable_structures::{Memory, StableCell};
-use std::borrow::Cow;
 
 /// The stable memory layout. Ids are never reused for something else: a memory keeps its
 /// bytes across upgrades.
 pub mod ids {
     use super::MemoryId;
-    /// `StableCell<UserCanisterArgs>`: owner, factory, release (Candid).
+    /// `StableCell<UserCanisterArgs>`: owner, factory, release, app argument (Candid,
+    /// `factory_guest::InstallArgs`).
     pub const CONFIG: MemoryId = MemoryId::new(0);
     /// `StableCell<u32>`: the schema version of everything else (0 = no marker).
     pub const SCHEMA: MemoryId = MemoryId::new(1);
@@ -62,6 +61,7 @@ impl<M: Memory> State<M> {
             owner: Principal::anonymous(),
             factory: Principal::anonymous(),
             version: String::new(),
+            app_arg: None,
         };
         State {
             config: StableCell::init(manager.get(ids::CONFIG), unset),
@@ -133,35 +133,10 @@ impl<M: Memory> State<M> {
     }
 }
 
-/// The factory's args, checked so that a broken one fails the install instead of leaving a
-/// canister nobody can use.
+/// The factory's args, checked (by the guest library) so that a broken one fails the
+/// install instead of leaving a canister nobody can use.
 fn validate(args: &UserCanisterArgs) -> Result<(), String> {
-    if args.owner == Principal::anonymous() {
-        return Err("the owner must not be the anonymous principal".into());
-    }
-    if args.factory == Principal::anonymous() {
-        return Err("the factory must not be the anonymous principal".into());
-    }
-    if args.owner == args.factory {
-        return Err("the owner must not be the factory".into());
-    }
-    Ok(())
-}
-
-impl Storable for UserCanisterArgs {
-    fn to_bytes(&self) -> Cow<'_, [u8]> {
-        Cow::Owned(candid::encode_one(self).expect("UserCanisterArgs always encodes"))
-    }
-
-    fn into_bytes(self) -> Vec<u8> {
-        self.to_bytes().into_owned()
-    }
-
-    fn from_bytes(bytes: Cow<[u8]>) -> Self {
-        candid::decode_one(&bytes).expect("corrupt config in stable memory")
-    }
-
-    const BOUND: Bound = Bound::Unbounded;
+    args.clone().checked().map(drop).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -180,6 +155,7 @@ mod tests {
             owner: p(1),
             factory: p(2),
             version: version.into(),
+            app_arg: None,
         }
     }
 
@@ -203,15 +179,15 @@ mod tests {
         for bad in [
             UserCanisterArgs {
                 owner: anon,
-                ..args("1")
+                ..args("1.0.0")
             },
             UserCanisterArgs {
                 factory: anon,
-                ..args("1")
+                ..args("1.0.0")
             },
             UserCanisterArgs {
                 owner: p(2),
-                ..args("1")
+                ..args("1.0.0")
             },
         ] {
             assert!(s.init(bad.clone()).is_err());

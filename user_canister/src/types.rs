@@ -2,27 +2,11 @@
 
 use candid::{CandidType, Deserialize, Principal};
 
-/// Named by the factory at install and at every upgrade.
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct UserCanisterArgs {
-    /// The end user this canister belongs to.
-    pub owner: Principal,
-    /// The factory that provisioned and upgrades this canister.
-    pub factory: Principal,
-    /// The release version (semver) being installed.
-    pub version: String,
-}
-
-/// What `version` answers: which build of which release runs here.
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct VersionInfo {
-    /// The release version the factory installed, from the init/upgrade arg.
-    pub release: String,
-    /// The crate version this module was compiled from.
-    pub crate_version: String,
-    /// The git commit this module was built from, when the build knew it.
-    pub git_commit: Option<String>,
-}
+/// The factory's install/upgrade argument and the `version` convention come from the
+/// guest library, as for any app the factory manages.
+pub use factory_guest::{InstallArgs, VersionInfo};
+/// The name this crate used before the guest library.
+pub type UserCanisterArgs = InstallArgs;
 
 /// What `health` answers: enough to see that the canister runs and how full it is.
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! resume, cancel; and archiving a finished rollout into the history.
 
 use super::model::*;
-use super::plan::RolloutPlan;
+use super::plan::{Normalize, RolloutPlan};
 use super::reasons;
 use super::transitions::{discard, with_sched};
 use crate::audit::AuditAction;

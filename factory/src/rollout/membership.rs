@@ -7,19 +7,9 @@
 //! of the users map: a stage's pass reads only the keys of users outside the
 //! stage, never their records.
 
-use super::plan::{Stage, FULL_BPS};
-use candid::Principal;
-use sha2::{Digest, Sha256};
+use super::plan::Stage;
 
-pub fn bucket(salt: u64, owner: &Principal) -> u16 {
-    let mut h = Sha256::new();
-    h.update(salt.to_be_bytes());
-    h.update(owner.as_slice());
-    let d = h.finalize();
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&d[..8]);
-    (u64::from_be_bytes(first) % u64::from(FULL_BPS)) as u16
-}
+pub use factory_api::rollout::membership::bucket;
 
 /// The stage whose share first covers `bucket` (stages end at 10,000).
 pub fn stage_of(stages: &[Stage], bucket: u16) -> u8 {
@@ -33,6 +23,8 @@ pub fn stage_of(stages: &[Stage], bucket: u16) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rollout::plan::FULL_BPS;
+    use candid::Principal;
 
     fn stage(bps: u16) -> Stage {
         Stage {

@@ -8,6 +8,11 @@ use ic_stable_structures::storable::Bound;
 use ic_stable_structures::Storable;
 use std::borrow::Cow;
 
+pub use factory_api::{
+    FailureReason, JobPhase, PauseReason, RolloutEnd, RolloutState, StageCounters, StageSummary,
+    Totals,
+};
+
 /// Queue priorities, lowest first.
 pub mod priority {
     /// Canisters found mid-sequence (e.g. after a factory upgrade), which may
@@ -39,18 +44,6 @@ pub struct RetryKey {
 pub struct RunKey {
     pub epoch: u64,
     pub canister: Principal,
-}
-
-/// The steps of one upgrade, in order; reconciliation reads how far it got.
-#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum JobPhase {
-    Checking,
-    ToppingUp,
-    Stopping,
-    Snapshotting,
-    Installing,
-    Starting,
-    Confirming,
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -145,77 +138,27 @@ pub enum Final {
     Failed,
 }
 
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
-pub struct StageCounters {
-    pub queued: u64,
-    pub retrying: u64,
-    pub in_flight: u64,
-    pub upgraded: u64,
-    pub skipped: u64,
-    pub failed: u64,
-    pub started_ns: Option<u64>,
-    pub finished_ns: Option<u64>,
+/// The counter an item's slot or end adds to.
+pub trait CounterSlots {
+    fn slot_mut(&mut self, slot: Slot) -> &mut u64;
+    fn final_mut(&mut self, f: Final) -> &mut u64;
 }
 
-impl StageCounters {
-    pub fn pending(&self) -> u64 {
-        self.queued + self.retrying + self.in_flight
-    }
-    pub fn attempted(&self) -> u64 {
-        self.upgraded + self.failed
-    }
-    /// Failures per 10,000 attempted upgrades.
-    pub fn failure_bps(&self) -> u64 {
-        (self.failed * 10_000)
-            .checked_div(self.attempted())
-            .unwrap_or(0)
-    }
-    pub fn slot_mut(&mut self, slot: Slot) -> &mut u64 {
+impl CounterSlots for StageCounters {
+    fn slot_mut(&mut self, slot: Slot) -> &mut u64 {
         match slot {
             Slot::Queued => &mut self.queued,
             Slot::Retrying => &mut self.retrying,
             Slot::InFlight => &mut self.in_flight,
         }
     }
-    pub fn final_mut(&mut self, f: Final) -> &mut u64 {
+    fn final_mut(&mut self, f: Final) -> &mut u64 {
         match f {
             Final::Upgraded => &mut self.upgraded,
             Final::Skipped => &mut self.skipped,
             Final::Failed => &mut self.failed,
         }
     }
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub enum PauseReason {
-    Admin {
-        by: Principal,
-    },
-    /// Resumes by itself once the balance is back above `needed`.
-    LowCycles {
-        balance: u128,
-        needed: u128,
-    },
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub enum RolloutState {
-    Running,
-    Paused(PauseReason),
-    /// A stage went over its failure threshold (or the target was revoked);
-    /// `resume_rollout` overrides, `cancel_rollout` ends it.
-    Halted {
-        stage: u8,
-        reason: String,
-    },
-}
-
-/// How a rollout ended, in the history.
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub enum RolloutEnd {
-    Completed,
-    Cancelled { by: Principal },
-    Superseded { by_rollout: u64 },
 }
 
 /// The active rollout: its plan (written once) ...
@@ -250,22 +193,6 @@ pub struct Progress {
     /// Canisters on a version the filter admits, other than the target, when
     /// the rollout started (from the per-version counts): the ETA's basis.
     pub eligible_estimate: u64,
-}
-
-/// Figures since the factory was installed, for `/metrics`.
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
-pub struct Totals {
-    pub upgraded: u64,
-    pub skipped: u64,
-    pub failed: u64,
-    pub retries: u64,
-    pub reconciled: u64,
-    pub on_demand_accepted: u64,
-    pub on_demand_rate_limited: u64,
-    pub top_ups: u64,
-    pub top_up_cycles: u128,
-    pub ticks: u64,
-    pub workers_started: u64,
 }
 
 /// The scheduler's small global values, in one cell.
@@ -305,20 +232,8 @@ pub struct ReasonCount {
 }
 candid_storable!(ReasonCount);
 
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct FailureReason {
-    pub reason: String,
-    pub count: u64,
-    pub example: String,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct StageSummary {
-    pub name: String,
-    pub counters: StageCounters,
-}
-
-/// A finished rollout, as the history keeps it.
+/// A finished rollout, as the history stores it (`rollout_history` answers
+/// `factory_api::RolloutSummary`).
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct RolloutSummary {
     pub id: u64,

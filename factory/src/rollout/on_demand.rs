@@ -9,19 +9,11 @@ use crate::error::FactoryError;
 use crate::rate_limit::TokenBucket;
 use crate::state::FactoryState;
 use crate::users::Phase;
-use candid::{CandidType, Deserialize, Principal};
+use candid::Principal;
 use ic_stable_structures::Memory;
 use wasm_registry::ReleaseState;
 
-/// What an accepted request answers.
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct UpgradeAccepted {
-    pub canister_id: Principal,
-    pub from_version: String,
-    pub target_version: String,
-    /// The same request was already queued or running: nothing was charged.
-    pub already_pending: bool,
-}
+pub use factory_api::UpgradeAccepted;
 
 pub fn request_upgrade<M: Memory>(
     s: &mut FactoryState<M>,

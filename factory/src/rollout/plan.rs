@@ -4,6 +4,10 @@
 use crate::error::FactoryError;
 use candid::{CandidType, Deserialize, Principal};
 
+pub use factory_api::{
+    RetryPolicy, RolloutFilter, RolloutPlan, SnapshotPolicy, StagePlan, TopUpPolicy,
+};
+
 const SECOND_NS: u64 = 1_000_000_000;
 /// The IC queues at most 500 messages per canister pair, so more calls in
 /// flight to the management canister would be rejected, not faster.
@@ -17,82 +21,8 @@ pub const MAX_BACKOFF_NS: u64 = 24 * 3_600 * SECOND_NS;
 pub const MAX_TICK_INTERVAL_NS: u64 = 3_600 * SECOND_NS;
 pub const MAX_STAGE_NAME: usize = 64;
 
-/// What `start_rollout` takes. `opt` fields have defaults (see [`Plan`]).
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct RolloutPlan {
-    pub target_version: String,
-    /// Canary first. Each stage covers the fleet up to `fleet_bps`
-    /// (cumulative); the last one must reach 10,000. Empty: one stage, 100 %.
-    pub stages: Vec<StagePlan>,
-    /// Upgrades in flight at once, 1..=500: each has one management call
-    /// outstanding at a time.
-    pub max_in_flight: u32,
-    /// New upgrades a timer tick may start (default: `max_in_flight`).
-    pub max_starts_per_tick: Option<u32>,
-    /// Between ticks; 0 = the next round (default 1 s).
-    pub tick_interval_ns: Option<u64>,
-    pub retry: Option<RetryPolicy>,
-    pub filter: Option<RolloutFilter>,
-    /// Default: `ReplacePrevious`.
-    pub snapshot: Option<SnapshotPolicy>,
-    pub top_up: Option<TopUpPolicy>,
-    /// Canisters above the target are skipped unless this is true.
-    pub allow_downgrade: Option<bool>,
-    /// Replace the active rollout, which is archived as superseded.
-    pub supersede: Option<bool>,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct StagePlan {
-    pub name: String,
-    /// Share of the fleet upgraded once this stage is done (cumulative, bps).
-    pub fleet_bps: u16,
-    /// The rollout halts when the stage's failures exceed this share of its
-    /// attempted upgrades (bps).
-    pub max_failure_bps: u16,
-    /// Attempts needed before the rate is judged mid-stage (default 20); the
-    /// stage is always judged when it ends.
-    pub min_sample: Option<u32>,
-}
-
-#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Tries per canister, including the first (1 = no retry).
-    pub max_attempts: u8,
-    /// Wait before the first retry; doubled each time up to `max_backoff_ns`.
-    pub initial_backoff_ns: u64,
-    pub max_backoff_ns: u64,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
-pub struct RolloutFilter {
-    /// Only canisters on one of these versions (empty: any).
-    pub from_versions: Vec<String>,
-    pub exclude_versions: Vec<String>,
-    /// Only these canisters (empty: the whole fleet).
-    pub canisters: Vec<Principal>,
-    pub exclude_canisters: Vec<Principal>,
-}
-
-#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SnapshotPolicy {
-    Never,
-    /// Snapshot before installing, replacing the one of the previous upgrade
-    /// (the IC keeps at most 10 per canister).
-    ReplacePrevious,
-}
-
-/// Cycles for user canisters about to be upgraded: an install costs cycles,
-/// and a frozen canister cannot be upgraded.
-#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TopUpPolicy {
-    /// Top up a canister whose balance is below this ...
-    pub below: u128,
-    /// ... with this many cycles (0 disables top-ups).
-    pub amount: u128,
-}
-
-/// A validated plan with every default filled in; what the scheduler stores.
+/// A validated plan with every default filled in; what the scheduler stores
+/// (`rollout_status` shows it as `factory_api::Plan`).
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
     pub target_version: String,
@@ -133,10 +63,14 @@ pub const DEFAULT_MIN_SAMPLE: u32 = 20;
 /// A one-stage plan's threshold when none is given.
 pub const DEFAULT_MAX_FAILURE_BPS: u16 = 500;
 
-impl RolloutPlan {
+pub trait Normalize {
     /// Checks every range and fills the defaults; the target and the active
     /// rollout are checked against the state by `control::start_rollout`.
-    pub fn normalize(self) -> Result<Plan, FactoryError> {
+    fn normalize(self) -> Result<Plan, FactoryError>;
+}
+
+impl Normalize for RolloutPlan {
+    fn normalize(self) -> Result<Plan, FactoryError> {
         let range = |field: &str, why: &str| FactoryError::OutOfRange {
             field: field.into(),
             why: why.into(),

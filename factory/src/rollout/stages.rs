@@ -75,12 +75,7 @@ pub fn evaluate<M: Memory>(s: &mut FactoryState<M>, now: u64) -> Decision {
     decision
 }
 
-/// Basis points as a percentage, as the command line takes them.
-pub fn percent(bps: u64) -> String {
-    let text = format!("{}.{:02}", bps / 100, bps % 100);
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    format!("{text}%")
-}
+pub use factory_api::rollout::percent;
 
 /// The target must stay approved; a revoked or deprecated one halts.
 pub fn check_target<M: Memory>(s: &mut FactoryState<M>) {

@@ -3,61 +3,15 @@
 //! All read from counters and bounded structures, never a scan of the users.
 
 use super::model::*;
-use super::plan::Plan;
 use super::reasons;
 use crate::state::FactoryState;
-use crate::users::Outcome;
-use candid::{CandidType, Deserialize, Principal};
+use candid::Principal;
 use ic_stable_structures::Memory;
 
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct RolloutStatus {
-    pub active: Option<ActiveRollout>,
-    /// Everything the scheduler holds, rollouts and on-demand requests.
-    pub queued: u64,
-    pub retrying: u64,
-    pub in_flight: u32,
-    pub max_in_flight: u32,
-    pub totals: Totals,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct ActiveRollout {
-    pub id: u64,
-    pub plan: Plan,
-    pub state: RolloutState,
-    pub current_stage: u8,
-    pub stages: Vec<StageStatus>,
-    /// Most frequent first.
-    pub failure_reasons: Vec<FailureReason>,
-    pub started_by: Principal,
-    pub started_ns: u64,
-    /// The current stage's pass over the users is done.
-    pub current_stage_enumerated: bool,
-    /// Canisters the rollout should touch, estimated at its start.
-    pub eligible_estimate: u64,
-    /// Upgrades (done or failed) per hour since the start.
-    pub per_hour: u64,
-    pub eta_ns: Option<u64>,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub enum StagePhase {
-    Waiting,
-    Running,
-    Done,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct StageStatus {
-    pub name: String,
-    pub fleet_bps: u16,
-    pub max_failure_bps: u16,
-    pub phase: StagePhase,
-    pub pending: u64,
-    pub counters: StageCounters,
-    pub failure_bps: u64,
-}
+pub use factory_api::{
+    ActiveRollout, HistoryPage, HistoryQuery, PendingUpgrade, RolloutStatus, StagePhase,
+    StageStatus, UpgradeStatus,
+};
 
 pub fn rollout_status<M: Memory>(s: &FactoryState<M>, now: u64) -> RolloutStatus {
     let sc = s.sched.sched.get();
@@ -106,7 +60,7 @@ fn active<M: Memory>(s: &FactoryState<M>, a: &ActivePlan, p: &Progress, now: u64
         .then(|| (u128::from(remaining) * u128::from(elapsed) / u128::from(attempted)) as u64);
     ActiveRollout {
         id: a.id,
-        plan: a.plan.clone(),
+        plan: (&a.plan).into(),
         state: p.state.clone(),
         current_stage: p.stage,
         stages,
@@ -120,20 +74,6 @@ fn active<M: Memory>(s: &FactoryState<M>, a: &ActivePlan, p: &Progress, now: u64
     }
 }
 
-#[derive(CandidType, Deserialize, Clone, Debug)]
-pub struct HistoryQuery {
-    /// Entries before this index (newest first); none = the newest.
-    pub before: Option<u64>,
-    pub limit: u32,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct HistoryPage {
-    pub rollouts: Vec<RolloutSummary>,
-    pub next_before: Option<u64>,
-    pub total: u64,
-}
-
 pub const MAX_HISTORY_PAGE: u32 = 50;
 
 pub fn history<M: Memory>(s: &FactoryState<M>, q: &HistoryQuery) -> HistoryPage {
@@ -143,33 +83,11 @@ pub fn history<M: Memory>(s: &FactoryState<M>, q: &HistoryQuery) -> HistoryPage 
     HistoryPage {
         rollouts: (start..end)
             .rev()
-            .filter_map(|i| s.sched.history.get(i))
+            .filter_map(|i| s.sched.history.get(i).map(Into::into))
             .collect(),
         next_before: (start > 0).then_some(start),
         total,
     }
-}
-
-/// One canister's upgrade state: its last outcome and what is pending.
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct UpgradeStatus {
-    pub canister_id: Principal,
-    pub version: Option<String>,
-    pub last_outcome: Option<Outcome>,
-    pub pending: Option<PendingUpgrade>,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct PendingUpgrade {
-    pub target_version: String,
-    pub on_demand: bool,
-    pub rollout_id: Option<u64>,
-    /// queued, retrying or in_flight
-    pub state: String,
-    pub phase: Option<JobPhase>,
-    pub attempts: u8,
-    pub next_try_ns: Option<u64>,
-    pub last_error: Option<String>,
 }
 
 pub fn upgrade_status<M: Memory>(

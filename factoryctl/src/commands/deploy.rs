@@ -7,7 +7,7 @@ use crate::say;
 use crate::transport::embedded::{EmbeddedNetwork, NetworkMeta};
 use crate::transport::Network;
 use anyhow::{anyhow, bail, Result};
-use factory::admin::check_approval_policy;
+use factory_api::config::check_approval_policy;
 use factory_client::RegistryConfig;
 
 pub fn run(global: &GlobalArgs, args: &DeployArgs) -> Result<()> {

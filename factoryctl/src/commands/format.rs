@@ -1,7 +1,6 @@
 //! Shared wording of what commands print.
 
-use factory::audit::AuditAction;
-use factory::rollout::model::{PauseReason, RolloutState};
+use factory_api::{AuditAction, PauseReason, RolloutState};
 use factory_client::{Outcome, ReleaseState, Sha256};
 
 pub fn state_name(state: &ReleaseState) -> &'static str {
@@ -31,7 +30,7 @@ pub fn hex(sha: &Sha256) -> String {
 
 /// Basis points in percent, as the flags take them.
 pub fn percent_bps(bps: u64) -> String {
-    factory::rollout::stages::percent(bps)
+    factory_api::rollout::percent(bps)
 }
 
 /// A time (virtual on the embedded network) as RFC 3339, in UTC.

@@ -4,7 +4,7 @@ use super::format::{percent_bps, rollout_state};
 use super::{watch, Client};
 use crate::cli::{RolloutCommand, RolloutStartArgs};
 use anyhow::{bail, Result};
-use factory::rollout::model::RolloutEnd;
+use factory_api::RolloutEnd;
 use factory_client::{
     ActiveRollout, HistoryQuery, RetryPolicy, RolloutPlan, RolloutStatus, SnapshotPolicy,
     StagePhase, StagePlan,

@@ -7,7 +7,7 @@ use crate::cli::WatchArgs;
 use crate::progress::RolloutProgress;
 use crate::transport::Connection;
 use anyhow::{bail, Result};
-use factory::rollout::model::RolloutState;
+use factory_api::RolloutState;
 use factory_client::HistoryQuery;
 
 /// Wall-clock milliseconds to wait after each round: lets tests (and

@@ -2,7 +2,8 @@
 //! client of the user canister for storing and reading it back.
 
 use anyhow::{anyhow, bail, Result};
-use candid::{CandidType, Deserialize, Principal, Reserved};
+use candid::{Principal, Reserved};
+use factory_guest::VersionInfo;
 use ic_emulator::Emulator;
 use serde_bytes::ByteBuf;
 
@@ -30,11 +31,6 @@ pub fn data_of(n: u64) -> Vec<u8> {
     let mut data = format!("user {n}'s profile: ").into_bytes();
     data.extend((0..256u64).map(|i| (n.wrapping_mul(31).wrapping_add(i * 7) % 251) as u8));
     data
-}
-
-#[derive(CandidType, Deserialize)]
-struct VersionInfo {
-    release: String,
 }
 
 /// Calls to one user canister as its owner.

@@ -4,7 +4,7 @@
 
 use crate::progress::RolloutProgress;
 use anyhow::{bail, Result};
-use factory::rollout::model::{RolloutEnd, RolloutState, StageCounters};
+use factory_api::{RolloutEnd, RolloutState, StageCounters};
 use factory_client::EmulatorTransport;
 use factory_client::{FactoryClient, HistoryQuery};
 use ic_emulator::Emulator;

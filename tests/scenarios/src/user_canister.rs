@@ -1,72 +1,12 @@
-//! A typed client of a user canister (its `.did`), for the scenarios.
+//! A typed client of a user canister, for the scenarios.
 
 use candid::utils::{ArgumentDecoder, ArgumentEncoder};
-use candid::{CandidType, Deserialize, Principal};
+use candid::Principal;
 use ic_emulator::{Emulator, RejectResponse};
 use serde_bytes::ByteBuf;
 
-/// The user canister's error, every variant of its `.did`, so any reply decodes.
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub enum UserError {
-    EmptyKey,
-    ValueTooLarge {
-        max: u64,
-        size: u64,
-    },
-    CallFailed {
-        reason: String,
-    },
-    InsufficientCycles {
-        available: candid::Nat,
-        required: candid::Nat,
-    },
-    Unauthorized {
-        caller: Principal,
-    },
-    NotOwner {
-        caller: Principal,
-    },
-    KeyTooLong {
-        len: u64,
-        max: u64,
-    },
-    InvalidLimit {
-        max: u32,
-        limit: u32,
-    },
-    InvalidVersion {
-        reason: String,
-    },
-    OutOfStableMemory,
-    TooManyRecords {
-        max: u64,
-    },
-    QuotaExceeded {
-        used: u64,
-        quota: u64,
-        needed: u64,
-    },
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct VersionInfo {
-    pub release: String,
-    pub crate_version: String,
-    pub git_commit: Option<String>,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct Health {
-    pub release: String,
-    pub schema_version: u32,
-    pub cycles: candid::Nat,
-    pub records: u64,
-    pub data_bytes: u64,
-    pub quota_bytes: u64,
-    pub max_records: u64,
-    pub stable_memory_pages: u64,
-    pub heap_memory_pages: u64,
-}
+/// The user canister's own types (its crate, linked natively for them).
+pub use user_canister::{Health, UserError, VersionInfo};
 
 pub struct UserCanisterClient<'a> {
     emu: &'a Emulator,

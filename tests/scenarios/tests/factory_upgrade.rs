@@ -6,7 +6,7 @@
 //! `FactoryClient::upgrade_factory` (stop, upgrade, start) is the safe path.
 
 use canister_artifacts::{artifacts, variants};
-use factory::rollout::model::RolloutEnd;
+use factory_api::RolloutEnd;
 use factory_client::{FactoryArg, FactoryUpgradeArgs, RolloutStatus};
 use ic_emulator::management_types::UpgradeFlags;
 use ic_emulator::RejectResponse;

@@ -198,13 +198,6 @@ fn detach_hands_the_canister_to_its_owner() {
         .is_err());
 }
 
-#[derive(candid::CandidType)]
-struct UserArgs {
-    owner: Principal,
-    factory: Principal,
-    version: String,
-}
-
 #[test]
 fn the_recovery_principal_upgrades_its_canister_with_the_factory_stopped() {
     let w = World::new();
@@ -215,12 +208,13 @@ fn the_recovery_principal_upgrades_its_canister_with_the_factory_stopped() {
 
     let recovery = Some(recovery_of(1));
     w.emu.stop_canister(a, recovery).unwrap();
-    let arg = candid::encode_one(UserArgs {
+    let arg = factory_guest::InstallArgs {
         owner: user(1),
         factory: w.factory,
         version: "1.0.1-recovered".into(),
-    })
-    .unwrap();
+        app_arg: None,
+    }
+    .encode();
     w.emu
         .upgrade_canister(a, World::user_module("1.0.1-recovered"), arg, recovery)
         .unwrap();

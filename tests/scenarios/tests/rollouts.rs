@@ -2,8 +2,8 @@
 //! wasm of both canisters, and upgrades on demand.
 
 use canister_artifacts::{artifacts, variants};
-use factory::rollout::membership::bucket;
-use factory::rollout::model::{RolloutEnd, RolloutState, StageCounters};
+use factory_api::rollout::membership::bucket;
+use factory_api::{RolloutEnd, RolloutState, StageCounters};
 use factory_client::{
     ClientError, FactoryArg, FactoryError, RateLimit, RolloutStatus, StagePhase, StagePlan,
     UpgradeAccepted,

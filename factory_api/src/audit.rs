@@ -1,0 +1,81 @@
+//! The audit log as `audit_log` answers it.
+
+use candid::{CandidType, Deserialize, Principal};
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum AuditAction {
+    ConfigChanged,
+    AdminAdded {
+        admin: Principal,
+    },
+    AdminRemoved {
+        admin: Principal,
+    },
+    AllowlistSet {
+        entries: u32,
+    },
+    ReleaseBegun {
+        version: String,
+    },
+    ReleaseCommitted {
+        version: String,
+    },
+    ReleaseAborted {
+        version: String,
+    },
+    ReleaseApproved {
+        version: String,
+    },
+    ReleaseDeprecated {
+        version: String,
+    },
+    ReleaseRevoked {
+        version: String,
+    },
+    RecoveryRotated {
+        canister_id: Principal,
+        new_recovery: Principal,
+    },
+    SnapshotRestored {
+        canister_id: Principal,
+    },
+    ReinstalledLastGood {
+        canister_id: Principal,
+        version: String,
+    },
+    Detached {
+        canister_id: Principal,
+    },
+    RolloutStarted {
+        id: u64,
+        target_version: String,
+    },
+    RolloutPaused {
+        id: u64,
+    },
+    RolloutResumed {
+        id: u64,
+    },
+    RolloutCancelled {
+        id: u64,
+    },
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub seq: u64,
+    pub time_ns: u64,
+    pub caller: Principal,
+    pub action: AuditAction,
+    /// None when it succeeded, the error when it failed.
+    pub error: Option<String>,
+}
+
+/// One page of the log, newest first.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    /// Pass as `before` to get the next (older) page.
+    pub next_before: Option<u64>,
+    pub total: u64,
+}
