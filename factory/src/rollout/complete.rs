@@ -72,7 +72,9 @@ fn record<M: Memory>(
             user.previous_version = user.version.replace(run.step.clone());
             // Without a new snapshot the old one predates the previous
             // version: restoring it would not give back what ran before.
-            user.snapshot_id = snapshot_id;
+            // This run's own snapshot counts too (an attempt whose module
+            // landed although a later step failed).
+            user.snapshot_id = snapshot_id.or_else(|| run.snapshot_id.clone());
             item.must_start = false;
             next_hop(&mut item, &run.step, Final::Upgraded)
         }
@@ -88,7 +90,19 @@ fn record<M: Memory>(
             outcome(&mut user, &item, now, item.last_error.clone());
             Place::Done(Final::Failed)
         }
-        JobOutcome::Failed { error, running } => {
+        JobOutcome::Failed {
+            error,
+            running,
+            runs,
+        } => {
+            // Record what runs, not what was meant to: a call that failed
+            // here may have executed after all (the IC gives no guarantee).
+            let seen = runs.as_deref().and_then(|hash| {
+                crate::recovery::release_of_module(s, hash, user.version.as_deref())
+            });
+            if let Some(version) = seen.filter(|v| user.version.as_ref() != Some(v)) {
+                user.previous_version = user.version.replace(version);
+            }
             if run.snapshot_id.is_some() {
                 // The attempt's snapshot replaced the recorded one; the next
                 // attempt must replace this one (and a restore gets it).

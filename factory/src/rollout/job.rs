@@ -24,6 +24,8 @@ pub enum JobOutcome {
     Failed {
         error: FactoryError,
         running: Option<bool>,
+        /// The module it was seen running after the failure, when read.
+        runs: Option<Vec<u8>>,
     },
     /// A top-up would take the factory below its reserve.
     LowCycles { balance: u128, needed: u128 },
@@ -53,6 +55,7 @@ async fn steps<E: Env, G: Management, M: Memory>(
     let failed = |e: crate::runtime::CallFailure, running| JobOutcome::Failed {
         error: e.into(),
         running,
+        runs: None,
     };
     let status = match ctx.mgmt.canister_status(c).await {
         Ok(s) => s,
@@ -97,10 +100,36 @@ async fn steps<E: Env, G: Management, M: Memory>(
         Ok(u) => JobOutcome::Upgraded {
             snapshot_id: u.snapshot_id,
         },
+        Err(f) if f.running => landed_anyway(ctx, job, f.error).await,
         Err(f) => JobOutcome::Failed {
             error: f.error,
-            running: Some(f.running),
+            running: Some(false),
+            runs: None,
         },
+    }
+}
+
+/// A step failed but the canister runs: a module may still have landed (a
+/// reply lost or late, an earlier call that timed out executed after all), so
+/// what runs is read back rather than assumed unchanged.
+async fn landed_anyway<E: Env, G: Management, M: Memory>(
+    ctx: &Ctx<'_, E, G, M>,
+    job: &Job,
+    error: FactoryError,
+) -> JobOutcome {
+    let runs = ctx
+        .mgmt
+        .canister_status(job.canister)
+        .await
+        .ok()
+        .and_then(|s| s.module_hash);
+    if runs.as_deref() == Some(&job.release.sha256.0[..]) {
+        return JobOutcome::Upgraded { snapshot_id: None };
+    }
+    JobOutcome::Failed {
+        error,
+        running: Some(true),
+        runs,
     }
 }
 

@@ -193,6 +193,11 @@ impl Invariants {
                 "{canister} controllers {controllers:?}, expected {expected:?}"
             ));
         }
+        // Mid-action (locked), the canister may already run the new module
+        // while the factory has yet to confirm and record it.
+        if u.busy {
+            return;
+        }
         if let (Some(recorded), Ok(running)) =
             (&u.version, w.user_canister(canister, u.owner).version())
         {

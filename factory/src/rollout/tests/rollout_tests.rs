@@ -703,3 +703,30 @@ fn a_canister_of_no_known_version_is_counted_skipped_not_lost() {
     let skipped: u64 = last.stages.iter().map(|c| c.counters.skipped).sum();
     assert_eq!((upgraded, skipped), (3, 1));
 }
+
+#[test]
+fn a_failed_attempt_records_the_module_the_canister_is_seen_running() {
+    let h = Harness::default();
+    let v1 = h.publish("1.0.0");
+    let ids = seed(&h, 0..1, &v1);
+    h.publish("2.0.0");
+    let v3 = h.publish("3.0.0");
+    // A call the factory gave up on executed after all: the canister runs
+    // 3.0.0 although the factory last recorded 1.0.0.
+    h.mgmt
+        .ic
+        .borrow_mut()
+        .canisters
+        .get_mut(&ids[0])
+        .unwrap()
+        .module_hash = Some(v3.sha256.0);
+    h.mgmt.fail("take_canister_snapshot", 3);
+    let mut sim = Sim::new(&h);
+    start(&mut sim, tolerant(plan("2.0.0", 5)));
+    sim.run(200);
+    assert!(h.mgmt.running(ids[0]));
+    let r = h.state.borrow().user_by_canister(&ids[0]).unwrap();
+    assert_eq!(r.version.as_deref(), Some("3.0.0"), "what runs, not 1.0.0");
+    assert!(r.last_outcome.unwrap().error.unwrap().contains("snapshot"));
+    assert_eq!(r.lock, None);
+}
