@@ -176,7 +176,20 @@ fn consider<M: Memory>(
         return;
     }
     if let Some(mut item) = s.sched.items.get(&canister) {
-        if is_orphan(sc, &item) {
+        if is_orphan(sc, &item) && matches!(item.state, ItemState::Running(_)) {
+            // Still running for a rollout that ended: this one takes it over
+            // in place (its run keeps its token, so its result is recorded,
+            // and the lock released); once done, it is queued again for the
+            // next step towards this target.
+            item.target = target.clone();
+            item.rollout = Some(pass.r);
+            item.attempts = 0;
+            item.last_error = None;
+            if let Some(c) = sc.stage_mut(item.rollout) {
+                *c.slot_mut(item.state.slot()) += 1;
+            }
+            rewrite(s, canister, &item);
+        } else if is_orphan(sc, &item) {
             // Left by a rollout that ended: this one takes it over.
             discard(s, sc, canister, item.clone());
             item.target = target.clone();

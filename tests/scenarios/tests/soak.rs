@@ -332,6 +332,22 @@ fn a_seeded_soak_keeps_every_invariant_after_every_step() {
             .map_or(1, |d| d.as_nanos() as u64)
     });
     let steps = env_u64("SOAK_STEPS").unwrap_or(DEFAULT_STEPS);
+    soak(seed, steps);
+}
+
+/// Seeds that found factory bugs, replayed on every run:
+/// - 1796120958644680814, 1796121695360678035: a call the factory gave up on
+///   executed after all, and a failed attempt recorded the old version;
+/// - 117: a run of a superseded rollout was queued again by the next one,
+///   its result came back stale and its lock was never released.
+#[test]
+fn the_soak_seeds_that_found_bugs_keep_every_invariant() {
+    for seed in [1796120958644680814, 1796121695360678035, 117] {
+        soak(seed, DEFAULT_STEPS);
+    }
+}
+
+fn soak(seed: u64, steps: u64) {
     println!("soak: SOAK_SEED={seed} SOAK_STEPS={steps}");
     let mut soak = Soak::new(seed);
     let started = std::time::Instant::now();
