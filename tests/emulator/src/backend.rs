@@ -33,6 +33,16 @@ pub trait IcBackend {
         sender: Option<Principal>,
         settings: Option<CanisterSettings>,
     ) -> Principal;
+    /// The application subnets' ids (the emulator's default subnet first).
+    fn application_subnets(&self) -> Vec<Principal>;
+    fn create_canister_on_subnet(
+        &self,
+        sender: Option<Principal>,
+        settings: Option<CanisterSettings>,
+        subnet: Principal,
+    ) -> Principal;
+    /// The subnet hosting the canister, if it exists.
+    fn get_subnet(&self, canister_id: Principal) -> Option<Principal>;
     fn add_cycles(&self, canister_id: Principal, amount: u128) -> u128;
     fn cycle_balance(&self, canister_id: Principal) -> u128;
     fn install_canister(
@@ -198,6 +208,20 @@ impl IcBackend for Emulator {
         settings: Option<CanisterSettings>,
     ) -> Principal {
         Emulator::create_canister_with_settings(self, sender, settings)
+    }
+    fn application_subnets(&self) -> Vec<Principal> {
+        Emulator::subnets(self)
+    }
+    fn create_canister_on_subnet(
+        &self,
+        sender: Option<Principal>,
+        settings: Option<CanisterSettings>,
+        subnet: Principal,
+    ) -> Principal {
+        Emulator::create_canister_on_subnet(self, sender, settings, subnet)
+    }
+    fn get_subnet(&self, canister_id: Principal) -> Option<Principal> {
+        Emulator::get_subnet(self, canister_id)
     }
     fn add_cycles(&self, canister_id: Principal, amount: u128) -> u128 {
         Emulator::add_cycles(self, canister_id, amount)
@@ -437,6 +461,25 @@ pub mod pocket {
             settings: Option<CanisterSettings>,
         ) -> Principal {
             PocketIc::create_canister_with_settings(self, sender, settings.as_ref().map(convert))
+        }
+        fn application_subnets(&self) -> Vec<Principal> {
+            PocketIc::topology(self).get_app_subnets()
+        }
+        fn create_canister_on_subnet(
+            &self,
+            sender: Option<Principal>,
+            settings: Option<CanisterSettings>,
+            subnet: Principal,
+        ) -> Principal {
+            PocketIc::create_canister_on_subnet(
+                self,
+                sender,
+                settings.as_ref().map(convert),
+                subnet,
+            )
+        }
+        fn get_subnet(&self, canister_id: Principal) -> Option<Principal> {
+            PocketIc::get_subnet(self, canister_id)
         }
         fn add_cycles(&self, canister_id: Principal, amount: u128) -> u128 {
             PocketIc::add_cycles(self, canister_id, amount)

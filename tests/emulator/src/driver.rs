@@ -11,7 +11,7 @@ use crate::management::{InstallRequest, MgmtCall};
 use crate::state::calls::{Input, ReplyTo};
 use crate::state::canister::InstructionStats;
 use crate::state::{DebugLine, InFlight, IngressState, StateMachine};
-use crate::subnet::{RoundUsage, StoppedInterval, SubnetConfig};
+use crate::subnet::{RoundUsage, StoppedInterval, SubnetConfig, SubnetId};
 use crate::system_api::ApiKind;
 use candid::utils::{ArgumentDecoder, ArgumentEncoder};
 use candid::{CandidType, Nat, Principal};
@@ -100,17 +100,32 @@ impl Emulator {
         emu
     }
 
-    /// Changes the subnet's capacity from the next admission on.
+    /// Changes every subnet's capacity from the next admission on.
     pub fn set_subnet_config(&self, config: SubnetConfig) {
-        self.sm.borrow_mut().subnet.config = config;
+        for s in &mut self.sm.borrow_mut().subnets {
+            s.capacity.config = config;
+        }
     }
 
+    /// The first subnet's capacity.
     pub fn subnet_config(&self) -> SubnetConfig {
-        self.sm.borrow().subnet.config
+        self.sm.borrow().subnets[0].capacity.config
     }
 
     /// Runs `method` of the management canister as an ingress message from `sender`.
     fn management(&self, sender: Principal, method: &str, arg: Vec<u8>) -> CallResult {
+        self.management_on(None, sender, method, arg)
+    }
+
+    /// [`Emulator::management`] on a chosen subnet's management canister
+    /// (`None`: the one the call's canister lives on, else the first).
+    pub(crate) fn management_on(
+        &self,
+        subnet: Option<Principal>,
+        sender: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> CallResult {
         let id = {
             let mut sm = self.sm.borrow_mut();
             let id = sm.next_ingress;
@@ -125,6 +140,7 @@ impl Emulator {
                 cycles: 0,
                 reply_to: ReplyTo::Ingress(id),
                 sender_version: None,
+                subnet,
             };
             sm.handle_management(call);
             id
@@ -310,12 +326,13 @@ impl Emulator {
             origin,
         })?;
         let cost = sm.install_cost(canister_id);
-        sm.charge_subnet("install_code", Some(canister_id), cost);
+        let subnet = sm.subnet_index(&canister_id);
+        sm.charge_subnet(subnet, "install_code", Some(canister_id), cost);
         sm.add_install_debit(canister_id, cost);
         let long = sm.starts_long_install("install_code", canister_id, cost, None);
         drop(sm);
         if long {
-            self.run_until(|sm| !sm.long_install_running())?;
+            self.run_until(|sm| !sm.in_long_install(canister_id))?;
         }
         Ok(())
     }
@@ -789,44 +806,70 @@ impl Emulator {
         self.sm.borrow().inbox.len()
     }
 
-    /// Per round, what counted toward the subnet's budgets (rounds where
-    /// nothing counted and nothing waited are left out; the current round last).
+    /// Per round, what counted toward the first subnet's budgets (rounds
+    /// where nothing counted and nothing waited are left out; the current
+    /// round last). Other subnets: [`Emulator::subnet_round_usage_of`].
     pub fn subnet_round_usage(&self) -> Vec<RoundUsage> {
+        self.subnet_round_usage_of(self.subnets()[0])
+    }
+
+    /// [`Emulator::subnet_round_usage`] of subnet `subnet` (empty if there is none).
+    pub fn subnet_round_usage_of(&self, subnet: SubnetId) -> Vec<RoundUsage> {
         let sm = self.sm.borrow();
-        let mut v = sm.subnet.history.clone();
-        v.push(sm.subnet.current.clone());
+        let Some(i) = sm.subnet_by_id(&subnet) else {
+            return Vec::new();
+        };
+        let cap = &sm.subnets[i].capacity;
+        let mut v = cap.history.clone();
+        v.push(cap.current.clone());
         v
     }
 
-    /// Returns and clears the per-round records (as [`Emulator::subnet_round_usage`]).
+    /// Returns and clears the first subnet's per-round records (as
+    /// [`Emulator::subnet_round_usage`]); the other subnets' are cleared too.
     pub fn take_subnet_round_usage(&self) -> Vec<RoundUsage> {
         let mut sm = self.sm.borrow_mut();
-        let mut v = std::mem::take(&mut sm.subnet.history);
-        v.push(sm.subnet.current.clone());
-        v
+        let mut first = None;
+        for s in &mut sm.subnets {
+            let mut v = std::mem::take(&mut s.capacity.history);
+            v.push(s.capacity.current.clone());
+            if first.is_none() {
+                first = Some(v);
+            }
+        }
+        first.unwrap_or_default()
     }
 
-    /// Management calls waiting for a round with budget (a long install
-    /// still running counts as one).
+    /// Management calls waiting for a round with budget, on every subnet (a
+    /// long install still running counts as one).
     pub fn pending_management_calls(&self) -> usize {
         let sm = self.sm.borrow();
-        sm.subnet.pending.len() + usize::from(sm.subnet.long_install.is_some())
+        sm.subnets
+            .iter()
+            .map(|s| s.capacity.pending.len() + usize::from(s.capacity.long_install.is_some()))
+            .sum()
     }
 
     /// Every interval the canister spent stopping or stopped, oldest first.
     pub fn stopped_intervals(&self, canister_id: Principal) -> Vec<StoppedInterval> {
         self.sm
             .borrow()
-            .subnet
+            .capacity_of(&canister_id)
             .stopped
             .get(&canister_id)
             .cloned()
             .unwrap_or_default()
     }
 
-    /// [`Emulator::stopped_intervals`] of every canister that was ever stopped.
+    /// [`Emulator::stopped_intervals`] of every canister that was ever
+    /// stopped, on every subnet.
     pub fn all_stopped_intervals(&self) -> BTreeMap<Principal, Vec<StoppedInterval>> {
-        self.sm.borrow().subnet.stopped.clone()
+        let sm = self.sm.borrow();
+        let mut all = BTreeMap::new();
+        for s in &sm.subnets {
+            all.extend(s.capacity.stopped.iter().map(|(k, v)| (*k, v.clone())));
+        }
+        all
     }
 
     /// Heap bytes the canister holds privately (not shared with its module's image).

@@ -6,8 +6,10 @@
 //! [`backend::IcBackend`] to write scenarios that also run on PocketIC.
 
 pub mod backend;
+mod builder;
 mod certified;
 mod cycles;
+pub mod doubles;
 mod driver;
 mod engine;
 mod error;
@@ -21,6 +23,7 @@ mod state;
 pub mod subnet;
 mod system_api;
 
+pub use builder::EmulatorBuilder;
 pub use candid::Principal;
 pub use certified::CertifiedCanister;
 pub use driver::{Emulator, MessageId, Time};
@@ -30,7 +33,7 @@ pub use ic_management_canister_types as management_types;
 pub use persist::{StateError, FORMAT_VERSION as STATE_FORMAT_VERSION};
 pub use state::canister::InstructionStats;
 pub use state::{DebugLine, InFlight};
-pub use subnet::{BudgetUse, RoundUsage, StoppedInterval, SubnetConfig};
+pub use subnet::{BudgetUse, RoundUsage, StoppedInterval, SubnetConfig, SubnetId, XNetConfig};
 pub use system_api::{Import as Ic0Import, IMPORTS as IC0_IMPORTS};
 
 /// Cycle costs the emulator charges (`ic0.cost_*`).

@@ -45,7 +45,7 @@ impl StateMachine {
             if let Some(executes) = input.executes_on() {
                 if !self.canister_may_execute(executes) {
                     // The round's execution budget is spent: it waits for the next.
-                    self.note_canister_deferred();
+                    self.note_canister_deferred(executes);
                     self.inbox.push_back(input);
                     continue;
                 }
@@ -58,7 +58,17 @@ impl StateMachine {
                     method,
                     arg,
                 } => {
-                    if receiver == MANAGEMENT {
+                    if crate::doubles::is_double(self, &receiver) {
+                        self.deliver_to_double(
+                            receiver,
+                            sender,
+                            false,
+                            method,
+                            arg,
+                            0,
+                            ReplyTo::Ingress(id),
+                        );
+                    } else if receiver == MANAGEMENT {
                         self.handle_management(MgmtCall {
                             sender,
                             from_canister: false,
@@ -68,6 +78,7 @@ impl StateMachine {
                             cycles: 0,
                             reply_to: ReplyTo::Ingress(id),
                             sender_version: None,
+                            subnet: None,
                         });
                     } else {
                         self.deliver_call(
@@ -81,6 +92,11 @@ impl StateMachine {
                     }
                 }
                 Input::Request {
+                    not_before_round, ..
+                } if not_before_round > self.round => {
+                    self.inbox.push_back(input);
+                }
+                Input::Request {
                     sender,
                     receiver,
                     method,
@@ -89,11 +105,20 @@ impl StateMachine {
                     callback_id,
                     deadline,
                     sender_version,
+                    ..
                 } => {
                     if deadline.is_some_and(|d| d <= self.time) {
                         continue; // expired in the queue: the caller gets SYS_UNKNOWN instead
                     }
-                    if receiver == MANAGEMENT {
+                    if crate::doubles::is_double(self, &receiver) {
+                        let reply_to = ReplyTo::Canister {
+                            caller: sender,
+                            callback_id,
+                        };
+                        self.deliver_to_double(
+                            receiver, sender, true, method, arg, cycles, reply_to,
+                        );
+                    } else if receiver == MANAGEMENT {
                         let reply_to = ReplyTo::Canister {
                             caller: sender,
                             callback_id,
@@ -107,6 +132,7 @@ impl StateMachine {
                             cycles,
                             reply_to,
                             sender_version,
+                            subnet: None,
                         });
                     } else {
                         let origin = Origin::Canister {
@@ -492,6 +518,7 @@ impl StateMachine {
         ctx.env_vars = c.env_vars();
         ctx.wasm_memory_limit = c.wasm_memory_limit();
         ctx.root_key = self.root_key.clone();
+        ctx.subnet_id = self.subnets[self.subnet_index(&id)].id;
         let limits = self.instruction_limits;
         ctx.instruction_limit = match kind {
             ApiKind::ReplicatedQuery | ApiKind::NonReplicatedQuery | ApiKind::CompositeQuery => {
@@ -595,8 +622,14 @@ impl StateMachine {
                 callback_id,
                 deadline: call.deadline,
                 sender_version,
+                not_before_round: 0,
             });
         }
+        let requests: Vec<Input> = requests
+            .into_iter()
+            .map(|r| self.route_request(r))
+            .collect();
+        let c = self.canisters.get_mut(&id).expect("exists");
         let mut response = None;
         if let Some(cc) = c.call_contexts.get_mut(&ctx_id) {
             cc.available_cycles -= accepted.min(cc.available_cycles);
@@ -667,8 +700,9 @@ impl StateMachine {
         for id in stopped {
             self.note_stopped(id);
         }
-        for (to, _, result) in responses {
-            self.send_response(to, MANAGEMENT, result, 0);
+        for (to, id, result) in responses {
+            let s = self.subnet_index(&id);
+            self.send_management_response(to, s, result, 0);
         }
     }
 

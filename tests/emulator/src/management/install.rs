@@ -251,6 +251,12 @@ impl StateMachine {
         let target = args.target_canister;
         self.controlled(&target, &call.sender)?;
         let store_id = args.store_canister.unwrap_or(target);
+        // The store must be on the target's subnet: the target subnet's
+        // management canister does not find a canister of another subnet's
+        // (an inference: the replica looks the store up in its own state).
+        if self.subnet_index(&store_id) != self.subnet_index(&target) {
+            return Err(crate::state::not_found(&store_id));
+        }
         // The sender must control the store, or be the store itself.
         let store = self.controlled_or_self(&store_id, &call.sender)?;
         if args.chunk_hashes_list.len() > limits::MAX_CHUNKS {

@@ -93,6 +93,7 @@ impl StateMachine {
     /// Creates a canister with `settings` (controllers default to `[creator]`).
     pub(crate) fn new_canister(
         &mut self,
+        subnet: usize,
         id: Option<Principal>,
         creator: Principal,
         settings: Option<&CanisterSettings>,
@@ -111,7 +112,12 @@ impl StateMachine {
                 ));
             }
             Some(id) => id,
-            None => self.fresh_canister_id(),
+            None => self.fresh_canister_id(subnet).ok_or_else(|| {
+                RejectResponse::new(
+                    ErrorCode::MaxNumberOfCanistersReached,
+                    "Canister creation failed: the subnet's canister-id range is exhausted.",
+                )
+            })?,
         };
         let mut c = Canister::new(id, definite, balance);
         let controllers = c.settings.controllers.clone();
@@ -142,7 +148,15 @@ impl StateMachine {
         }
         let origin = Self::change_origin(call, args.sender_canister_version);
         let balance = *cycles - cycles::CREATE_CANISTER_FEE;
-        let id = self.new_canister(None, call.sender, args.settings.as_ref(), balance, origin)?;
+        let subnet = self.management_subnet(call);
+        let id = self.new_canister(
+            subnet,
+            None,
+            call.sender,
+            args.settings.as_ref(),
+            balance,
+            origin,
+        )?;
         *cycles = 0;
         reply(&CanisterIdRecord { canister_id: id })
     }
@@ -158,7 +172,9 @@ impl StateMachine {
             .as_ref()
             .map_or(cycles::DEFAULT_PROVISIONAL_CYCLES, nat_u128);
         let origin = Self::change_origin(call, args.sender_canister_version);
+        let subnet = self.management_subnet(call);
         let id = self.new_canister(
+            subnet,
             args.specified_id,
             call.sender,
             args.settings.as_ref(),
@@ -202,12 +218,13 @@ impl StateMachine {
         c.version += 1;
         let cancelled = std::mem::take(&mut c.stop_requests);
         let id = c.id;
+        let subnet = self.subnet_index(&id);
         for r in cancelled {
             let reject = RejectResponse::new(
                 ErrorCode::CanisterStoppingCancelled,
                 format!("Canister {id}'s stop request was cancelled."),
             );
-            self.send_response(r.reply_to, crate::ids::MANAGEMENT, Err(reject), 0);
+            self.send_management_response(r.reply_to, subnet, Err(reject), 0);
         }
         empty_reply()
     }

@@ -34,6 +34,11 @@ pub struct MgmtCall {
     pub reply_to: ReplyTo,
     /// The calling canister's version when it sent the call (`None` for ingress).
     pub sender_version: Option<u64>,
+    /// The subnet whose management canister handles the call, when the
+    /// caller chose it (`create_canister_on_subnet`, the CMC double);
+    /// otherwise it follows from the call (`crate::subnet::topology`).
+    #[serde(default)]
+    pub subnet: Option<Principal>,
 }
 
 /// What a method produced: a result now, or a reply later (stop_canister).

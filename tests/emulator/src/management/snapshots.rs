@@ -103,8 +103,10 @@ impl StateMachine {
         let target = args.canister_id;
         self.controlled(&target, &call.sender)?;
         let source_id = snapshot_owner(&args.snapshot_id).unwrap_or(target);
-        // Every canister of the emulator is on its one subnet.
-        if !self.canisters.contains_key(&source_id) {
+        // The source must be on the target's subnet (spec: "on the same subnet").
+        if !self.canisters.contains_key(&source_id)
+            || self.subnet_index(&source_id) != self.subnet_index(&target)
+        {
             return Err(not_found(self.canister(&target)?, &args.snapshot_id));
         }
         let source = self.controlled(&source_id, &call.sender)?;

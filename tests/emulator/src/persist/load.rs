@@ -82,13 +82,14 @@ pub fn read_state(dir: &Path) -> Result<(StateMachine, u64), StateError> {
         }
     }
     let rng_seed = subnet.rng_seed;
+    let (subnets, xnet, doubles) =
+        super::topology::read(dir, super::capacity::read(dir)?, subnet.next_canister)?;
     let sm = StateMachine {
         canisters,
         deleted: subnet.deleted.into_iter().collect(),
         time: subnet.time,
         round: subnet.round,
         time_step_nanos: subnet.time_step_nanos,
-        next_canister: subnet.next_canister,
         inbox: subnet.inbox.into(),
         ingress: subnet.ingress.into_iter().collect(),
         next_ingress: subnet.next_ingress,
@@ -98,7 +99,9 @@ pub fn read_state(dir: &Path) -> Result<(StateMachine, u64), StateError> {
         mgmt_in_flight: subnet.mgmt_in_flight.into_iter().collect(),
         root_key: subnet.root_key,
         instruction_limits: subnet.instruction_limits,
-        subnet: super::capacity::read(dir)?,
+        subnets,
+        xnet,
+        doubles,
     };
     Ok((sm, subnet.max_rounds_per_call))
 }

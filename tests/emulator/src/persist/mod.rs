@@ -12,6 +12,9 @@
 //!   config, budgets left, queued management work, install debits, compiled
 //!   modules and the per-round and stopped-interval records; optional (a
 //!   state without it loads with the application subnet's defaults);
+//! - `subnets.json`: the other subnets, their id ranges and capacity, the
+//!   cross-subnet latency and the test doubles (`topology.rs`; optional: a
+//!   state without it has one subnet);
 //! - `modules/<sha256>.wasm`: every module in use, as submitted; loading
 //!   compiles it again through the engine's compiled-module disk cache;
 //! - `canisters/<n>.bin.gz`: per canister, its heap pages that differ from
@@ -31,6 +34,7 @@ mod manifest;
 mod records;
 mod replace;
 mod save;
+mod topology;
 
 pub use error::StateError;
 pub use manifest::FORMAT_VERSION;

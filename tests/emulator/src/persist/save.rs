@@ -52,7 +52,6 @@ pub fn write_state(
         time,
         round,
         time_step_nanos,
-        next_canister,
         inbox,
         ingress,
         next_ingress,
@@ -62,14 +61,17 @@ pub fn write_state(
         mgmt_in_flight,
         root_key,
         instruction_limits,
-        subnet: capacity,
+        subnets,
+        xnet: _,
+        doubles: _,
     } = sm;
-    super::capacity::write(root, capacity)?;
+    super::capacity::write(root, &subnets[0].capacity)?;
+    super::topology::write(root, sm)?;
     let subnet = SubnetRecord {
         time: *time,
         round: *round,
         time_step_nanos: *time_step_nanos,
-        next_canister: *next_canister,
+        next_canister: subnets[0].next_canister,
         deleted: deleted.iter().copied().collect(),
         inbox: inbox.iter().cloned().collect(),
         ingress: {

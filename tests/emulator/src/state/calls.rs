@@ -108,6 +108,9 @@ pub enum Input {
         /// `sender_canister_version` must equal in management calls).
         #[serde(default)]
         sender_version: Option<u64>,
+        /// Held back until this round (a request to another subnet).
+        #[serde(default)]
+        not_before_round: u64,
     },
     Response {
         originator: Principal,

@@ -44,7 +44,6 @@ pub struct StateMachine {
     pub round: u64,
     /// Virtual time added by every round.
     pub time_step_nanos: u64,
-    pub next_canister: u64,
     pub inbox: VecDeque<Input>,
     pub ingress: HashMap<u64, IngressState>,
     pub next_ingress: u64,
@@ -54,8 +53,13 @@ pub struct StateMachine {
     pub mgmt_in_flight: BTreeMap<Principal, InFlight>,
     pub root_key: Vec<u8>,
     pub instruction_limits: crate::limits::InstructionLimits,
-    /// The subnet's capacity: config, round budgets, queued management work, records.
-    pub subnet: crate::subnet::SubnetState,
+    /// The subnets (at least one): id ranges, capacity (config, round
+    /// budgets, queued management work, records) and id allocation.
+    pub subnets: Vec<crate::subnet::topology::Subnet>,
+    /// How much longer messages between subnets take.
+    pub xnet: crate::subnet::XNetConfig,
+    /// The system-canister test doubles installed (`crate::doubles`).
+    pub doubles: crate::doubles::Doubles,
 }
 
 impl StateMachine {
@@ -66,7 +70,6 @@ impl StateMachine {
             time: DEFAULT_START_TIME_NANOS,
             round: 0,
             time_step_nanos: 1,
-            next_canister: 0,
             inbox: VecDeque::new(),
             ingress: HashMap::new(),
             next_ingress: 0,
@@ -76,7 +79,12 @@ impl StateMachine {
             mgmt_in_flight: BTreeMap::new(),
             root_key: test_root_key(),
             instruction_limits: Default::default(),
-            subnet: Default::default(),
+            subnets: vec![crate::subnet::topology::Subnet::application(
+                0,
+                Default::default(),
+            )],
+            xnet: Default::default(),
+            doubles: Default::default(),
         }
     }
 
@@ -86,16 +94,6 @@ impl StateMachine {
         let mut input = self.rng_seed.to_vec();
         input.extend_from_slice(&self.rng_counter.to_le_bytes());
         crate::engine::sha256(&input)
-    }
-
-    pub fn fresh_canister_id(&mut self) -> Principal {
-        loop {
-            let id = ids::canister_id_from_u64(self.next_canister);
-            self.next_canister += 1;
-            if !self.canisters.contains_key(&id) && !self.deleted.contains(&id) {
-                return id;
-            }
-        }
     }
 
     pub fn canister(&self, id: &Principal) -> Result<&Canister, RejectResponse> {
@@ -117,11 +115,42 @@ impl StateMachine {
         }
     }
 
-    /// Sends a response to whoever waits for it.
+    /// Sends a response to whoever waits for it, from canister `respondent`
+    /// (a response of the management canister says which subnet's:
+    /// [`StateMachine::send_management_response`]).
     pub fn send_response(
         &mut self,
         to: ReplyTo,
         respondent: Principal,
+        result: CallResult,
+        refund: u128,
+    ) {
+        let from = match &to {
+            ReplyTo::Canister { caller, .. } if respondent == ids::MANAGEMENT => {
+                self.location(caller)
+            }
+            _ => self.location(&respondent),
+        };
+        self.send_response_from(to, respondent, from, result, refund);
+    }
+
+    /// A response of subnet `subnet`'s management canister.
+    pub fn send_management_response(
+        &mut self,
+        to: ReplyTo,
+        subnet: usize,
+        result: CallResult,
+        refund: u128,
+    ) {
+        let from = crate::subnet::topology::Location::Subnet(subnet);
+        self.send_response_from(to, ids::MANAGEMENT, from, result, refund);
+    }
+
+    fn send_response_from(
+        &mut self,
+        to: ReplyTo,
+        respondent: Principal,
+        from: crate::subnet::topology::Location,
         result: CallResult,
         refund: u128,
     ) {
@@ -137,13 +166,14 @@ impl StateMachine {
                     .canisters
                     .get(&caller)
                     .map_or(0, |c| c.faults.response_delay_rounds);
+                let xnet = self.xnet_delay(from, self.location(&caller));
                 self.inbox.push_back(Input::Response {
                     originator: caller,
                     respondent,
                     callback_id,
                     result,
                     refund,
-                    not_before_round: self.round + 1 + delay,
+                    not_before_round: self.round + 1 + delay + xnet,
                     expiry: false,
                 });
             }

@@ -93,6 +93,21 @@ pub fn effective_canister(method: &str, arg: &[u8]) -> Option<Principal> {
         .map(|(a,)| a.canister_id)
 }
 
+#[derive(candid::CandidType, Deserialize)]
+struct SpecifiedIdField {
+    specified_id: Option<Principal>,
+}
+
+/// The `specified_id` of a `provisional_create_canister_with_cycles` call, if any.
+pub fn specified_id(method: &str, arg: &[u8]) -> Option<Principal> {
+    if method != "provisional_create_canister_with_cycles" {
+        return None;
+    }
+    candid::decode_args::<(SpecifiedIdField,)>(arg)
+        .ok()
+        .and_then(|(a,)| a.specified_id)
+}
+
 /// Wasm instructions of a module as the replica counts them for its
 /// compilation cost: every operator of every function body and of every
 /// global's initializer (`wasm_instruction_count` in

@@ -12,7 +12,8 @@ impl StateMachine {
             return;
         };
         let round = self.round;
-        let intervals = self.subnet.stopped.entry(id).or_default();
+        let cap = self.capacity_of_mut(&id);
+        let intervals = cap.stopped.entry(id).or_default();
         let open = intervals
             .last_mut()
             .filter(|i| i.running_again_round.is_none());
@@ -30,7 +31,7 @@ impl StateMachine {
             _ => {}
         }
         if intervals.is_empty() {
-            self.subnet.stopped.remove(&id);
+            cap.stopped.remove(&id);
         }
     }
 
@@ -38,7 +39,7 @@ impl StateMachine {
     pub(crate) fn note_stopped(&mut self, id: Principal) {
         let round = self.round;
         if let Some(open) = self
-            .subnet
+            .capacity_of_mut(&id)
             .stopped
             .get_mut(&id)
             .and_then(|v| v.last_mut())

@@ -20,8 +20,11 @@ pub mod config;
 pub mod cost;
 mod downtime;
 mod rounds;
+pub mod topology;
+mod xnet;
 
 pub use config::SubnetConfig;
+pub use topology::{SubnetId, XNetConfig, CANISTER_IDS_PER_SUBNET};
 
 use crate::error::CallResult;
 use crate::management::MgmtCall;

@@ -31,31 +31,33 @@ impl StateMachine {
     /// A call to the management canister arriving (from a round's inbox or
     /// the driver): runs now if the subnet admits it, else waits in order.
     pub fn handle_management(&mut self, call: MgmtCall) {
+        let s = self.management_subnet(&call);
         let heavy = HeavyMethod::of(&call.method);
         let target = cost::effective_canister(&call.method, &call.arg);
         // Order among waiting work is kept: a heavy call never overtakes one queued before it.
         let queue_first = heavy.is_some()
-            && self
-                .subnet
+            && self.subnets[s]
+                .capacity
                 .pending
                 .iter()
                 .any(|c| HeavyMethod::of(&c.method).is_some());
-        if queue_first || self.management_must_wait(&call, heavy, target) {
-            self.subnet.pending.push_back(call);
+        if queue_first || self.management_must_wait(s, &call, heavy, target) {
+            self.subnets[s].capacity.pending.push_back(call);
             return;
         }
-        self.run_management(call, heavy, target);
+        self.run_management(s, call, heavy, target);
     }
 
     /// Whether the call cannot start in this round (the replica's
     /// `can_execute_subnet_msg`, rs/execution_environment/src/scheduler.rs).
     fn management_must_wait(
         &self,
+        subnet: usize,
         call: &MgmtCall,
         heavy: Option<HeavyMethod>,
         target: Option<Principal>,
     ) -> bool {
-        let s = &self.subnet;
+        let s = &self.subnets[subnet].capacity;
         if !s.config.enforce_budgets {
             return false;
         }
@@ -80,31 +82,45 @@ impl StateMachine {
         s.subnet_budget_left <= 0
     }
 
+    /// The capacity state of the subnet hosting canister `id`.
+    pub(crate) fn capacity_of(&self, id: &Principal) -> &super::SubnetState {
+        &self.subnets[self.subnet_index(id)].capacity
+    }
+
+    pub(crate) fn capacity_of_mut(&mut self, id: &Principal) -> &mut super::SubnetState {
+        let s = self.subnet_index(id);
+        &mut self.subnets[s].capacity
+    }
+
     fn install_debit(&self, id: Principal) -> u64 {
-        self.subnet.install_debit.get(&id).copied().unwrap_or(0)
+        self.capacity_of(&id)
+            .install_debit
+            .get(&id)
+            .copied()
+            .unwrap_or(0)
     }
 
     fn run_management(
         &mut self,
+        s: usize,
         call: MgmtCall,
         heavy: Option<HeavyMethod>,
         target: Option<Principal>,
     ) {
-        if cost::creates_canister(&call.method)
-            && self.canisters.len() as u64 >= self.subnet.config.max_canisters
-        {
-            let reject = canister_limit_reached(self.subnet.config.max_canisters);
-            return self.send_response(call.reply_to, MANAGEMENT, Err(reject), call.cycles);
+        let config = self.subnets[s].capacity.config;
+        if cost::creates_canister(&call.method) && self.canisters_on(s) >= config.max_canisters {
+            let reject = canister_limit_reached(config.max_canisters);
+            return self.send_management_response(call.reply_to, s, Err(reject), call.cycles);
         }
         if let (Some(h), Some(t)) = (heavy, target) {
             if h.installs_code()
-                && self.subnet.config.install_code_rate_limit.is_some()
+                && config.install_code_rate_limit.is_some()
                 && self.install_debit(t) > 0
                 && self.canisters.contains_key(&t)
             {
-                return self.send_response(
+                return self.send_management_response(
                     call.reply_to,
-                    MANAGEMENT,
+                    s,
                     Err(rate_limited(t)),
                     call.cycles,
                 );
@@ -127,10 +143,10 @@ impl StateMachine {
                 (Some(t), Ok(_)) => self.install_cost(t),
                 _ => 0,
             },
-            Some(h) => h.fixed_cost(&self.subnet.config),
+            Some(h) => h.fixed_cost(&config),
         };
         if heavy.is_some() {
-            self.charge_subnet(&call.method, target, cost);
+            self.charge_subnet(s, &call.method, target, cost);
         }
         if let (Some(h), Some(t)) = (heavy, target) {
             if h.installs_code() && result.is_ok() {
@@ -145,7 +161,7 @@ impl StateMachine {
                 }
             }
         }
-        self.send_response(reply_to, MANAGEMENT, result, refund);
+        self.send_management_response(reply_to, s, result, refund);
     }
 
     /// What the install that just succeeded on `id` counts: its module's
@@ -160,25 +176,28 @@ impl StateMachine {
         };
         let module = heap.module.clone();
         let n = cost::cached_wasm_instruction_count(module.hash, &module.submitted);
-        let seen = !self.subnet.compiled.insert(module.hash);
-        cost::compilation_cost(&self.subnet.config, n, seen) + hooks
+        let subnet = self.capacity_of_mut(&id);
+        let seen = !subnet.compiled.insert(module.hash);
+        cost::compilation_cost(&subnet.config, n, seen) + hooks
     }
 
     /// `install_code_debit += instructions` (rs/execution_environment/src/execution/install_code.rs).
     pub(crate) fn add_install_debit(&mut self, id: Principal, instructions: u64) {
-        if self.subnet.config.install_code_rate_limit.is_some() && instructions > 0 {
-            *self.subnet.install_debit.entry(id).or_default() += instructions;
+        let s = self.capacity_of_mut(&id);
+        if s.config.install_code_rate_limit.is_some() && instructions > 0 {
+            *s.install_debit.entry(id).or_default() += instructions;
         }
     }
 
-    /// Counts `instructions` of `method` toward this round's subnet budget.
+    /// Counts `instructions` of `method` toward this round's budget of subnet `subnet`.
     pub(crate) fn charge_subnet(
         &mut self,
+        subnet: usize,
         method: &str,
         canister: Option<Principal>,
         instructions: u64,
     ) {
-        let s = &mut self.subnet;
+        let s = &mut self.subnets[subnet].capacity;
         let counted = if s.config.enforce_budgets {
             instructions.min(s.config.max_instructions_per_slice)
         } else {
@@ -202,11 +221,12 @@ impl StateMachine {
         cost: u64,
         response: Option<(ReplyTo, CallResult, u128)>,
     ) -> bool {
-        let slice = self.subnet.config.max_instructions_per_slice;
-        if !self.subnet.config.enforce_budgets || cost <= slice {
+        let s = self.capacity_of_mut(&canister);
+        let slice = s.config.max_instructions_per_slice;
+        if !s.config.enforce_budgets || cost <= slice {
             return false;
         }
-        self.subnet.long_install = Some(LongInstall {
+        s.long_install = Some(LongInstall {
             canister,
             method: method.to_string(),
             remaining: cost - slice,
@@ -217,19 +237,15 @@ impl StateMachine {
 
     /// Whether a long install holds `id` (nothing else executes on it).
     pub(crate) fn in_long_install(&self, id: Principal) -> bool {
-        self.subnet
+        self.capacity_of(&id)
             .long_install
             .as_ref()
             .is_some_and(|li| li.canister == id)
     }
 
-    pub(crate) fn long_install_running(&self) -> bool {
-        self.subnet.long_install.is_some()
-    }
-
-    /// Whether the driver's own install on `id` may start now.
+    /// Whether the driver's own install on `id` may start now (on its subnet).
     pub(crate) fn driver_install_may_start(&self, id: Principal) -> bool {
-        let s = &self.subnet;
+        let s = self.capacity_of(&id);
         !s.config.enforce_budgets
             || (s.long_install.is_none()
                 && s.subnet_budget_left > 0
@@ -240,25 +256,33 @@ impl StateMachine {
                 && (s.config.install_code_rate_limit.is_none() || self.install_debit(id) == 0))
     }
 
-    /// The start of a round: fresh budgets, the long install's next slice,
-    /// then the management work that waited.
+    /// The start of a round, on every subnet: fresh budgets, the long
+    /// install's next slice, then the management work that waited.
     pub(crate) fn subnet_round_start(&mut self) {
-        let config = self.subnet.config;
+        for s in 0..self.subnets.len() {
+            self.subnet_round_start_on(s);
+        }
+    }
+
+    fn subnet_round_start_on(&mut self, s: usize) {
+        let round = self.round;
+        let cap = &mut self.subnets[s].capacity;
+        let config = cap.config;
         let previous = std::mem::replace(
-            &mut self.subnet.current,
+            &mut cap.current,
             RoundUsage {
-                round: self.round,
+                round,
                 subnet_budget: config.subnet_message_budget(),
                 ..Default::default()
             },
         );
         if !previous.is_empty() {
-            self.subnet.history.push(previous);
+            cap.history.push(previous);
         }
-        self.subnet.subnet_budget_left = budget(config.subnet_message_budget());
-        self.subnet.canister_budget_left = budget(config.canister_execution_budget());
-        self.subnet.executed_this_round.clear();
-        if let Some(mut li) = self.subnet.long_install.take() {
+        cap.subnet_budget_left = budget(config.subnet_message_budget());
+        cap.canister_budget_left = budget(config.canister_execution_budget());
+        cap.executed_this_round.clear();
+        if let Some(mut li) = cap.long_install.take() {
             let slice = li.remaining.min(config.max_instructions_per_slice);
             li.remaining -= slice;
             let method = format!("{} (continued)", li.method);
@@ -267,47 +291,53 @@ impl StateMachine {
             let done = li.remaining == 0;
             let response = if done { li.response.take() } else { None };
             if !done {
-                self.subnet.long_install = Some(li);
+                cap.long_install = Some(li);
             }
-            self.charge_subnet(&method, Some(canister), slice);
+            self.charge_subnet(s, &method, Some(canister), slice);
             if let Some((to, result, refund)) = response {
-                self.send_response(to, MANAGEMENT, result, refund);
+                self.send_management_response(to, s, result, refund);
             }
         }
         // After a slice the replica clamps the budget to zero so that free
         // methods still run (rs/execution_environment/src/scheduler.rs).
-        self.drain_pending();
+        self.drain_pending(s);
     }
 
-    /// Runs the waiting management calls the round admits, keeping the others in order.
-    fn drain_pending(&mut self) {
-        let waiting = std::mem::take(&mut self.subnet.pending);
+    /// Runs the waiting management calls of subnet `s` the round admits,
+    /// keeping the others in order.
+    fn drain_pending(&mut self, s: usize) {
+        let waiting = std::mem::take(&mut self.subnets[s].capacity.pending);
         let mut blocked_heavy = false;
         for call in waiting {
             let heavy = HeavyMethod::of(&call.method);
             let target = cost::effective_canister(&call.method, &call.arg);
             let must_wait = (heavy.is_some() && blocked_heavy)
-                || self.management_must_wait(&call, heavy, target);
+                || self.management_must_wait(s, &call, heavy, target);
             if must_wait {
-                blocked_heavy |= heavy.is_some() && self.subnet.subnet_budget_left <= 0;
-                self.subnet.pending.push_back(call);
+                let cap = &mut self.subnets[s].capacity;
+                blocked_heavy |= heavy.is_some() && cap.subnet_budget_left <= 0;
+                cap.pending.push_back(call);
             } else {
-                self.run_management(call, heavy, target);
+                self.run_management(s, call, heavy, target);
             }
         }
     }
 
-    /// The end of a round: install debits drain (`install_code_debit -=
-    /// install_code_rate_limit`, rs/execution_environment/src/scheduler.rs).
+    /// The end of a round, on every subnet: install debits drain
+    /// (`install_code_debit -= install_code_rate_limit`,
+    /// rs/execution_environment/src/scheduler.rs).
     pub(crate) fn subnet_round_end(&mut self) {
-        if let Some(rate) = self.subnet.config.install_code_rate_limit {
-            self.subnet.install_debit.retain(|_, d| {
-                *d = d.saturating_sub(rate);
-                *d > 0
-            });
+        for subnet in &mut self.subnets {
+            let cap = &mut subnet.capacity;
+            if let Some(rate) = cap.config.install_code_rate_limit {
+                cap.install_debit.retain(|_, d| {
+                    *d = d.saturating_sub(rate);
+                    *d > 0
+                });
+            }
+            cap.current.pending_management_calls =
+                cap.pending.len() + usize::from(cap.long_install.is_some());
         }
-        self.subnet.current.pending_management_calls =
-            self.subnet.pending.len() + usize::from(self.subnet.long_install.is_some());
     }
 
     /// Whether a message of canister `id` may start in this round: the
@@ -315,7 +345,7 @@ impl StateMachine {
     /// used one thread's round (it runs on one thread at a time; an
     /// inference). Checked before, so a message may overshoot.
     pub(crate) fn canister_may_execute(&self, id: Principal) -> bool {
-        let s = &self.subnet;
+        let s = self.capacity_of(&id);
         if !s.config.enforce_budgets {
             return true;
         }
@@ -326,13 +356,13 @@ impl StateMachine {
         s.canister_budget_left > 0 && used < s.config.max_instructions_per_round
     }
 
-    pub(crate) fn note_canister_deferred(&mut self) {
-        self.subnet.current.canister_messages_deferred += 1;
+    pub(crate) fn note_canister_deferred(&mut self, id: Principal) {
+        self.capacity_of_mut(&id).current.canister_messages_deferred += 1;
     }
 
     /// Counts one canister message's instructions and the overheads.
     pub(crate) fn charge_canister_execution(&mut self, id: Principal, instructions: u64) {
-        let s = &mut self.subnet;
+        let s = self.capacity_of_mut(&id);
         let first = !s.executed_this_round.contains_key(&id);
         let mut total = instructions + s.config.instruction_overhead_per_execution;
         if first {

@@ -514,11 +514,11 @@ ic0_table! {
         Ok(c.data().canister_version as i64)
     }
     subnet_self_size() -> i32, ALL, |c, name| {
-        Ok(size_i32(ids::SUBNET_ID.as_slice().len()))
+        Ok(size_i32(c.data().subnet_id.as_slice().len()))
     }
     subnet_self_copy(d: i32, o: i32, s: i32), ALL, |c, name| {
-        copy_blob(&mut c, name, (d, o, s), |_| {
-            ids::SUBNET_ID.as_slice()
+        copy_blob(&mut c, name, (d, o, s), |x| {
+            x.subnet_id.as_slice()
         })
     }
     msg_method_name_size() -> i32, F, |c, name| {

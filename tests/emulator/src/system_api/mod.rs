@@ -242,6 +242,8 @@ pub struct ApiContext {
     /// Set once the instance holds the canister's own heap: restoring it
     /// never counts as growth.
     pub heap_limit_armed: bool,
+    /// The id of the subnet hosting the canister (`ic0.subnet_self`).
+    pub subnet_id: Principal,
 }
 
 impl ApiContext {
@@ -284,6 +286,7 @@ impl ApiContext {
             memory: None,
             wasm_memory_limit: 0,
             heap_limit_armed: false,
+            subnet_id: *crate::ids::SUBNET_ID,
         }
     }
 
