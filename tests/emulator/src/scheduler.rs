@@ -42,6 +42,11 @@ impl StateMachine {
             let Some(input) = self.inbox.pop_front() else {
                 break;
             };
+            if input.held_back_at(self.round) {
+                // A delayed response or a request still crossing subnets.
+                self.inbox.push_back(input);
+                continue;
+            }
             if let Some(executes) = input.executes_on() {
                 if !self.canister_may_execute(executes) {
                     // The round's execution budget is spent: it waits for the next.
@@ -90,11 +95,6 @@ impl StateMachine {
                             0,
                         );
                     }
-                }
-                Input::Request {
-                    not_before_round, ..
-                } if not_before_round > self.round => {
-                    self.inbox.push_back(input);
                 }
                 Input::Request {
                     sender,
@@ -148,11 +148,6 @@ impl StateMachine {
                             deadline.unwrap_or(0),
                         );
                     }
-                }
-                Input::Response {
-                    not_before_round, ..
-                } if not_before_round > self.round => {
-                    self.inbox.push_back(input);
                 }
                 Input::Response {
                     originator,

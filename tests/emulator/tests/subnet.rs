@@ -1,9 +1,12 @@
 //! The subnet capacity model with the replica's numbers (`SubnetConfig::application`):
 //! round budgets for management work, compilation costs, long installs, the
-//! install rate limit, the stop timeout and the canister limit.
+//! install rate limit, the stop timeout and the canister limit; several
+//! subnets in one emulator in `subnet/multi.rs`.
 //! Every test's name contains `subnet`: `cargo test -p ic-emulator subnet`.
 
 mod common;
+#[path = "subnet/multi.rs"]
+mod multi;
 
 use candid::Encode;
 use common::{canister, CALLEE};

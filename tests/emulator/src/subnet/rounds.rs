@@ -375,6 +375,21 @@ impl StateMachine {
 }
 
 impl crate::state::calls::Input {
+    /// Whether the input waits for a later round than `round` (a delayed
+    /// response, or a message still crossing subnets).
+    pub(crate) fn held_back_at(&self, round: u64) -> bool {
+        use crate::state::calls::Input;
+        match self {
+            Input::Request {
+                not_before_round, ..
+            }
+            | Input::Response {
+                not_before_round, ..
+            } => *not_before_round > round,
+            Input::Ingress { .. } => false,
+        }
+    }
+
     /// The canister this input runs code on when delivered (`None`: a call to
     /// the management canister).
     pub(crate) fn executes_on(&self) -> Option<Principal> {

@@ -2,11 +2,10 @@
 //! (directly, from a canister, through the CMC double), cross-subnet latency
 //! and payload limits, independent budgets, and save/load.
 //! Every test's name contains `subnet`: `cargo test -p ic-emulator subnet`.
+//! (A module of `tests/subnet.rs`, so that it links no test binary of its own.)
 
-mod common;
-
+use super::common::{self, call_arg, canister, via_proxy, CALLEE, PROXY};
 use candid::{Decode, Encode, Nat};
-use common::{call_arg, canister, via_proxy, CALLEE, PROXY};
 use ic_emulator::doubles::cmc::{
     CreateCanisterArg, CreateCanisterError, CreateCanisterResult, SubnetFilter, SubnetSelection,
     CMC_ID,
@@ -281,7 +280,7 @@ fn subnet_cmc_double_refunds_when_creation_fails() {
     assert!(create_error.contains("not authorized"), "{create_error}");
     let spent = before - emu.cycle_balance(proxy);
     assert!(
-        spent >= 100_000_000 && spent < 10_000_000_000,
+        (100_000_000..10_000_000_000).contains(&spent),
         "only the penalty and the call's fees are kept: {spent}"
     );
     // A typed subnet filter matches no emulated subnet.
@@ -412,4 +411,49 @@ fn subnet_topology_survives_save_and_load_with_three_subnets() {
     let r = loaded.update_call(*CMC_ID, Principal::anonymous(), "create_canister", arg);
     let reply = Decode!(&r.expect("the double answers"), CreateCanisterResult).unwrap();
     assert!(reply.is_err(), "ingress attaches no cycles");
+}
+
+#[test]
+fn subnet_chunk_store_and_snapshot_source_must_be_on_the_targets_subnet() {
+    let (emu, subnets) = three_subnets();
+    let target = emu.create_canister_on_subnet(None, None, subnets[0]);
+    let store_here = emu.create_canister_on_subnet(None, None, subnets[0]);
+    let store_there = emu.create_canister_on_subnet(None, None, subnets[1]);
+    let wasm = canister(CALLEE);
+    let hash = ic_emulator::management_types::ChunkHash {
+        hash: sha256(&wasm),
+    };
+    for store in [store_here, store_there] {
+        emu.upload_chunk(store, None, wasm.clone())
+            .expect("uploaded");
+    }
+    let install = |store| {
+        emu.install_chunked_canister(
+            target,
+            None,
+            ic_emulator::management_types::CanisterInstallMode::Install,
+            store,
+            vec![hash.hash.clone()],
+            hash.hash.clone(),
+            vec![],
+        )
+    };
+    let err = install(store_there).expect_err("the store is on another subnet");
+    assert_eq!(err.error_code, ic_emulator::ErrorCode::CanisterNotFound);
+    install(store_here).expect("installed from a store on the same subnet");
+    // A snapshot of a canister on another subnet cannot be loaded.
+    let other = installed_on(&emu, subnets[1], CALLEE);
+    let snapshot = emu.take_canister_snapshot(other, None, None).unwrap();
+    let err = emu
+        .load_canister_snapshot(target, None, snapshot.id)
+        .expect_err("the source is on another subnet");
+    assert_ne!(
+        err.error_code,
+        ic_emulator::ErrorCode::CanisterInvalidController
+    );
+}
+
+fn sha256(bytes: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).to_vec()
 }
