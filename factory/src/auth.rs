@@ -124,6 +124,9 @@ endpoints! {
     RequestUpgrade => "request_upgrade",
     RequestUpgradeFromCanister => "request_upgrade_from_canister",
     UpgradeStatus => "upgrade_status",
+    CyclesStatus => "cycles_status",
+    CyclesReport => "cycles_report",
+    NotifyLowCycles => "notify_low_cycles",
 }
 
 /// The policy: which roles may call each endpoint.
@@ -151,6 +154,10 @@ pub fn allowed_roles(endpoint: Endpoint) -> &'static [Role] {
         // One-way, from the user canister about itself.
         RequestUpgradeFromCanister => &[UserCanister],
         UpgradeStatus => &[Owner, Recovery, Admin],
+        CyclesStatus | CyclesReport => ADMINS,
+        // One-way, from the user canister about itself; verified by reading
+        // its balance, so a false alarm costs one status call.
+        NotifyLowCycles => &[UserCanister],
     }
 }
 

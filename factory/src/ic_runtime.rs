@@ -110,13 +110,19 @@ fn id(canister_id: Principal) -> mgmt::CanisterIdRecord {
 struct StatusReply {
     status: mgmt::CanisterStatusType,
     module_hash: Option<Vec<u8>>,
-    settings: ControllersOnly,
+    settings: StatusSettings,
     cycles: Nat,
+    idle_cycles_burned_per_day: Nat,
 }
 
 #[derive(CandidType, Deserialize)]
-struct ControllersOnly {
+struct StatusSettings {
     controllers: Vec<Principal>,
+    freezing_threshold: Nat,
+}
+
+fn nat_u128(n: Nat) -> u128 {
+    u128::try_from(n.0).unwrap_or(u128::MAX)
 }
 
 impl Management for IcManagement {
@@ -205,8 +211,13 @@ impl Management for IcManagement {
                 mgmt::CanisterStatusType::Stopped => RunStatus::Stopped,
             },
             module_hash: reply.module_hash,
+            freezing_limit: crate::cycles::policy::freezing_limit(
+                nat_u128(reply.idle_cycles_burned_per_day.clone()),
+                u64::try_from(reply.settings.freezing_threshold.0).unwrap_or(u64::MAX),
+            ),
+            idle_burn_per_day: nat_u128(reply.idle_cycles_burned_per_day),
             controllers: reply.settings.controllers,
-            cycles: u128::try_from(reply.cycles.0).unwrap_or(u128::MAX),
+            cycles: nat_u128(reply.cycles),
         })
     }
 

@@ -48,7 +48,11 @@ pub async fn provision<E: Env, G: Management, M: Memory>(
                 .await
             {
                 Ok(id) => {
-                    ctx.with(|s| created(s, owner, id));
+                    ctx.with(|s| {
+                        created(s, owner, id);
+                        let paid = fee.saturating_add(cycles);
+                        s.keeper.spent(factory_api::SpendKind::Creation, paid, now);
+                    });
                     id
                 }
                 Err(e) => {

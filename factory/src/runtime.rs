@@ -69,6 +69,10 @@ pub struct StatusInfo {
     pub module_hash: Option<Vec<u8>>,
     pub controllers: Vec<Principal>,
     pub cycles: u128,
+    /// `idle_cycles_burned_per_day`: the burn without any message.
+    pub idle_burn_per_day: u128,
+    /// Below this balance the canister is frozen (from its freezing threshold).
+    pub freezing_limit: u128,
 }
 
 pub type CallResult<T> = Result<T, CallFailure>;

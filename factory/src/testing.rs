@@ -74,6 +74,10 @@ pub struct FakeCanister {
     /// The user's data: upgrades keep it.
     pub data: Vec<u8>,
     pub cycles: u128,
+    /// Reported by `canister_status`; a canister below `freezing_limit` (when
+    /// set) is refused installs, as on the IC.
+    pub idle_burn_per_day: u128,
+    pub freezing_limit: u128,
     pub snapshots: BTreeMap<Vec<u8>, Option<[u8; 32]>>,
     pub install_args: Vec<Vec<u8>>,
 }
@@ -287,6 +291,14 @@ impl Management for FakeManagement {
             });
         }
         self.with_canister(method, a.canister_id, |c| {
+            let floor = c.freezing_limit + crate::cycles::frozen::INSTALL_PREPAY;
+            if c.freezing_limit > 0 && c.cycles < floor {
+                return Err(CallFailure {
+                    method,
+                    reject_code: 5,
+                    message: format!("canister {} is out of cycles", a.canister_id),
+                });
+            }
             match (a.mode, c.module_hash) {
                 (InstallMode::Install, Some(_)) | (InstallMode::Upgrade, None) => {
                     return Err(CallFailure {
@@ -342,6 +354,8 @@ impl Management for FakeManagement {
                 module_hash: c.module_hash.map(|h| h.to_vec()),
                 controllers: c.controllers.clone(),
                 cycles: c.cycles,
+                idle_burn_per_day: c.idle_burn_per_day,
+                freezing_limit: c.freezing_limit,
             })
         })
     }

@@ -25,6 +25,9 @@ pub struct FactoryConfig {
     pub provision_rate: RateLimit,
     /// Per-user limit on on-demand upgrades.
     pub user_upgrade_rate: RateLimit,
+    /// The cycles keeper (`cycles_status`); None: off, canisters are topped
+    /// up only when a rollout reaches them.
+    pub keeper: Option<crate::cycles::KeeperConfig>,
 }
 
 const SECOND_NS: u64 = 1_000_000_000;
@@ -43,6 +46,7 @@ impl Default for FactoryConfig {
                 capacity: 3,
                 refill_period_ns: 600 * SECOND_NS,
             },
+            keeper: None,
         }
     }
 }
@@ -62,6 +66,9 @@ impl FactoryConfig {
                     "{name} needs a positive capacity and refill period (close provisioning instead)"
                 )));
             }
+        }
+        if let Some(keeper) = &self.keeper {
+            keeper.validate()?;
         }
         Ok(())
     }

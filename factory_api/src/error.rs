@@ -112,4 +112,7 @@ pub enum FactoryError {
         reject_code: u32,
         message: String,
     },
+    /// The cycles keeper is off (`FactoryConfig.keeper` is not set).
+    #[error("the cycles keeper is off")]
+    KeeperOff,
 }
