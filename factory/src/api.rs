@@ -263,6 +263,22 @@ async fn provision(args: ProvisionArgs) -> Result<Principal, FactoryError> {
     provision::provision(&ctx(), caller, args.recovery).await
 }
 
+/// Provisions the caller's canister, paid from their cycles-ledger approval.
+#[update]
+async fn provision_paid(args: PaidProvisionArgs) -> Result<Principal, FactoryError> {
+    let caller = guard(Endpoint::ProvisionPaid, None)?;
+    crate::cycles::paid::provision_paid(&ctx(), caller, args).await
+}
+
+/// What `provision_paid` charges (approve this plus the ledger fee).
+#[query]
+fn provision_price() -> Result<ProvisionPrice, FactoryError> {
+    guard(Endpoint::ProvisionPrice, None)?;
+    Ok(read(|s| {
+        crate::cycles::paid::quote(s, IcEnv.create_canister_fee())
+    }))
+}
+
 #[query]
 fn my_canister() -> Result<UserView, FactoryError> {
     let caller = guard(Endpoint::MyCanister, None)?;

@@ -127,6 +127,8 @@ endpoints! {
     CyclesStatus => "cycles_status",
     CyclesReport => "cycles_report",
     NotifyLowCycles => "notify_low_cycles",
+    ProvisionPaid => "provision_paid",
+    ProvisionPrice => "provision_price",
 }
 
 /// The policy: which roles may call each endpoint.
@@ -138,8 +140,8 @@ pub fn allowed_roles(endpoint: Endpoint) -> &'static [Role] {
     const ADMINS: &[Role] = &[Admin];
     const OWNER_OR_RECOVERY: &[Role] = &[Owner, Recovery];
     match endpoint {
-        Version | HttpRequest | ListReleases | GetRelease => EVERYONE,
-        Provision | MyCanister => USERS,
+        Version | HttpRequest | ListReleases | GetRelease | ProvisionPrice => EVERYONE,
+        Provision | ProvisionPaid | MyCanister => USERS,
         RotateRecovery | Detach => OWNER_OR_RECOVERY,
         RestoreSnapshot | ReinstallLastGood => &[Recovery],
         // Controllers may manage admins so a lost admin set can be restored.

@@ -43,12 +43,13 @@ mod ids {
     pub const CANISTERS: u8 = 19;
     /// `wasm_registry` uses `RegistryMemories::COUNT` ids from here.
     pub const REGISTRY_FIRST: u8 = 20;
-    /// The cycles keeper (`cycles::store`), 40..=44.
+    /// The cycles keeper and paid provisioning (`cycles::store`), 40..=45.
     pub const KEEPER_RECORDS: u8 = 40;
     pub const KEEPER_DUE: u8 = 41;
     pub const KEEPER_AT_RISK: u8 = 42;
     pub const KEEPER_CURSOR: u8 = 43;
     pub const KEEPER_SPEND: u8 = 44;
+    pub const PAYMENTS: u8 = 45;
 }
 
 /// Small global values kept together in one cell.
@@ -120,6 +121,7 @@ impl<I: Memory> FactoryState<VMem<I>> {
                 at_risk: m(ids::KEEPER_AT_RISK),
                 cursor: m(ids::KEEPER_CURSOR),
                 spend: m(ids::KEEPER_SPEND),
+                payments: m(ids::PAYMENTS),
             }),
             user_memories: [
                 ids::USERS,

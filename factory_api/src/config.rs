@@ -12,6 +12,9 @@ pub enum ProvisioningMode {
     AllowListOnly,
     /// Nobody (e.g. during an incident).
     Closed,
+    /// Any authenticated principal who pays for the canister from the cycles
+    /// ledger (`provision_paid`); `provision` is refused.
+    Paid,
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]

@@ -142,3 +142,27 @@ pub struct DaySpend {
     pub kind: SpendKind,
     pub cycles: u128,
 }
+
+/// `provision_paid`: the caller pays for their canister from an ICRC-2
+/// approval they gave the factory on the cycles ledger.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct PaidProvisionArgs {
+    pub recovery: Principal,
+    /// Makes the payment idempotent: a retry with the same value is never
+    /// charged twice (the ledger deduplicates it). Nanoseconds since the
+    /// epoch, within the ledger's window (24 hours).
+    pub created_at_time: u64,
+    /// The caller's subaccount that approved the factory.
+    pub from_subaccount: Option<Vec<u8>>,
+}
+
+/// What `provision_paid` charges, and where.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ProvisionPrice {
+    /// The factory takes this much (creation fee plus the start balance);
+    /// approve at least this plus `ledger_fee`.
+    pub price: u128,
+    pub ledger_fee: u128,
+    pub ledger: Principal,
+    pub mode: crate::config::ProvisioningMode,
+}

@@ -28,6 +28,8 @@ pub enum Method {
     NotifyLowCycles,
     PauseRollout,
     Provision,
+    ProvisionPaid,
+    ProvisionPrice,
     ReinstallLastGood,
     RemoveAdmin,
     RequestUpgrade,
@@ -70,6 +72,6 @@ mod tests {
             "request_upgrade_from_canister"
         );
         assert_eq!(Method::HttpRequest.name(), "http_request");
-        assert_eq!(Method::all().count(), 39);
+        assert_eq!(Method::all().count(), 41);
     }
 }

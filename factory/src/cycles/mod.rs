@@ -10,11 +10,14 @@
 //! - [`keeper`]: the async reading and top-up, generic over the runtime;
 //! - [`frozen`]: what a rollout does with a canister too poor to upgrade;
 //! - [`store`]: the stable structures;
-//! - [`metrics`]: the `/metrics` lines.
+//! - [`metrics`]: the `/metrics` lines;
+//! - [`paid`], [`payment`]: provisioning paid by the user from the cycles ledger.
 
 pub mod frozen;
 pub mod keeper;
 pub mod metrics;
+pub mod paid;
+pub mod payment;
 pub mod policy;
 pub mod record;
 pub mod store;
@@ -22,3 +25,5 @@ pub mod sweep;
 
 #[cfg(test)]
 mod keeper_tests;
+#[cfg(test)]
+mod paid_tests;

@@ -19,6 +19,7 @@ pub struct KeeperMemories<M> {
     pub at_risk: M,
     pub cursor: M,
     pub spend: M,
+    pub payments: M,
 }
 
 pub struct KeeperStore<M: Memory> {
@@ -31,6 +32,8 @@ pub struct KeeperStore<M: Memory> {
     cursor: StableBTreeMap<u8, Principal, M>,
     /// (day, kind) → cycles; `TOTAL_DAY` holds the totals.
     spend: StableBTreeMap<(u64, u8), u128, M>,
+    /// owner → their payment for provisioning (`paid`).
+    pub payments: StableBTreeMap<Principal, super::payment::Payment, M>,
 }
 
 fn kind_code(k: SpendKind) -> u8 {
@@ -58,6 +61,7 @@ impl<M: Memory> KeeperStore<M> {
             at_risk: StableBTreeMap::init(m.at_risk),
             cursor: StableBTreeMap::init(m.cursor),
             spend: StableBTreeMap::init(m.spend),
+            payments: StableBTreeMap::init(m.payments),
         }
     }
 
@@ -165,6 +169,7 @@ mod tests {
             at_risk: VectorMemory::default(),
             cursor: VectorMemory::default(),
             spend: VectorMemory::default(),
+            payments: VectorMemory::default(),
         })
     }
 
