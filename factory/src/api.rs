@@ -87,6 +87,7 @@ fn init(arg: FactoryArg) {
         ic_cdk::trap(format!("invalid init args: {e}"));
     }
     start_watchdog();
+    arm_keeper(0);
 }
 
 fn apply_init(s: &mut State, args: FactoryInitArgs) -> Result<(), FactoryError> {
@@ -129,6 +130,36 @@ fn post_upgrade(_arg: Option<FactoryArg>) {
     // previous epoch and resumes the rollout.
     arm_tick(0);
     start_watchdog();
+    arm_keeper(0);
+}
+
+thread_local! {
+    /// A keeper tick is armed (heap only: re-armed after upgrades).
+    static KEEPER_ARMED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Arms the keeper's next tick, if it is on and none is armed.
+fn arm_keeper(delay_ns: u64) {
+    if KEEPER_ARMED.get() || read(|s| s.config.get().keeper.is_none()) {
+        return;
+    }
+    KEEPER_ARMED.set(true);
+    ic_cdk_timers::set_timer(Duration::from_nanos(delay_ns), run_keeper());
+}
+
+async fn run_keeper() {
+    KEEPER_ARMED.set(false);
+    if !IcEnv.is_stopping() {
+        let picked = write(|s| crate::cycles::keeper::tick(s, now()));
+        for canister in picked {
+            ic_cdk::futures::spawn(async move {
+                crate::cycles::keeper::check(&ctx(), canister).await;
+            });
+        }
+    }
+    if let Some(cfg) = read(|s| s.config.get().keeper) {
+        arm_keeper(cfg.tick_interval_ns);
+    }
 }
 
 thread_local! {
@@ -232,6 +263,22 @@ async fn provision(args: ProvisionArgs) -> Result<Principal, FactoryError> {
     provision::provision(&ctx(), caller, args.recovery).await
 }
 
+/// Provisions the caller's canister, paid from their cycles-ledger approval.
+#[update]
+async fn provision_paid(args: PaidProvisionArgs) -> Result<Principal, FactoryError> {
+    let caller = guard(Endpoint::ProvisionPaid, None)?;
+    crate::cycles::paid::provision_paid(&ctx(), caller, args).await
+}
+
+/// What `provision_paid` charges (approve this plus the ledger fee).
+#[query]
+fn provision_price() -> Result<ProvisionPrice, FactoryError> {
+    guard(Endpoint::ProvisionPrice, None)?;
+    Ok(read(|s| {
+        crate::cycles::paid::quote(s, IcEnv.create_canister_fee())
+    }))
+}
+
 #[query]
 fn my_canister() -> Result<UserView, FactoryError> {
     let caller = guard(Endpoint::MyCanister, None)?;
@@ -296,7 +343,9 @@ fn get_config() -> Result<FactorySettings, FactoryError> {
 #[update]
 fn set_config(config: FactoryConfig) -> Result<(), FactoryError> {
     let caller = guard(Endpoint::SetConfig, None)?;
-    write(|s| admin::set_config(s, caller, config, now()))
+    write(|s| admin::set_config(s, caller, config, now()))?;
+    arm_keeper(0);
+    Ok(())
 }
 
 #[update]
@@ -445,4 +494,27 @@ fn upgrade_status(canister_id: Principal) -> Result<UpgradeStatus, FactoryError>
     guard(Endpoint::UpgradeStatus, Some(canister_id))?;
     read(|s| rollout::status::upgrade_status(s, canister_id))
         .ok_or(FactoryError::UnknownCanister { canister_id })
+}
+
+#[query]
+fn cycles_status(q: CyclesQuery) -> Result<CyclesStatus, FactoryError> {
+    guard(Endpoint::CyclesStatus, None)?;
+    Ok(read(|s| crate::cycles::keeper::status(s, &q)))
+}
+
+/// Cycles spent per day over the last `days` days (at most 90), by purpose.
+#[query]
+fn cycles_report(days: u32) -> Result<Vec<DaySpend>, FactoryError> {
+    guard(Endpoint::CyclesReport, None)?;
+    Ok(read(|s| s.keeper.spend_by_day(now(), u64::from(days))))
+}
+
+/// A user canister's one-way notice that it runs low on cycles: rate-limited,
+/// and acted on only by reading its balance.
+#[update]
+async fn notify_low_cycles() -> Result<(), FactoryError> {
+    let caller = guard(Endpoint::NotifyLowCycles, None)?;
+    write(|s| crate::cycles::keeper::accept_notice(s, caller, now()))?;
+    crate::cycles::keeper::check(&ctx(), caller).await;
+    Ok(())
 }

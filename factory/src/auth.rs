@@ -124,6 +124,11 @@ endpoints! {
     RequestUpgrade => "request_upgrade",
     RequestUpgradeFromCanister => "request_upgrade_from_canister",
     UpgradeStatus => "upgrade_status",
+    CyclesStatus => "cycles_status",
+    CyclesReport => "cycles_report",
+    NotifyLowCycles => "notify_low_cycles",
+    ProvisionPaid => "provision_paid",
+    ProvisionPrice => "provision_price",
 }
 
 /// The policy: which roles may call each endpoint.
@@ -135,8 +140,8 @@ pub fn allowed_roles(endpoint: Endpoint) -> &'static [Role] {
     const ADMINS: &[Role] = &[Admin];
     const OWNER_OR_RECOVERY: &[Role] = &[Owner, Recovery];
     match endpoint {
-        Version | HttpRequest | ListReleases | GetRelease => EVERYONE,
-        Provision | MyCanister => USERS,
+        Version | HttpRequest | ListReleases | GetRelease | ProvisionPrice => EVERYONE,
+        Provision | ProvisionPaid | MyCanister => USERS,
         RotateRecovery | Detach => OWNER_OR_RECOVERY,
         RestoreSnapshot | ReinstallLastGood => &[Recovery],
         // Controllers may manage admins so a lost admin set can be restored.
@@ -151,6 +156,10 @@ pub fn allowed_roles(endpoint: Endpoint) -> &'static [Role] {
         // One-way, from the user canister about itself.
         RequestUpgradeFromCanister => &[UserCanister],
         UpgradeStatus => &[Owner, Recovery, Admin],
+        CyclesStatus | CyclesReport => ADMINS,
+        // One-way, from the user canister about itself; verified by reading
+        // its balance, so a false alarm costs one status call.
+        NotifyLowCycles => &[UserCanister],
     }
 }
 

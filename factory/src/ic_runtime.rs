@@ -1,7 +1,8 @@
 //! The runtime traits implemented with ic-cdk: the real IC (and the emulator).
 
 use crate::runtime::{
-    CallFailure, CallResult, Env, InstallChunked, InstallMode, Management, RunStatus, StatusInfo,
+    CallFailure, CallResult, Env, InstallChunked, InstallMode, LedgerRefusal, Management,
+    RunStatus, StatusInfo, WithdrawFrom,
 };
 use candid::utils::ArgumentEncoder;
 use candid::{CandidType, Deserialize, Nat, Principal};
@@ -82,7 +83,23 @@ async fn call<A: ArgumentEncoder, R: for<'de> Deserialize<'de> + CandidType>(
     cycles: u128,
     timeout_seconds: Option<u32>,
 ) -> CallResult<R> {
-    let target = Principal::management_canister();
+    call_to(
+        Principal::management_canister(),
+        method,
+        args,
+        cycles,
+        timeout_seconds,
+    )
+    .await
+}
+
+async fn call_to<A: ArgumentEncoder, R: for<'de> Deserialize<'de> + CandidType>(
+    target: Principal,
+    method: &'static str,
+    args: &A,
+    cycles: u128,
+    timeout_seconds: Option<u32>,
+) -> CallResult<R> {
     let call = match timeout_seconds {
         Some(t) => Call::bounded_wait(target, method).change_timeout(t),
         None => Call::unbounded_wait(target, method),
@@ -110,13 +127,19 @@ fn id(canister_id: Principal) -> mgmt::CanisterIdRecord {
 struct StatusReply {
     status: mgmt::CanisterStatusType,
     module_hash: Option<Vec<u8>>,
-    settings: ControllersOnly,
+    settings: StatusSettings,
     cycles: Nat,
+    idle_cycles_burned_per_day: Nat,
 }
 
 #[derive(CandidType, Deserialize)]
-struct ControllersOnly {
+struct StatusSettings {
     controllers: Vec<Principal>,
+    freezing_threshold: Nat,
+}
+
+fn nat_u128(n: Nat) -> u128 {
+    u128::try_from(n.0).unwrap_or(u128::MAX)
 }
 
 impl Management for IcManagement {
@@ -205,8 +228,13 @@ impl Management for IcManagement {
                 mgmt::CanisterStatusType::Stopped => RunStatus::Stopped,
             },
             module_hash: reply.module_hash,
+            freezing_limit: crate::cycles::policy::freezing_limit(
+                nat_u128(reply.idle_cycles_burned_per_day.clone()),
+                u64::try_from(reply.settings.freezing_threshold.0).unwrap_or(u64::MAX),
+            ),
+            idle_burn_per_day: nat_u128(reply.idle_cycles_burned_per_day),
             controllers: reply.settings.controllers,
-            cycles: u128::try_from(reply.cycles.0).unwrap_or(u128::MAX),
+            cycles: nat_u128(reply.cycles),
         })
     }
 
@@ -250,5 +278,129 @@ impl Management for IcManagement {
 
     async fn deposit_cycles(&self, canister: Principal, amount: u128) -> CallResult<()> {
         call("deposit_cycles", &(id(canister),), amount, None).await
+    }
+
+    async fn ledger_withdraw_from(&self, a: WithdrawFrom) -> CallResult<Result<(), LedgerRefusal>> {
+        let args = ledger::WithdrawFromArgs {
+            spender_subaccount: None,
+            from: ledger::Account {
+                owner: a.from,
+                subaccount: a.from_subaccount,
+            },
+            to: ic_cdk::api::canister_self(),
+            amount: Nat::from(a.amount),
+            created_at_time: Some(a.created_at_time),
+        };
+        let reply: ledger::WithdrawFromResult =
+            call_to(ledger::id()?, "withdraw_from", &(args,), 0, None).await?;
+        Ok(reply.into_result())
+    }
+
+    async fn ledger_deposit(&self, to: Principal, cycles: u128) -> CallResult<()> {
+        let args = ledger::DepositArgs {
+            to: ledger::Account {
+                owner: to,
+                subaccount: None,
+            },
+            memo: None,
+        };
+        let _: ledger::DepositResult =
+            call_to(ledger::id()?, "deposit", &(args,), cycles, None).await?;
+        Ok(())
+    }
+}
+
+/// The cycles ledger's types the factory uses (dfinity/cycles-ledger,
+/// `cycles-ledger/cycles-ledger.did`): Candid ignores the rest.
+mod ledger {
+    use super::*;
+
+    pub fn id() -> CallResult<Principal> {
+        Principal::from_text(crate::cycles::paid::CYCLES_LEDGER).map_err(|e| CallFailure {
+            method: "withdraw_from",
+            reject_code: 0,
+            message: e.to_string(),
+        })
+    }
+
+    #[derive(CandidType, Deserialize)]
+    pub struct Account {
+        pub owner: Principal,
+        pub subaccount: Option<Vec<u8>>,
+    }
+
+    #[derive(CandidType, Deserialize)]
+    pub struct WithdrawFromArgs {
+        pub spender_subaccount: Option<Vec<u8>>,
+        pub from: Account,
+        pub to: Principal,
+        pub amount: Nat,
+        pub created_at_time: Option<u64>,
+    }
+
+    #[derive(CandidType, Deserialize)]
+    pub enum WithdrawFromError {
+        InsufficientAllowance { allowance: Nat },
+        InsufficientFunds { balance: Nat },
+        Duplicate { duplicate_of: Nat },
+        GenericError { message: String, error_code: Nat },
+        TemporarilyUnavailable,
+        FailedToWithdrawFrom { rejection_reason: String },
+        InvalidReceiver { receiver: Principal },
+        CreatedInFuture { ledger_time: u64 },
+        TooOld,
+    }
+
+    #[derive(CandidType, Deserialize)]
+    pub enum WithdrawFromResult {
+        Ok(Nat),
+        Err(WithdrawFromError),
+    }
+
+    impl WithdrawFromResult {
+        pub fn into_result(self) -> Result<(), LedgerRefusal> {
+            use WithdrawFromError as E;
+            let n = |v: Nat| u128::try_from(v.0).unwrap_or(u128::MAX);
+            match self {
+                WithdrawFromResult::Ok(_) => Ok(()),
+                WithdrawFromResult::Err(e) => Err(match e {
+                    E::InsufficientAllowance { allowance } => {
+                        LedgerRefusal::InsufficientAllowance {
+                            allowance: n(allowance),
+                        }
+                    }
+                    E::InsufficientFunds { balance } => LedgerRefusal::InsufficientFunds {
+                        balance: n(balance),
+                    },
+                    E::Duplicate { .. } => LedgerRefusal::Duplicate,
+                    E::GenericError { message, .. } => LedgerRefusal::Other(message),
+                    E::TemporarilyUnavailable => {
+                        LedgerRefusal::Other("temporarily unavailable".into())
+                    }
+                    E::FailedToWithdrawFrom { rejection_reason } => {
+                        LedgerRefusal::Other(format!("failed to withdraw: {rejection_reason}"))
+                    }
+                    E::InvalidReceiver { receiver } => {
+                        LedgerRefusal::Other(format!("invalid receiver {receiver}"))
+                    }
+                    E::CreatedInFuture { .. } => {
+                        LedgerRefusal::Other("created_at_time is in the future".into())
+                    }
+                    E::TooOld => LedgerRefusal::Other("created_at_time is too old".into()),
+                }),
+            }
+        }
+    }
+
+    #[derive(CandidType, Deserialize)]
+    pub struct DepositArgs {
+        pub to: Account,
+        pub memo: Option<Vec<u8>>,
+    }
+
+    #[derive(CandidType, Deserialize)]
+    pub struct DepositResult {
+        pub balance: Nat,
+        pub block_index: Nat,
     }
 }

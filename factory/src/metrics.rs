@@ -106,6 +106,7 @@ pub fn render<M: Memory>(s: &FactoryState<M>, cycles_balance: u128, now_ns: u64)
         );
     }
     render_scheduler(s, &mut out);
+    crate::cycles::metrics::render(s, now_ns, &mut out);
     let _ = writeln!(out, "# timestamp {}", now_ns / 1_000_000);
     out
 }

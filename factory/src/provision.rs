@@ -48,7 +48,11 @@ pub async fn provision<E: Env, G: Management, M: Memory>(
                 .await
             {
                 Ok(id) => {
-                    ctx.with(|s| created(s, owner, id));
+                    ctx.with(|s| {
+                        created(s, owner, id);
+                        let paid = fee.saturating_add(cycles);
+                        s.keeper.spent(factory_api::SpendKind::Creation, paid, now);
+                    });
                     id
                 }
                 Err(e) => {
@@ -85,6 +89,13 @@ fn start<M: Memory>(
             },
         };
         if matches!(step, Step::Create { .. }) {
+            let config = s.config.get().clone();
+            if config.provisioning == ProvisioningMode::Paid {
+                // Creating again is paid for too (`provision_paid`).
+                return Err(FactoryError::PaymentRequired {
+                    price: crate::cycles::paid::price(&config, create_fee),
+                });
+            }
             check_resources(s, now, balance, create_fee)?;
         }
         record.lock = Some(Lock {
@@ -101,6 +112,11 @@ fn start<M: Memory>(
         ProvisioningMode::AllowListOnly if s.allowlist.contains_key(&owner) => {}
         ProvisioningMode::AllowListOnly => return Err(FactoryError::NotAllowlisted),
         ProvisioningMode::Closed => return Err(FactoryError::ProvisioningClosed),
+        ProvisioningMode::Paid => {
+            return Err(FactoryError::PaymentRequired {
+                price: crate::cycles::paid::price(&config, create_fee),
+            })
+        }
     }
     check_resources(s, now, balance, create_fee)?;
     s.put_user(UserRecord::new(owner, recovery, now, epoch));
@@ -126,6 +142,15 @@ fn check_resources<M: Memory>(
     if balance < needed {
         return Err(FactoryError::InsufficientCycles { balance, needed });
     }
+    take_provision_token(s, now)
+}
+
+/// The global rate limit on new canisters.
+pub(crate) fn take_provision_token<M: Memory>(
+    s: &mut FactoryState<M>,
+    now: u64,
+) -> Result<(), FactoryError> {
+    let config = s.config.get().clone();
     let mut bucket = s
         .counters
         .get()
@@ -136,7 +161,11 @@ fn check_resources<M: Memory>(
     taken.map_err(|retry_after_ns| FactoryError::RateLimited { retry_after_ns })
 }
 
-fn created<M: Memory>(s: &mut FactoryState<M>, owner: Principal, canister_id: Principal) {
+pub(crate) fn created<M: Memory>(
+    s: &mut FactoryState<M>,
+    owner: Principal,
+    canister_id: Principal,
+) {
     if let Some(mut record) = s.users.get(&owner) {
         record.canister_id = Some(canister_id);
         record.phase = Phase::Installing;
@@ -146,7 +175,7 @@ fn created<M: Memory>(s: &mut FactoryState<M>, owner: Principal, canister_id: Pr
     s.update_counters(|c| c.canisters_created += 1);
 }
 
-fn forget_uncreated<M: Memory>(s: &mut FactoryState<M>, owner: Principal) {
+pub(crate) fn forget_uncreated<M: Memory>(s: &mut FactoryState<M>, owner: Principal) {
     if s.users.get(&owner).is_some_and(|r| r.canister_id.is_none()) {
         s.remove_user(&owner);
     }
@@ -154,7 +183,7 @@ fn forget_uncreated<M: Memory>(s: &mut FactoryState<M>, owner: Principal) {
 }
 
 /// Installs the newest approved release into a created canister.
-async fn install<E: Env, G: Management, M: Memory>(
+pub(crate) async fn install<E: Env, G: Management, M: Memory>(
     ctx: &Ctx<'_, E, G, M>,
     owner: Principal,
     canister_id: Principal,
@@ -178,7 +207,11 @@ async fn install<E: Env, G: Management, M: Memory>(
 }
 
 /// Records the install's outcome and releases the lock.
-fn finish<M: Memory>(s: &mut FactoryState<M>, owner: Principal, installed: Option<String>) {
+pub(crate) fn finish<M: Memory>(
+    s: &mut FactoryState<M>,
+    owner: Principal,
+    installed: Option<String>,
+) {
     let Some(mut record) = s.users.get(&owner) else {
         return;
     };

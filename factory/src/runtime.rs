@@ -69,9 +69,37 @@ pub struct StatusInfo {
     pub module_hash: Option<Vec<u8>>,
     pub controllers: Vec<Principal>,
     pub cycles: u128,
+    /// `idle_cycles_burned_per_day`: the burn without any message.
+    pub idle_burn_per_day: u128,
+    /// Below this balance the canister is frozen (from its freezing threshold).
+    pub freezing_limit: u128,
 }
 
 pub type CallResult<T> = Result<T, CallFailure>;
+
+/// The cycles ledger's `withdraw_from`: `amount` from the payer's account
+/// (which approved the factory) to the factory's balance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WithdrawFrom {
+    pub from: Principal,
+    pub from_subaccount: Option<Vec<u8>>,
+    pub amount: u128,
+    pub created_at_time: u64,
+}
+
+/// The ledger's typed refusals the factory acts on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LedgerRefusal {
+    InsufficientAllowance {
+        allowance: u128,
+    },
+    InsufficientFunds {
+        balance: u128,
+    },
+    /// The same transaction (payer, amount, created_at_time) already went through.
+    Duplicate,
+    Other(String),
+}
 
 /// The management-canister methods the factory uses.
 #[allow(async_fn_in_trait)] // used with concrete types only; no Send needed on the IC
@@ -101,6 +129,11 @@ pub trait Management {
     async fn load_snapshot(&self, canister: Principal, snapshot_id: Vec<u8>) -> CallResult<()>;
     /// Sends `amount` of the factory's cycles to `canister`.
     async fn deposit_cycles(&self, canister: Principal, amount: u128) -> CallResult<()>;
+    /// The cycles ledger (not the management canister, but the one other
+    /// canister the factory pays through).
+    async fn ledger_withdraw_from(&self, a: WithdrawFrom) -> CallResult<Result<(), LedgerRefusal>>;
+    /// Credits `to`'s ledger account with `cycles` of the factory's (a refund).
+    async fn ledger_deposit(&self, to: Principal, cycles: u128) -> CallResult<()>;
 }
 
 /// Everything a flow works with.

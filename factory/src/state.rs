@@ -4,6 +4,7 @@
 use crate::audit::{AuditAction, AuditEntry, AuditPage, BoundedAction, MAX_AUDIT_PAGE};
 use crate::canister_index::CanisterIndex;
 use crate::config::FactoryConfig;
+use crate::cycles::store::{KeeperMemories, KeeperStore};
 use crate::rate_limit::TokenBucket;
 use crate::rollout::store::{Scheduler, SchedulerMemories};
 use crate::storable::{candid_storable, CandidCell};
@@ -42,6 +43,13 @@ mod ids {
     pub const CANISTERS: u8 = 19;
     /// `wasm_registry` uses `RegistryMemories::COUNT` ids from here.
     pub const REGISTRY_FIRST: u8 = 20;
+    /// The cycles keeper and paid provisioning (`cycles::store`), 40..=45.
+    pub const KEEPER_RECORDS: u8 = 40;
+    pub const KEEPER_DUE: u8 = 41;
+    pub const KEEPER_AT_RISK: u8 = 42;
+    pub const KEEPER_CURSOR: u8 = 43;
+    pub const KEEPER_SPEND: u8 = 44;
+    pub const PAYMENTS: u8 = 45;
 }
 
 /// Small global values kept together in one cell.
@@ -73,6 +81,7 @@ pub struct FactoryState<M: Memory> {
     pub version_counts: StableBTreeMap<String, u64, M>,
     pub registry: Registry<M>,
     pub sched: Scheduler<M>,
+    pub keeper: KeeperStore<M>,
     /// The memories the per-user structures live in (users, both reverse
     /// indexes, version counts), for the stable-bytes-per-user metric.
     pub user_memories: Vec<M>,
@@ -105,6 +114,14 @@ impl<I: Memory> FactoryState<VMem<I>> {
                 reasons: m(ids::SCHED_REASONS),
                 history_index: m(ids::SCHED_HISTORY_INDEX),
                 history_data: m(ids::SCHED_HISTORY_DATA),
+            }),
+            keeper: KeeperStore::init(KeeperMemories {
+                records: m(ids::KEEPER_RECORDS),
+                due: m(ids::KEEPER_DUE),
+                at_risk: m(ids::KEEPER_AT_RISK),
+                cursor: m(ids::KEEPER_CURSOR),
+                spend: m(ids::KEEPER_SPEND),
+                payments: m(ids::PAYMENTS),
             }),
             user_memories: [
                 ids::USERS,
@@ -149,6 +166,7 @@ impl<M: Memory> FactoryState<M> {
         let old = self.users.remove(owner)?;
         if let Some(canister) = old.canister_id {
             self.canisters.remove(&canister);
+            self.keeper.remove(&canister);
         }
         self.count_version(old.version.clone(), -1);
         Some(old)

@@ -74,6 +74,10 @@ pub struct FakeCanister {
     /// The user's data: upgrades keep it.
     pub data: Vec<u8>,
     pub cycles: u128,
+    /// Reported by `canister_status`; a canister below `freezing_limit` (when
+    /// set) is refused installs, as on the IC.
+    pub idle_burn_per_day: u128,
+    pub freezing_limit: u128,
     pub snapshots: BTreeMap<Vec<u8>, Option<[u8; 32]>>,
     pub install_args: Vec<Vec<u8>>,
 }
@@ -94,6 +98,19 @@ pub struct FakeIc {
     /// Fail every call about these canisters.
     pub unreachable: BTreeSet<Principal>,
     pub deposited: u128,
+    pub ledger: FakeLedger,
+}
+
+/// The cycles ledger, as far as the factory uses it: accounts, one
+/// approval per owner (for the factory), and deduplication by
+/// (payer, created_at_time).
+#[derive(Default)]
+pub struct FakeLedger {
+    pub balances: BTreeMap<Principal, u128>,
+    pub allowances: BTreeMap<Principal, u128>,
+    pub seen: BTreeSet<(Principal, u64)>,
+    /// Fail the next `withdraw_from` calls (a call failure, not a refusal).
+    pub unreachable: bool,
 }
 
 #[derive(Default)]
@@ -287,6 +304,14 @@ impl Management for FakeManagement {
             });
         }
         self.with_canister(method, a.canister_id, |c| {
+            let floor = c.freezing_limit + crate::cycles::frozen::INSTALL_PREPAY;
+            if c.freezing_limit > 0 && c.cycles < floor {
+                return Err(CallFailure {
+                    method,
+                    reject_code: 5,
+                    message: format!("canister {} is out of cycles", a.canister_id),
+                });
+            }
             match (a.mode, c.module_hash) {
                 (InstallMode::Install, Some(_)) | (InstallMode::Upgrade, None) => {
                     return Err(CallFailure {
@@ -342,6 +367,8 @@ impl Management for FakeManagement {
                 module_hash: c.module_hash.map(|h| h.to_vec()),
                 controllers: c.controllers.clone(),
                 cycles: c.cycles,
+                idle_burn_per_day: c.idle_burn_per_day,
+                freezing_limit: c.freezing_limit,
             })
         })
     }
@@ -432,9 +459,59 @@ impl Management for FakeManagement {
         }
         done
     }
+
+    async fn ledger_withdraw_from(&self, a: WithdrawFrom) -> CallResult<Result<(), LedgerRefusal>> {
+        self.enter("withdraw_from").await?;
+        let fee = crate::cycles::payment::LEDGER_FEE;
+        let mut ic = self.ic.borrow_mut();
+        let l = &mut ic.ledger;
+        if l.unreachable {
+            return Err(CallFailure {
+                method: "withdraw_from",
+                reject_code: 2,
+                message: "ledger unreachable".into(),
+            });
+        }
+        if l.seen.contains(&(a.from, a.created_at_time)) {
+            return Ok(Err(LedgerRefusal::Duplicate));
+        }
+        let needed = a.amount + fee;
+        let allowance = l.allowances.get(&a.from).copied().unwrap_or(0);
+        if allowance < needed {
+            return Ok(Err(LedgerRefusal::InsufficientAllowance { allowance }));
+        }
+        let balance = l.balances.get(&a.from).copied().unwrap_or(0);
+        if balance < needed {
+            return Ok(Err(LedgerRefusal::InsufficientFunds { balance }));
+        }
+        l.allowances.insert(a.from, allowance - needed);
+        l.balances.insert(a.from, balance - needed);
+        l.seen.insert((a.from, a.created_at_time));
+        self.factory_balance
+            .set(self.factory_balance.get() + a.amount);
+        Ok(Ok(()))
+    }
+
+    async fn ledger_deposit(&self, to: Principal, cycles: u128) -> CallResult<()> {
+        self.enter("deposit").await?;
+        let balance = &self.factory_balance;
+        balance.set(balance.get().saturating_sub(cycles));
+        let mut ic = self.ic.borrow_mut();
+        *ic.ledger.balances.entry(to).or_default() += cycles;
+        Ok(())
+    }
 }
 
 impl FakeManagement {
+    pub fn ledger_balance(&self, who: Principal) -> u128 {
+        self.ic
+            .borrow()
+            .ledger
+            .balances
+            .get(&who)
+            .copied()
+            .unwrap_or(0)
+    }
     pub fn set_never_stops(&self, id: Principal) {
         self.ic.borrow_mut().never_stops.insert(id);
     }

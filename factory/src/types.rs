@@ -11,6 +11,7 @@ pub use factory_api::{
     ListReleasesArgs, ListUsersArgs, ProvisionArgs, ReleaseStateChange, RequestUpgradeArgs,
     RotateRecoveryArgs, UserPage,
 };
+pub use factory_api::{CyclesQuery, CyclesStatus, DaySpend, PaidProvisionArgs, ProvisionPrice};
 
 pub const MAX_USER_PAGE: u32 = 1_000;
 

@@ -6,6 +6,8 @@ use wasm_registry::RegistryConfig;
 
 /// The install/upgrade argument (one type for both, as dfx expects).
 #[derive(CandidType, Deserialize, Clone, Debug)]
+// Decoded once per install or upgrade: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum FactoryArg {
     Init(FactoryInitArgs),
     Upgrade(FactoryUpgradeArgs),

@@ -59,6 +59,12 @@ pub enum AuditAction {
     RolloutCancelled {
         id: u64,
     },
+    /// The keeper cannot keep this canister alive (reported once per episode).
+    CanisterAtRisk {
+        canister_id: Principal,
+        reason: crate::cycles::AtRiskReason,
+        balance: u128,
+    },
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]

@@ -12,6 +12,9 @@ pub enum ProvisioningMode {
     AllowListOnly,
     /// Nobody (e.g. during an incident).
     Closed,
+    /// Any authenticated principal who pays for the canister from the cycles
+    /// ledger (`provision_paid`); `provision` is refused.
+    Paid,
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -25,6 +28,9 @@ pub struct FactoryConfig {
     pub provision_rate: RateLimit,
     /// Per-user limit on on-demand upgrades.
     pub user_upgrade_rate: RateLimit,
+    /// The cycles keeper (`cycles_status`); None: off, canisters are topped
+    /// up only when a rollout reaches them.
+    pub keeper: Option<crate::cycles::KeeperConfig>,
 }
 
 const SECOND_NS: u64 = 1_000_000_000;
@@ -43,6 +49,7 @@ impl Default for FactoryConfig {
                 capacity: 3,
                 refill_period_ns: 600 * SECOND_NS,
             },
+            keeper: None,
         }
     }
 }
@@ -62,6 +69,9 @@ impl FactoryConfig {
                     "{name} needs a positive capacity and refill period (close provisioning instead)"
                 )));
             }
+        }
+        if let Some(keeper) = &self.keeper {
+            keeper.validate()?;
         }
         Ok(())
     }

@@ -112,4 +112,23 @@ pub enum FactoryError {
         reject_code: u32,
         message: String,
     },
+    /// Provisioning is paid: call `provision_paid` with an approval of this much.
+    #[error("provisioning is paid: approve the factory for {price} cycles (plus the ledger fee) and call provision_paid")]
+    PaymentRequired { price: u128 },
+    /// The caller's approval on the cycles ledger is smaller than the price.
+    #[error("the approval is {allowance} cycles; {needed} are needed")]
+    InsufficientAllowance { allowance: u128, needed: u128 },
+    /// The caller's cycles-ledger balance cannot pay.
+    #[error("the cycles-ledger balance is {balance}; {needed} are needed")]
+    InsufficientLedgerFunds { balance: u128, needed: u128 },
+    /// This `created_at_time` paid for an attempt that was refunded: use a new one.
+    #[error("this created_at_time was used by a refunded attempt; use a new one")]
+    PaymentReused,
+    /// The cycles ledger refused or could not be reached; nothing was charged,
+    /// or a retry with the same created_at_time finds the payment.
+    #[error("cycles ledger: {message}")]
+    Ledger { message: String },
+    /// The cycles keeper is off (`FactoryConfig.keeper` is not set).
+    #[error("the cycles keeper is off")]
+    KeeperOff,
 }

@@ -10,6 +10,7 @@
 pub mod args;
 pub mod audit;
 pub mod config;
+pub mod cycles;
 pub mod error;
 pub mod http;
 pub mod methods;
@@ -19,6 +20,7 @@ pub mod users;
 pub use args::*;
 pub use audit::{AuditAction, AuditEntry, AuditPage};
 pub use config::{FactoryConfig, ProvisioningMode, RateLimit};
+pub use cycles::*;
 pub use error::FactoryError;
 pub use http::{HttpRequest, HttpResponse};
 pub use rollout::*;

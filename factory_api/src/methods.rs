@@ -12,6 +12,8 @@ pub enum Method {
     BeginRelease,
     CancelRollout,
     CommitRelease,
+    CyclesReport,
+    CyclesStatus,
     DeprecateRelease,
     Detach,
     GetConfig,
@@ -22,8 +24,12 @@ pub enum Method {
     ListReleases,
     ListUsers,
     MyCanister,
+    /// A user canister's one-way "low on cycles" notice about itself.
+    NotifyLowCycles,
     PauseRollout,
     Provision,
+    ProvisionPaid,
+    ProvisionPrice,
     ReinstallLastGood,
     RemoveAdmin,
     RequestUpgrade,
@@ -66,6 +72,6 @@ mod tests {
             "request_upgrade_from_canister"
         );
         assert_eq!(Method::HttpRequest.name(), "http_request");
-        assert_eq!(Method::all().count(), 36);
+        assert_eq!(Method::all().count(), 41);
     }
 }

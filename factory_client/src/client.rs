@@ -266,4 +266,12 @@ impl<T: Transport> FactoryClient<T> {
     pub fn upgrade_status(&self, canister_id: Principal) -> Res<UpgradeStatus> {
         self.call(true, Method::UpgradeStatus, (canister_id,))
     }
+
+    pub fn cycles_status(&self, q: CyclesQuery) -> Res<CyclesStatus> {
+        self.call(true, Method::CyclesStatus, (q,))
+    }
+
+    pub fn cycles_report(&self, days: u32) -> Res<Vec<DaySpend>> {
+        self.call(true, Method::CyclesReport, (days,))
+    }
 }

@@ -7,6 +7,8 @@
 //! - [`request_upgrade`]: the one-way call asking the factory to upgrade this
 //!   canister. One-way by construction: it returns before any reply, and no
 //!   callback exists that could run in the new wasm.
+//! - [`notify_if_low_on_cycles`]: the one-way, rate-limited "low on cycles"
+//!   notice (the factory verifies it by reading the balance).
 //! - [`VersionInfo`]: what the conventional `version` query answers.
 //! - [`factory_managed!`]: the `version` and `request_upgrade` endpoints of a
 //!   managed canister in one line.
@@ -23,10 +25,14 @@
 mod args;
 mod call;
 mod endpoints;
+mod low_cycles;
 mod version;
 
 pub use args::{GuestArgError, InstallArgs};
 pub use call::{request_upgrade, RequestUpgradeError, REQUEST_UPGRADE_METHOD};
+pub use low_cycles::{
+    notice_due, notify_if_low_on_cycles, MIN_NOTICE_INTERVAL_NS, NOTIFY_LOW_CYCLES_METHOD,
+};
 pub use version::VersionInfo;
 
 /// Re-exported for [`factory_managed!`], so an app needs no extra dependency.

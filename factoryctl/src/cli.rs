@@ -106,6 +106,15 @@ pub enum Command {
     },
     /// The factory's /metrics page (Prometheus text).
     Metrics,
+    /// Cycles: what the factory spent per day, and the keeper's canisters.
+    Cycles {
+        /// Days of spending to show (at most 90).
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// Also list canisters at risk of freezing (at most this many).
+        #[arg(long, default_value_t = 20)]
+        at_risk: u32,
+    },
     /// The factory canister itself (e.g. `factory upgrade <wasm>`).
     #[command(subcommand)]
     Factory(crate::commands::factory_upgrade::FactoryCommand),

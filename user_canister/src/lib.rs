@@ -138,8 +138,17 @@ fn list(request: ListRequest) -> Result<ListPage, UserError> {
 #[ic_cdk::update]
 fn put(key: String, value: ByteBuf) -> Result<(), UserError> {
     authorize(Endpoint::Put)?;
-    with_state_mut(|s| s.store.put(key, &value, time()))
+    with_state_mut(|s| s.store.put(key, &value, time()))?;
+    // Writes are what grow its burn: tell the factory when it runs low (a
+    // notice not sent is no reason to fail the write).
+    let factory = with_state(|s| s.args().factory);
+    let _ = factory_guest::notify_if_low_on_cycles(factory, LOW_CYCLES_NOTICE_BELOW);
+    Ok(())
 }
+
+/// Below this liquid balance (above its freezing limit) the canister tells
+/// the factory; the factory's own threshold decides whether to top it up.
+const LOW_CYCLES_NOTICE_BELOW: u128 = 500_000_000_000;
 
 #[ic_cdk::update]
 fn delete(key: String) -> Result<bool, UserError> {

@@ -50,6 +50,8 @@ fn record<M: Memory>(
     if report.topped_up > 0 {
         sc.totals.top_ups += 1;
         sc.totals.top_up_cycles += report.topped_up;
+        s.keeper
+            .spent(factory_api::SpendKind::RolloutTopUp, report.topped_up, now);
     }
     let interrupted = item.interrupted.take();
     let Some(mut user) = s.users.get(&item.owner) else {
@@ -134,6 +136,14 @@ fn record<M: Memory>(
                     Place::Done(Final::Failed)
                 }
             }
+        }
+        JobOutcome::TooPoorToUpgrade { cycles, needed } => {
+            let message = format!(
+                "skipped: too few cycles to upgrade ({cycles}); needs {needed} more, above the factory's reserve"
+            );
+            reasons::record(s, "skipped: too few cycles to upgrade".into(), &message);
+            outcome(&mut user, &item, now, Some(message));
+            Place::Done(Final::Skipped)
         }
         JobOutcome::LowCycles { balance, needed } => {
             stages::pause_for_cycles(sc, balance, needed);

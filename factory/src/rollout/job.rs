@@ -29,6 +29,9 @@ pub enum JobOutcome {
     },
     /// A top-up would take the factory below its reserve.
     LowCycles { balance: u128, needed: u128 },
+    /// Too poor to be upgraded (the IC refuses the install) and the factory
+    /// cannot pay for it: skipped, not failed (`cycles::frozen`).
+    TooPoorToUpgrade { cycles: u128, needed: u128 },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +64,8 @@ async fn steps<E: Env, G: Management, M: Memory>(
         Ok(s) => s,
         Err(e) => return failed(e, None),
     };
+    let now = ctx.env.now_ns();
+    ctx.with(|s| crate::cycles::keeper::record_status(s, c, &status, now));
     if status.status != RunStatus::Running {
         // Found stopped (mid-sequence before a factory upgrade, or by hand):
         // make sure it runs before anything can bail out.
@@ -88,6 +93,9 @@ async fn steps<E: Env, G: Management, M: Memory>(
         }
         *topped_up = top_up.amount;
     }
+    if let Err(outcome) = unfreeze(ctx, job, &status, topped_up).await {
+        return outcome;
+    }
     let req = UpgradeRequest {
         canister_id: c,
         owner: job.owner,
@@ -106,6 +114,44 @@ async fn steps<E: Env, G: Management, M: Memory>(
             running: Some(false),
             runs: None,
         },
+    }
+}
+
+/// Tops up a canister that could not pay for its install (to the keeper's
+/// threshold above that), or says why it is skipped.
+async fn unfreeze<E: Env, G: Management, M: Memory>(
+    ctx: &Ctx<'_, E, G, M>,
+    job: &Job,
+    status: &crate::runtime::StatusInfo,
+    topped_up: &mut u128,
+) -> Result<(), JobOutcome> {
+    use crate::cycles::frozen::{unfreeze, Unfreeze};
+    let extra = ctx.with(|s| s.config.get().keeper.map_or(0, |k| k.threshold));
+    let spendable = ctx.env.cycles_balance().saturating_sub(job.reserve);
+    let now = crate::runtime::StatusInfo {
+        cycles: status.cycles.saturating_add(*topped_up),
+        ..status.clone()
+    };
+    match unfreeze(&now, extra, spendable) {
+        Unfreeze::NotNeeded => Ok(()),
+        Unfreeze::Skip { needed } => Err(JobOutcome::TooPoorToUpgrade {
+            cycles: now.cycles,
+            needed,
+        }),
+        Unfreeze::TopUp(amount) => {
+            set_phase(ctx, job, JobPhase::ToppingUp, None);
+            match ctx.mgmt.deposit_cycles(job.canister, amount).await {
+                Ok(()) => {
+                    *topped_up = topped_up.saturating_add(amount);
+                    Ok(())
+                }
+                Err(e) => Err(JobOutcome::Failed {
+                    error: e.into(),
+                    running: Some(true),
+                    runs: None,
+                }),
+            }
+        }
     }
 }
 

@@ -76,6 +76,11 @@ pub fn audit_action(action: &AuditAction) -> String {
         RolloutPaused { id } => format!("rollout {id} paused"),
         RolloutResumed { id } => format!("rollout {id} resumed"),
         RolloutCancelled { id } => format!("rollout {id} cancelled"),
+        CanisterAtRisk {
+            canister_id,
+            reason,
+            balance,
+        } => format!("canister {canister_id}: at risk of freezing ({reason:?}, {balance} cycles)"),
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod admins;
 mod audit;
+mod cycles;
 mod deploy;
 pub mod factory_upgrade;
 mod format;
@@ -67,6 +68,7 @@ fn dispatch(client: &Client, command: Command) -> Result<()> {
         Command::Recovery(sub) => recovery::run(client, sub),
         Command::Audit { limit, before } => audit::audit(client, limit, before),
         Command::Metrics => audit::metrics(client),
+        Command::Cycles { days, at_risk } => cycles::run(client, days, at_risk),
         Command::Factory(sub) => factory_upgrade::run(client, sub),
         Command::Demo(_)
         | Command::Deploy(_)

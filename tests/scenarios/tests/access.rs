@@ -120,6 +120,12 @@ fn table() -> Vec<Row> {
         row(F, "request_upgrade", |c| enc(RequestUpgradeArgs { canister_id: c.canister, version: Some("1.0.0".into()) }), [A, U, Y, U, Y, U, U, U]),
         row(F, "request_upgrade_from_canister", |_| enc(Some("1.0.0".to_string())), [A, U, U, U, U, U, Y, U]),
         row(F, "upgrade_status", |c| enc(c.canister), [A, U, Y, U, Y, Y, U, U]),
+        row(F, "cycles_status", |_| enc(factory_client::CyclesQuery { after: None, limit: 10, at_risk_only: false }), [A, U, U, U, U, Y, U, U]),
+        row(F, "cycles_report", |_| enc(7u32), [A, U, U, U, U, Y, U, U]),
+        row(F, "notify_low_cycles", no_args, [A, U, U, U, U, U, Y, U]),
+        row(F, "provision_price", no_args, [Y, Y, Y, Y, Y, Y, Y, Y]),
+        // Open mode: allowed for everyone authenticated; the ledger is absent here, so it fails after the caller check.
+        row(F, "provision_paid", |_| enc(factory_client::PaidProvisionArgs { recovery: recovery_of(51), created_at_time: 1, from_subaccount: None }), [A, Y, Y, Y, Y, Y, Y, Y]),
         // The owner's canister. Its controllers are the factory and the recovery principal.
         row(C, "version", no_args, [Y, Y, Y, Y, Y, Y, Y, Y]),
         row(C, "health", no_args, [W, W, Y, W, Y, W, W, W]),

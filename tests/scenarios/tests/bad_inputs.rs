@@ -54,6 +54,8 @@ fn huge(c: char) -> String {
 fn caller_for(cast: &Cast, method: &str) -> Principal {
     match method {
         "provision" => user(777),
+        "provision_paid" => user(778),
+        "notify_low_cycles" => cast.canister,
         "rotate_recovery" | "detach" | "request_upgrade" => cast.principal(Role::Owner),
         "restore_snapshot" | "reinstall_last_good" => cast.principal(Role::Recovery),
         "request_upgrade_from_canister" => cast.canister,
@@ -255,6 +257,15 @@ fn typed_cases(cast: &Cast) -> Vec<Case> {
             "provision",
             "the factory as recovery",
             enc(ProvisionArgs { recovery: factory }),
+        ),
+        (
+            "provision_paid",
+            "anonymous recovery",
+            enc(factory_client::PaidProvisionArgs {
+                recovery: anon,
+                created_at_time: 1,
+                from_subaccount: None,
+            }),
         ),
         ("rotate_recovery", "anonymous recovery", enc(rotate(anon))),
         (
