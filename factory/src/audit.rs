@@ -68,7 +68,8 @@ impl BoundedAction for AuditAction {
             | Detached { .. }
             | RolloutPaused { .. }
             | RolloutResumed { .. }
-            | RolloutCancelled { .. } => {}
+            | RolloutCancelled { .. }
+            | ShardAdded { .. } => {}
         }
         self
     }

@@ -14,6 +14,7 @@ mod canister_index;
 pub mod chunk_store;
 pub mod config;
 pub mod error;
+pub mod fleet;
 mod guest;
 mod ic_runtime;
 pub mod lifecycle;
@@ -54,6 +55,10 @@ use {
     audit::AuditPage,
     config::FactoryConfig,
     error::FactoryError,
+    factory_api::{
+        AddShardArgs, CreateShardArgs, FleetRollout, ShardProvisionArgs, ShardReleaseRow,
+        ShardRolloutArgs, ShardUpgradeRow, ShardView,
+    },
     metrics::*,
     rollout::{on_demand::UpgradeAccepted, plan::RolloutPlan, status::*},
     types::*,

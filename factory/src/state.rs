@@ -4,6 +4,7 @@
 use crate::audit::{AuditAction, AuditEntry, AuditPage, BoundedAction, MAX_AUDIT_PAGE};
 use crate::canister_index::CanisterIndex;
 use crate::config::FactoryConfig;
+use crate::fleet::store::{FleetMemories, FleetStore};
 use crate::rate_limit::TokenBucket;
 use crate::rollout::store::{Scheduler, SchedulerMemories};
 use crate::storable::{candid_storable, CandidCell};
@@ -42,6 +43,12 @@ mod ids {
     pub const CANISTERS: u8 = 19;
     /// `wasm_registry` uses `RegistryMemories::COUNT` ids from here.
     pub const REGISTRY_FIRST: u8 = 20;
+    /// The fleet (`fleet::store`): role, shards, placements.
+    pub const FLEET_ROLE: u8 = 40;
+    pub const FLEET_SHARDS: u8 = 41;
+    pub const FLEET_PLACEMENTS: u8 = 42;
+    pub const FLEET_ROLLOUT: u8 = 43;
+    pub const FLEET_GATE: u8 = 44;
 }
 
 /// Small global values kept together in one cell.
@@ -73,6 +80,8 @@ pub struct FactoryState<M: Memory> {
     pub version_counts: StableBTreeMap<String, u64, M>,
     pub registry: Registry<M>,
     pub sched: Scheduler<M>,
+    /// The factory's role, and at an index its shards and placements.
+    pub fleet: FleetStore<M>,
     /// The memories the per-user structures live in (users, both reverse
     /// indexes, version counts), for the stable-bytes-per-user metric.
     pub user_memories: Vec<M>,
@@ -105,6 +114,13 @@ impl<I: Memory> FactoryState<VMem<I>> {
                 reasons: m(ids::SCHED_REASONS),
                 history_index: m(ids::SCHED_HISTORY_INDEX),
                 history_data: m(ids::SCHED_HISTORY_DATA),
+            }),
+            fleet: FleetStore::init(FleetMemories {
+                role: m(ids::FLEET_ROLE),
+                shards: m(ids::FLEET_SHARDS),
+                placements: m(ids::FLEET_PLACEMENTS),
+                rollout: m(ids::FLEET_ROLLOUT),
+                gate: m(ids::FLEET_GATE),
             }),
             user_memories: [
                 ids::USERS,

@@ -59,6 +59,10 @@ pub enum AuditAction {
     RolloutCancelled {
         id: u64,
     },
+    /// An index registered a shard.
+    ShardAdded {
+        shard: Principal,
+    },
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]

@@ -11,6 +11,7 @@ pub mod args;
 pub mod audit;
 pub mod config;
 pub mod error;
+pub mod fleet;
 pub mod http;
 pub mod methods;
 pub mod rollout;
@@ -20,6 +21,10 @@ pub use args::*;
 pub use audit::{AuditAction, AuditEntry, AuditPage};
 pub use config::{FactoryConfig, ProvisioningMode, RateLimit};
 pub use error::FactoryError;
+pub use fleet::{
+    AddShardArgs, CreateShardArgs, FactoryRole, FleetRollout, FleetRolloutState, FleetShardRow,
+    ShardProvisionArgs, ShardReleaseRow, ShardRolloutArgs, ShardUpgradeRow, ShardView,
+};
 pub use http::{HttpRequest, HttpResponse};
 pub use rollout::*;
 pub use users::{ListUsersArgs, Outcome, Phase, UserPage, UserView};

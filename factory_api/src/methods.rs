@@ -7,23 +7,33 @@
 pub enum Method {
     AbortRelease,
     AddAdmin,
+    /// Index: registers a shard.
+    AddShard,
     ApproveRelease,
     AuditLog,
     BeginRelease,
     CancelRollout,
     CommitRelease,
+    /// Index: creates, installs and registers a shard.
+    CreateShard,
     DeprecateRelease,
     Detach,
+    /// Index: the fleet rollout with a row per shard.
+    FleetRolloutStatus,
     GetConfig,
     GetRelease,
     GetUser,
     HttpRequest,
     ListAdmins,
     ListReleases,
+    /// Index: the shards and their load.
+    ListShards,
     ListUsers,
     MyCanister,
     PauseRollout,
     Provision,
+    /// Index: copies a release's registry state to every shard.
+    PushRelease,
     ReinstallLastGood,
     RemoveAdmin,
     RequestUpgrade,
@@ -38,8 +48,14 @@ pub enum Method {
     SetAllowlist,
     SetApprovalPolicy,
     SetConfig,
+    /// Shard: a `provision` its index forwards.
+    ShardProvision,
+    /// Shard: its index starts its part of a fleet rollout or lets it go on.
+    ShardRollout,
     StartRollout,
     UpgradeStatus,
+    /// Index: upgrades every shard, one at a time (stop, install, start).
+    UpgradeShards,
     UploadReleaseChunk,
     Version,
 }
@@ -66,6 +82,6 @@ mod tests {
             "request_upgrade_from_canister"
         );
         assert_eq!(Method::HttpRequest.name(), "http_request");
-        assert_eq!(Method::all().count(), 36);
+        assert_eq!(Method::all().count(), 44);
     }
 }

@@ -76,6 +76,7 @@ pub fn audit_action(action: &AuditAction) -> String {
         RolloutPaused { id } => format!("rollout {id} paused"),
         RolloutResumed { id } => format!("rollout {id} resumed"),
         RolloutCancelled { id } => format!("rollout {id} cancelled"),
+        ShardAdded { shard } => format!("shard {shard} added"),
     }
 }
 
