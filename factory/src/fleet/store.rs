@@ -376,18 +376,16 @@ mod tests {
             ),
         ];
         for (name, bytes) in cases {
-            let path = dir.join(format!("{name}.hex"));
+            let path = dir.join(format!("{name}.bin"));
             if std::env::var_os("UPDATE_GOLDEN").is_some() {
                 std::fs::create_dir_all(&dir).expect("golden dir");
-                std::fs::write(&path, hex::encode(&bytes)).expect("write golden");
+                std::fs::write(&path, &bytes).expect("write golden");
             }
-            let golden = std::fs::read_to_string(&path).expect("golden file committed");
-            let golden = hex::decode(golden.trim()).expect("hex");
+            let golden = std::fs::read(&path).expect("golden file committed");
             assert_eq!(golden, bytes, "{name}: layout changed");
         }
         let golden = |name: &str| {
-            let text = std::fs::read_to_string(dir.join(format!("{name}.hex"))).expect("golden");
-            std::borrow::Cow::Owned(hex::decode(text.trim()).expect("hex"))
+            std::borrow::Cow::Owned(std::fs::read(dir.join(format!("{name}.bin"))).expect("golden"))
         };
         assert_eq!(ShardRecord::from_bytes(golden("shard_record")).users, 3);
         assert_eq!(Placement::from_bytes(golden("placement")).shard, p(1));
