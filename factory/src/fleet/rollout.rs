@@ -113,7 +113,7 @@ pub enum Action {
     /// Start the shard's rollout, holding after its local stage `allowed`.
     Start {
         shard: Principal,
-        plan: RolloutPlan,
+        plan: Box<RolloutPlan>,
         allowed: u8,
     },
     /// Let the shard's rollout run through its local stage `allowed`.
@@ -139,7 +139,7 @@ pub fn actions(r: &FleetRollout) -> Vec<Action> {
             match row.local_id {
                 None => Action::Start {
                     shard: row.shard,
-                    plan: shard_plan(&r.plan, row.first_stage),
+                    plan: Box::new(shard_plan(&r.plan, row.first_stage)),
                     allowed,
                 },
                 Some(local_id) if row.allowed_stage != Some(r.stage) => Action::Lift {

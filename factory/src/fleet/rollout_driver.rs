@@ -31,7 +31,7 @@ pub async fn tick<S: Shards, M: Memory>(state: &RefCell<FactoryState<M>>, shards
                 plan,
                 allowed,
             } => {
-                let result = call_rollout(shards, shard, Some(plan), None, allowed).await;
+                let result = call_rollout(shards, shard, Some(*plan), None, allowed).await;
                 record(state, id, shard, result, rollout::apply_started);
             }
             Action::Lift {
