@@ -2,9 +2,11 @@
 //! call the flow, encode. No logic lives here.
 
 use crate::admin;
-use crate::auth::{authorize, CallerFacts, Endpoint, Subject};
+use crate::auth::{authorize_in, CallerFacts, Endpoint, Subject};
 use crate::config::FactoryConfig;
 use crate::error::FactoryError;
+use crate::fleet;
+use crate::fleet::ic_shards::{IcShardControl, IcShards};
 use crate::ic_runtime::{IcEnv, IcManagement};
 use crate::metrics::{self, HttpRequest, HttpResponse};
 use crate::provision;
@@ -16,6 +18,10 @@ use crate::state::{FactoryState, VMem};
 use crate::types::*;
 use crate::users::UserView;
 use candid::Principal;
+use factory_api::{
+    AddShardArgs, CreateShardArgs, FactoryRole, FleetRollout, ShardProvisionArgs, ShardReleaseRow,
+    ShardRolloutArgs, ShardUpgradeRow, ShardView,
+};
 use ic_cdk::api::msg_caller;
 use ic_cdk::{init, post_upgrade, pre_upgrade, query, update};
 use ic_stable_structures::memory_manager::MemoryManager;
@@ -60,18 +66,34 @@ fn ctx() -> Ctx<'static, IcEnv, IcManagement, VMem<DefaultMemoryImpl>> {
 /// `about` is the user canister the call concerns, if any.
 fn guard(endpoint: Endpoint, about: Option<Principal>) -> Result<Principal, FactoryError> {
     let caller = msg_caller();
-    let facts = read(|s| CallerFacts {
-        caller: Some(caller),
-        is_admin: s.is_admin(&caller),
-        is_controller: ic_cdk::api::is_controller(&caller),
-        is_user_canister: s.owner_of_canister(&caller).is_some(),
-        subject: about.and_then(|c| s.user_by_canister(&c)).map(|r| Subject {
-            owner: r.owner,
-            recovery: r.recovery,
-        }),
+    let (role, facts) = read(|s| {
+        let facts = CallerFacts {
+            caller: Some(caller),
+            is_admin: s.is_admin(&caller),
+            is_controller: ic_cdk::api::is_controller(&caller),
+            is_user_canister: s.owner_of_canister(&caller).is_some(),
+            is_index: s.fleet.index() == Some(caller),
+            subject: about.and_then(|c| s.user_by_canister(&c)).map(|r| Subject {
+                owner: r.owner,
+                recovery: r.recovery,
+            }),
+        };
+        (s.fleet.role(), facts)
     });
-    authorize(endpoint, &facts)?;
+    authorize_in(role, endpoint, &facts)?;
     Ok(caller)
+}
+
+/// Refuses an endpoint of another role with `WrongRole`.
+fn require_role(endpoint: Endpoint, wanted: fn(FactoryRole) -> bool) -> Result<(), FactoryError> {
+    let role = read(|s| s.fleet.role());
+    if wanted(role) {
+        return Ok(());
+    }
+    Err(FactoryError::WrongRole {
+        endpoint: endpoint.method_name().to_string(),
+        role,
+    })
 }
 
 fn now() -> u64 {
@@ -98,11 +120,27 @@ fn apply_init(s: &mut State, args: FactoryInitArgs) -> Result<(), FactoryError> 
     }
     let config = args.config.unwrap_or_default();
     config.validate()?;
+    let role = args.role.unwrap_or_default();
+    if let FactoryRole::Shard { index } = role {
+        if index == Principal::anonymous() || index == Principal::management_canister() {
+            return Err(FactoryError::InvalidArgument(
+                "a shard's index is a canister: not anonymous, not the management canister".into(),
+            ));
+        }
+    }
+    s.fleet.set_role(role);
     s.config.set(config);
     for admin in args.admins {
         s.admins.insert(admin, ());
     }
-    let policy = args.approvals.unwrap_or_else(|| s.registry.config());
+    let policy = match role {
+        // The index approved the release already; the shard records that.
+        FactoryRole::Shard { .. } => RegistryConfig {
+            approvals_required: 1,
+            uploader_counts: true,
+        },
+        _ => args.approvals.unwrap_or_else(|| s.registry.config()),
+    };
     crate::admin::check_approval_policy(&policy, s.admins.len())?;
     s.registry.set_config(policy, now())?;
     Ok(())
@@ -129,6 +167,9 @@ fn post_upgrade(_arg: Option<FactoryArg>) {
     // Timers do not survive an upgrade: the first tick reconciles runs of the
     // previous epoch and resumes the rollout.
     arm_tick(0);
+    if read(|s| s.fleet.role()) == FactoryRole::Index {
+        arm_fleet_tick();
+    }
     start_watchdog();
     arm_keeper(0);
 }
@@ -260,6 +301,16 @@ fn get_release(version: String) -> Result<Release, FactoryError> {
 #[update]
 async fn provision(args: ProvisionArgs) -> Result<Principal, FactoryError> {
     let caller = guard(Endpoint::Provision, None)?;
+    if read(|s| s.fleet.role()) == FactoryRole::Index {
+        return fleet::forward::provision(
+            state(),
+            &IcShards,
+            IcEnv.self_id(),
+            caller,
+            args.recovery,
+        )
+        .await;
+    }
     provision::provision(&ctx(), caller, args.recovery).await
 }
 
@@ -277,6 +328,55 @@ fn provision_price() -> Result<ProvisionPrice, FactoryError> {
     Ok(read(|s| {
         crate::cycles::paid::quote(s, IcEnv.create_canister_fee())
     }))
+}
+
+/// A shard: its index forwards an owner's `provision`.
+#[update]
+async fn shard_provision(args: ShardProvisionArgs) -> Result<Principal, FactoryError> {
+    guard(Endpoint::ShardProvision, None)?;
+    provision::provision(&ctx(), args.owner, args.recovery).await
+}
+
+fn is_index(role: FactoryRole) -> bool {
+    role == FactoryRole::Index
+}
+
+#[query]
+fn list_shards() -> Result<Vec<ShardView>, FactoryError> {
+    guard(Endpoint::ListShards, None)?;
+    require_role(Endpoint::ListShards, is_index)?;
+    Ok(read(|s| s.fleet.shards()))
+}
+
+#[update]
+fn add_shard(args: AddShardArgs) -> Result<ShardView, FactoryError> {
+    let caller = guard(Endpoint::AddShard, None)?;
+    require_role(Endpoint::AddShard, is_index)?;
+    write(|s| fleet::store::add_shard(s, caller, args, now()))
+}
+
+#[update]
+async fn create_shard(args: CreateShardArgs) -> Result<ShardView, FactoryError> {
+    guard(Endpoint::CreateShard, None)?;
+    require_role(Endpoint::CreateShard, is_index)?;
+    let (index, balance) = (IcEnv.self_id(), IcEnv.cycles_balance());
+    fleet::shard_install::create_shard(state(), &IcShardControl, index, balance, args, now()).await
+}
+
+#[update]
+async fn upgrade_shards(
+    module: serde_bytes::ByteBuf,
+) -> Result<Vec<ShardUpgradeRow>, FactoryError> {
+    guard(Endpoint::UpgradeShards, None)?;
+    require_role(Endpoint::UpgradeShards, is_index)?;
+    fleet::shard_install::upgrade_shards(state(), &IcShardControl, &module).await
+}
+
+#[update]
+async fn push_release(version: String) -> Result<Vec<ShardReleaseRow>, FactoryError> {
+    guard(Endpoint::PushRelease, None)?;
+    require_role(Endpoint::PushRelease, is_index)?;
+    fleet::push::push_release(state(), &IcShards, version).await
 }
 
 #[query]
@@ -429,29 +529,99 @@ async fn revoke_release(args: ReleaseStateChange) -> Result<(), FactoryError> {
 #[update]
 fn start_rollout(plan: RolloutPlan) -> Result<u64, FactoryError> {
     let caller = guard(Endpoint::StartRollout, None)?;
+    if read(|s| s.fleet.role()) == FactoryRole::Index {
+        let id = write(|s| fleet::control::start(s, caller, plan, now()))?;
+        arm_fleet_tick();
+        return Ok(id);
+    }
     let id = write(|s| rollout::control::start_rollout(s, caller, plan, now()))?;
     arm_tick(0);
     Ok(id)
 }
 
 #[update]
-fn pause_rollout() -> Result<(), FactoryError> {
+async fn pause_rollout() -> Result<(), FactoryError> {
     let caller = guard(Endpoint::PauseRollout, None)?;
+    if read(|s| s.fleet.role()) == FactoryRole::Index {
+        return fleet_command(caller, fleet::control::Command::Pause).await;
+    }
     write(|s| rollout::control::pause(s, caller, now()))
 }
 
 #[update]
-fn resume_rollout() -> Result<(), FactoryError> {
+async fn resume_rollout() -> Result<(), FactoryError> {
     let caller = guard(Endpoint::ResumeRollout, None)?;
+    if read(|s| s.fleet.role()) == FactoryRole::Index {
+        fleet_command(caller, fleet::control::Command::Resume).await?;
+        arm_fleet_tick();
+        return Ok(());
+    }
     write(|s| rollout::control::resume(s, caller, now()))?;
     arm_tick(0);
     Ok(())
 }
 
 #[update]
-fn cancel_rollout() -> Result<(), FactoryError> {
+async fn cancel_rollout() -> Result<(), FactoryError> {
     let caller = guard(Endpoint::CancelRollout, None)?;
+    if read(|s| s.fleet.role()) == FactoryRole::Index {
+        return fleet_command(caller, fleet::control::Command::Cancel).await;
+    }
     write(|s| rollout::control::cancel(s, caller, now()))
+}
+
+/// An index's pause/resume/cancel: recorded at once, then carried to every shard.
+async fn fleet_command(
+    caller: Principal,
+    command: fleet::control::Command,
+) -> Result<(), FactoryError> {
+    use fleet::control::Command;
+    write(|s| fleet::control::command(s, caller, command, now()))?;
+    let method = match command {
+        Command::Pause => factory_api::methods::Method::PauseRollout,
+        Command::Resume => factory_api::methods::Method::ResumeRollout,
+        Command::Cancel => factory_api::methods::Method::CancelRollout,
+    };
+    fleet::rollout_driver::broadcast(state(), &IcShards, method).await;
+    Ok(())
+}
+
+#[query]
+fn fleet_rollout_status() -> Result<Option<FleetRollout>, FactoryError> {
+    guard(Endpoint::FleetRolloutStatus, None)?;
+    require_role(Endpoint::FleetRolloutStatus, is_index)?;
+    Ok(read(|s| s.fleet.rollout()))
+}
+
+/// A shard: its index starts its part of a fleet rollout, or lets it go on.
+#[update]
+fn shard_rollout(args: ShardRolloutArgs) -> Result<u64, FactoryError> {
+    let caller = guard(Endpoint::ShardRollout, None)?;
+    let id = write(|s| fleet::gate::shard_rollout(s, caller, args, now()))?;
+    arm_tick(0);
+    Ok(id)
+}
+
+thread_local! {
+    /// A fleet tick is armed or running (heap: re-armed after upgrades).
+    static FLEET_TICK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Arms the index's fleet tick unless one is armed or running.
+fn arm_fleet_tick() {
+    if FLEET_TICK.replace(true) {
+        return;
+    }
+    let interval = read(|s| s.fleet.rollout())
+        .and_then(|r| r.plan.tick_interval_ns)
+        .unwrap_or(fleet::rollout::DEFAULT_TICK_NS);
+    ic_cdk_timers::set_timer(Duration::from_nanos(interval), async {
+        let more = fleet::rollout_driver::tick(state(), &IcShards).await;
+        FLEET_TICK.set(false);
+        if more {
+            arm_fleet_tick();
+        }
+    });
 }
 
 #[query]

@@ -69,7 +69,8 @@ impl BoundedAction for AuditAction {
             | RolloutPaused { .. }
             | RolloutResumed { .. }
             | RolloutCancelled { .. }
-            | CanisterAtRisk { .. } => {}
+            | CanisterAtRisk { .. }
+            | ShardAdded { .. } => {}
         }
         self
     }

@@ -2,10 +2,13 @@
 //!
 //! Every endpoint names itself with an [`Endpoint`] and asks [`authorize`]
 //! with the facts about its caller; the table in [`allowed_roles`] is the whole
-//! policy, so a table-driven test can cover every endpoint × role.
+//! policy, so a table-driven test can cover every endpoint × role. A factory
+//! in the Shard role narrows it in [`allowed_roles_in`]: work comes from its
+//! index (and its admins), never straight from strangers.
 
 use crate::error::FactoryError;
 use candid::Principal;
+use factory_api::FactoryRole;
 
 /// The roles a caller can hold; a caller may hold several at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -24,6 +27,8 @@ pub enum Role {
     Admin,
     /// A controller of the factory canister.
     Controller,
+    /// The index of this shard (only a factory in the Shard role has one).
+    Index,
 }
 
 /// What the endpoint knows about its caller before deciding.
@@ -33,6 +38,8 @@ pub struct CallerFacts {
     pub is_admin: bool,
     pub is_controller: bool,
     pub is_user_canister: bool,
+    /// The caller is this shard's index.
+    pub is_index: bool,
     /// Owner and recovery principal of the canister the call is about, if any.
     pub subject: Option<Subject>,
 }
@@ -62,6 +69,7 @@ impl CallerFacts {
             (self.is_user_canister, Role::UserCanister),
             (self.is_admin, Role::Admin),
             (self.is_controller, Role::Controller),
+            (self.is_index, Role::Index),
         ] {
             if held {
                 roles.push(role);
@@ -129,6 +137,14 @@ endpoints! {
     NotifyLowCycles => "notify_low_cycles",
     ProvisionPaid => "provision_paid",
     ProvisionPrice => "provision_price",
+    ListShards => "list_shards",
+    AddShard => "add_shard",
+    PushRelease => "push_release",
+    ShardProvision => "shard_provision",
+    FleetRolloutStatus => "fleet_rollout_status",
+    ShardRollout => "shard_rollout",
+    CreateShard => "create_shard",
+    UpgradeShards => "upgrade_shards",
 }
 
 /// The policy: which roles may call each endpoint.
@@ -160,14 +176,51 @@ pub fn allowed_roles(endpoint: Endpoint) -> &'static [Role] {
         // One-way, from the user canister about itself; verified by reading
         // its balance, so a false alarm costs one status call.
         NotifyLowCycles => &[UserCanister],
+        // The index's fleet endpoints (another role answers `WrongRole`).
+        ListShards | AddShard | CreateShard | UpgradeShards | PushRelease | FleetRolloutStatus => {
+            ADMINS
+        }
+        // Only a shard has an index.
+        ShardProvision | ShardRollout => &[Index],
+    }
+}
+
+/// The policy of a factory in `role`. Standalone and Index follow
+/// [`allowed_roles`]; a Shard takes new owners and releases only from its
+/// index, and rollout commands from its index or its admins. Everything an
+/// existing user does at their shard (queries, recovery, on-demand upgrades)
+/// is unchanged, so users are served while the index is away.
+pub fn allowed_roles_in(role: FactoryRole, endpoint: Endpoint) -> &'static [Role] {
+    use Endpoint::*;
+    use Role::*;
+    if !matches!(role, FactoryRole::Shard { .. }) {
+        return allowed_roles(endpoint);
+    }
+    match endpoint {
+        // Owners come placed by the index, which calls `shard_provision`.
+        Provision => &[],
+        BeginRelease | UploadReleaseChunk | CommitRelease | AbortRelease | ApproveRelease
+        | DeprecateRelease | RevokeRelease | SetApprovalPolicy => &[Index],
+        StartRollout | PauseRollout | ResumeRollout | CancelRollout | RolloutStatus
+        | RolloutHistory => &[Index, Admin],
+        other => allowed_roles(other),
     }
 }
 
 /// Allows the call, or says why not: the anonymous principal gets
 /// `AnonymousCaller`, anybody else without an allowed role `Unauthorized`.
 pub fn authorize(endpoint: Endpoint, facts: &CallerFacts) -> Result<(), FactoryError> {
+    authorize_in(FactoryRole::Standalone, endpoint, facts)
+}
+
+/// [`authorize`] for a factory in `role`.
+pub fn authorize_in(
+    role: FactoryRole,
+    endpoint: Endpoint,
+    facts: &CallerFacts,
+) -> Result<(), FactoryError> {
     let roles = facts.roles();
-    let allowed = allowed_roles(endpoint);
+    let allowed = allowed_roles_in(role, endpoint);
     if roles.iter().any(|r| allowed.contains(r)) {
         return Ok(());
     }
@@ -257,6 +310,55 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), Endpoint::ALL.len());
+    }
+
+    #[test]
+    fn a_shard_takes_owners_and_releases_only_from_its_index() {
+        let shard = FactoryRole::Shard { index: p(8) };
+        let index = CallerFacts {
+            is_index: true,
+            subject: None,
+            ..facts(p(8))
+        };
+        let admin = CallerFacts {
+            is_admin: true,
+            ..facts(p(9))
+        };
+        let stranger = facts(p(3));
+        for e in [
+            Endpoint::ShardProvision,
+            Endpoint::ShardRollout,
+            Endpoint::BeginRelease,
+            Endpoint::UploadReleaseChunk,
+            Endpoint::CommitRelease,
+            Endpoint::ApproveRelease,
+            Endpoint::RevokeRelease,
+        ] {
+            assert_eq!(authorize_in(shard, e, &index), Ok(()), "{e:?}");
+            assert!(authorize_in(shard, e, &admin).is_err(), "{e:?}");
+            assert!(authorize_in(shard, e, &stranger).is_err(), "{e:?}");
+        }
+        for caller in [&index, &admin, &stranger] {
+            assert!(authorize_in(shard, Endpoint::Provision, caller).is_err());
+        }
+        for e in [Endpoint::StartRollout, Endpoint::PauseRollout] {
+            assert_eq!(authorize_in(shard, e, &index), Ok(()));
+            assert_eq!(authorize_in(shard, e, &admin), Ok(()));
+            assert!(authorize_in(shard, e, &stranger).is_err());
+        }
+        // The owner is still served by their shard.
+        assert_eq!(
+            authorize_in(shard, Endpoint::RequestUpgrade, &facts(p(1))),
+            Ok(())
+        );
+        // Outside the Shard role nobody is an index: `shard_provision` is closed.
+        for role in [FactoryRole::Standalone, FactoryRole::Index] {
+            assert!(authorize_in(role, Endpoint::ShardProvision, &admin).is_err());
+            assert_eq!(authorize_in(role, Endpoint::Provision, &stranger), Ok(()));
+            for &e in Endpoint::ALL {
+                assert_eq!(allowed_roles_in(role, e), allowed_roles(e), "{e:?}");
+            }
+        }
     }
 
     #[test]

@@ -22,10 +22,10 @@ pub fn outstanding_calls() -> u32 {
 }
 
 /// Counts one call while its future lives (dropped: answered or cancelled).
-struct Outstanding;
+pub(crate) struct Outstanding;
 
 impl Outstanding {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         OUTSTANDING.set(OUTSTANDING.get().saturating_add(1));
         Outstanding
     }

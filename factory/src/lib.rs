@@ -15,6 +15,7 @@ pub mod chunk_store;
 pub mod config;
 pub mod cycles;
 pub mod error;
+pub mod fleet;
 mod guest;
 mod ic_runtime;
 pub mod lifecycle;
@@ -55,6 +56,10 @@ use {
     audit::AuditPage,
     config::FactoryConfig,
     error::FactoryError,
+    factory_api::{
+        AddShardArgs, CreateShardArgs, FleetRollout, ShardProvisionArgs, ShardReleaseRow,
+        ShardRolloutArgs, ShardUpgradeRow, ShardView,
+    },
     metrics::*,
     rollout::{on_demand::UpgradeAccepted, plan::RolloutPlan, status::*},
     types::*,

@@ -5,6 +5,7 @@ use crate::audit::{AuditAction, AuditEntry, AuditPage, BoundedAction, MAX_AUDIT_
 use crate::canister_index::CanisterIndex;
 use crate::config::FactoryConfig;
 use crate::cycles::store::{KeeperMemories, KeeperStore};
+use crate::fleet::store::{FleetMemories, FleetStore};
 use crate::rate_limit::TokenBucket;
 use crate::rollout::store::{Scheduler, SchedulerMemories};
 use crate::storable::{candid_storable, CandidCell};
@@ -50,6 +51,12 @@ mod ids {
     pub const KEEPER_CURSOR: u8 = 43;
     pub const KEEPER_SPEND: u8 = 44;
     pub const PAYMENTS: u8 = 45;
+    /// The fleet (`fleet::store`): role, shards, placements, 50..=54.
+    pub const FLEET_ROLE: u8 = 50;
+    pub const FLEET_SHARDS: u8 = 51;
+    pub const FLEET_PLACEMENTS: u8 = 52;
+    pub const FLEET_ROLLOUT: u8 = 53;
+    pub const FLEET_GATE: u8 = 54;
 }
 
 /// Small global values kept together in one cell.
@@ -82,6 +89,8 @@ pub struct FactoryState<M: Memory> {
     pub registry: Registry<M>,
     pub sched: Scheduler<M>,
     pub keeper: KeeperStore<M>,
+    /// The factory's role, and at an index its shards and placements.
+    pub fleet: FleetStore<M>,
     /// The memories the per-user structures live in (users, both reverse
     /// indexes, version counts), for the stable-bytes-per-user metric.
     pub user_memories: Vec<M>,
@@ -122,6 +131,13 @@ impl<I: Memory> FactoryState<VMem<I>> {
                 cursor: m(ids::KEEPER_CURSOR),
                 spend: m(ids::KEEPER_SPEND),
                 payments: m(ids::PAYMENTS),
+            }),
+            fleet: FleetStore::init(FleetMemories {
+                role: m(ids::FLEET_ROLE),
+                shards: m(ids::FLEET_SHARDS),
+                placements: m(ids::FLEET_PLACEMENTS),
+                rollout: m(ids::FLEET_ROLLOUT),
+                gate: m(ids::FLEET_GATE),
             }),
             user_memories: [
                 ids::USERS,

@@ -21,6 +21,8 @@ pub struct FactoryInitArgs {
     pub config: Option<FactoryConfig>,
     /// Release approval policy; the registry's default when absent.
     pub approvals: Option<RegistryConfig>,
+    /// Standalone when absent (`fleet::FactoryRole`).
+    pub role: Option<crate::fleet::FactoryRole>,
 }
 
 /// Nothing to change at upgrade yet; a record so fields can be added.

@@ -65,6 +65,10 @@ pub enum AuditAction {
         reason: crate::cycles::AtRiskReason,
         balance: u128,
     },
+    /// An index registered a shard.
+    ShardAdded {
+        shard: Principal,
+    },
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]

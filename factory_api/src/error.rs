@@ -105,6 +105,26 @@ pub enum FactoryError {
     /// A field outside its allowed range (tick interval, top-up...).
     #[error("{field}: {why}")]
     OutOfRange { field: String, why: String },
+    /// The endpoint belongs to another role of the factory (e.g. `add_shard`
+    /// on a standalone factory).
+    #[error("{} is not available on a factory in the {role:?} role", endpoint.replace('_', " "))]
+    WrongRole {
+        endpoint: String,
+        role: crate::fleet::FactoryRole,
+    },
+    /// Every shard is at its capacity: add a shard.
+    #[error("every shard is full; add a shard")]
+    NoShardCapacity,
+    /// No shard with this id is registered at the index.
+    #[error("{canister_id} is not a shard of this index")]
+    UnknownShard { canister_id: Principal },
+    /// The shard is registered already.
+    #[error("{canister_id} is a shard already")]
+    ShardExists { canister_id: Principal },
+    /// A call from the index to a shard could not be made or was rejected
+    /// (the shard's own typed refusals come back as themselves).
+    #[error("shard {shard}: {message}")]
+    ShardCall { shard: Principal, message: String },
     /// A call to the management canister failed.
     #[error("management canister {method} failed (reject {reject_code}): {message}")]
     ManagementCall {

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod config;
 pub mod cycles;
 pub mod error;
+pub mod fleet;
 pub mod http;
 pub mod methods;
 pub mod rollout;
@@ -22,6 +23,10 @@ pub use audit::{AuditAction, AuditEntry, AuditPage};
 pub use config::{FactoryConfig, ProvisioningMode, RateLimit};
 pub use cycles::*;
 pub use error::FactoryError;
+pub use fleet::{
+    AddShardArgs, CreateShardArgs, FactoryRole, FleetRollout, FleetRolloutState, FleetShardRow,
+    ShardProvisionArgs, ShardReleaseRow, ShardRolloutArgs, ShardUpgradeRow, ShardView,
+};
 pub use http::{HttpRequest, HttpResponse};
 pub use rollout::*;
 pub use users::{ListUsersArgs, Outcome, Phase, UserPage, UserView};

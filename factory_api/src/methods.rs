@@ -7,6 +7,8 @@
 pub enum Method {
     AbortRelease,
     AddAdmin,
+    /// Index: registers a shard.
+    AddShard,
     ApproveRelease,
     AuditLog,
     BeginRelease,
@@ -14,14 +16,20 @@ pub enum Method {
     CommitRelease,
     CyclesReport,
     CyclesStatus,
+    /// Index: creates, installs and registers a shard.
+    CreateShard,
     DeprecateRelease,
     Detach,
+    /// Index: the fleet rollout with a row per shard.
+    FleetRolloutStatus,
     GetConfig,
     GetRelease,
     GetUser,
     HttpRequest,
     ListAdmins,
     ListReleases,
+    /// Index: the shards and their load.
+    ListShards,
     ListUsers,
     MyCanister,
     /// A user canister's one-way "low on cycles" notice about itself.
@@ -30,6 +38,8 @@ pub enum Method {
     Provision,
     ProvisionPaid,
     ProvisionPrice,
+    /// Index: copies a release's registry state to every shard.
+    PushRelease,
     ReinstallLastGood,
     RemoveAdmin,
     RequestUpgrade,
@@ -44,8 +54,14 @@ pub enum Method {
     SetAllowlist,
     SetApprovalPolicy,
     SetConfig,
+    /// Shard: a `provision` its index forwards.
+    ShardProvision,
+    /// Shard: its index starts its part of a fleet rollout or lets it go on.
+    ShardRollout,
     StartRollout,
     UpgradeStatus,
+    /// Index: upgrades every shard, one at a time (stop, install, start).
+    UpgradeShards,
     UploadReleaseChunk,
     Version,
 }
@@ -72,6 +88,6 @@ mod tests {
             "request_upgrade_from_canister"
         );
         assert_eq!(Method::HttpRequest.name(), "http_request");
-        assert_eq!(Method::all().count(), 41);
+        assert_eq!(Method::all().count(), 49);
     }
 }

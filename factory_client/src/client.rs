@@ -274,4 +274,49 @@ impl<T: Transport> FactoryClient<T> {
     pub fn cycles_report(&self, days: u32) -> Res<Vec<DaySpend>> {
         self.call(true, Method::CyclesReport, (days,))
     }
+
+    /// Index: its shards and their load.
+    pub fn list_shards(&self) -> Res<Vec<ShardView>> {
+        self.call(true, Method::ListShards, ())
+    }
+
+    /// Index: registers a factory installed as its shard.
+    pub fn add_shard(&self, canister_id: Principal, capacity: Option<u64>) -> Res<ShardView> {
+        let args = AddShardArgs {
+            canister_id,
+            capacity,
+        };
+        self.call(false, Method::AddShard, (args,))
+    }
+
+    /// Index: the fleet rollout, with a row per shard.
+    pub fn fleet_rollout_status(&self) -> Res<Option<FleetRollout>> {
+        self.call(true, Method::FleetRolloutStatus, ())
+    }
+
+    /// Index: creates a canister, installs `module` in it as a shard, registers it.
+    pub fn create_shard(
+        &self,
+        module: Vec<u8>,
+        capacity: Option<u64>,
+        cycles: Option<u128>,
+    ) -> Res<ShardView> {
+        let args = CreateShardArgs {
+            module: module.into(),
+            capacity,
+            cycles,
+        };
+        self.call(false, Method::CreateShard, (args,))
+    }
+
+    /// Index: upgrades every shard to `module`, one at a time.
+    pub fn upgrade_shards(&self, module: Vec<u8>) -> Res<Vec<ShardUpgradeRow>> {
+        let module = serde_bytes::ByteBuf::from(module);
+        self.call(false, Method::UpgradeShards, (module,))
+    }
+
+    /// Index: copies `version`'s approval (or revocation) to every shard.
+    pub fn push_release(&self, version: &str) -> Res<Vec<ShardReleaseRow>> {
+        self.call(false, Method::PushRelease, (version,))
+    }
 }

@@ -74,6 +74,9 @@ pub enum Command {
     /// List, add or remove the factory's admins.
     #[command(subcommand)]
     Admins(crate::commands::admins::AdminsCommand),
+    /// An index factory's shards: list, add, push a release.
+    #[command(subcommand)]
+    Shards(crate::commands::shards::ShardsCommand),
     /// Principals to use with --as: a new one, or the one of a PEM identity.
     #[command(subcommand)]
     Principal(crate::commands::principal::PrincipalCommand),

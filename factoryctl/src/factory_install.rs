@@ -53,6 +53,7 @@ pub fn install_factory(
             approvals_required,
             uploader_counts: true,
         }),
+        role: None,
     });
     let arg = candid::encode_one(arg).map_err(|e| anyhow!("encoding the init argument: {e}"))?;
     emu.install_code(

@@ -23,6 +23,8 @@ pub fn evaluate<M: Memory>(s: &mut FactoryState<M>, now: u64) -> Decision {
         return Decision::Nothing;
     };
     let stages = active.plan.stages.clone();
+    // A shard's part of a fleet rollout waits at the stage its index allowed.
+    let held = crate::fleet::gate::held_stage(s, active.id);
     let decision = s.sched.update(|sc| {
         let Some(p) = sc.rollout.as_mut() else {
             return Decision::Nothing;
@@ -53,7 +55,7 @@ pub fn evaluate<M: Memory>(s: &mut FactoryState<M>, now: u64) -> Decision {
             };
             return Decision::Halted;
         }
-        if !complete {
+        if !complete || (i + 1 < stages.len() && held.is_some_and(|last| p.stage >= last)) {
             return Decision::Nothing;
         }
         c.finished_ns = Some(now);

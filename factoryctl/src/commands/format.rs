@@ -81,6 +81,7 @@ pub fn audit_action(action: &AuditAction) -> String {
             reason,
             balance,
         } => format!("canister {canister_id}: at risk of freezing ({reason:?}, {balance} cycles)"),
+        ShardAdded { shard } => format!("shard {shard} added"),
     }
 }
 

@@ -13,6 +13,7 @@ mod recovery;
 mod releases;
 mod rollout;
 mod serve;
+pub mod shards;
 mod tag;
 mod users;
 mod watch;
@@ -61,6 +62,7 @@ fn dispatch(client: &Client, command: Command) -> Result<()> {
         Command::Deprecate { version, reason } => releases::deprecate(client, &version, &reason),
         Command::Revoke { version, reason } => releases::revoke(client, &version, &reason),
         Command::Admins(sub) => admins::run(client, sub),
+        Command::Shards(sub) => shards::run(client, sub),
         Command::Rollout(sub) => rollout::run(client, sub),
         Command::Provision { recovery } => users::provision(client, recovery),
         Command::Canister(sub) => users::canister(client, sub),

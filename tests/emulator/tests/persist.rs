@@ -328,6 +328,7 @@ fn the_factory_round_trips_and_answers_identically() {
             approvals_required: 1,
             uploader_counts: true,
         }),
+        role: None,
     });
     emu.install_canister(
         factory,

@@ -10,6 +10,7 @@ pub mod outcome;
 pub mod rng;
 pub mod roles;
 pub mod rollout_helpers;
+pub mod shards;
 pub mod state_digest;
 pub mod user_canister;
 
@@ -94,6 +95,7 @@ impl World {
                 approvals_required: 1,
                 uploader_counts: true,
             }),
+            role: None,
         });
         emu.install_canister(
             factory,

@@ -4,9 +4,9 @@
 
 use candid::{CandidType, Principal};
 use factory_client::{
-    AuditQuery, BeginUpload, HistoryQuery, HttpRequest, ListReleasesArgs, ListUsersArgs,
-    ProvisionArgs, ReleaseStateChange, RequestUpgradeArgs, RolloutPlan, RotateRecoveryArgs,
-    UploadChunk,
+    AddShardArgs, AuditQuery, BeginUpload, CreateShardArgs, HistoryQuery, HttpRequest,
+    ListReleasesArgs, ListUsersArgs, ProvisionArgs, ReleaseStateChange, RequestUpgradeArgs,
+    RolloutPlan, RotateRecoveryArgs, ShardProvisionArgs, ShardRolloutArgs, UploadChunk,
 };
 use ic_emulator::ErrorCode;
 use scenarios::did::{factory_did, methods, user_canister_did};
@@ -126,6 +126,16 @@ fn table() -> Vec<Row> {
         row(F, "provision_price", no_args, [Y, Y, Y, Y, Y, Y, Y, Y]),
         // Open mode: allowed for everyone authenticated; the ledger is absent here, so it fails after the caller check.
         row(F, "provision_paid", |_| enc(factory_client::PaidProvisionArgs { recovery: recovery_of(51), created_at_time: 1, from_subaccount: None }), [A, Y, Y, Y, Y, Y, Y, Y]),
+        // The fleet's endpoints: a standalone factory lets admins call the
+        // index's (they answer `WrongRole`) and nobody forward as an index.
+        row(F, "list_shards", no_args, [A, U, U, U, U, Y, U, U]),
+        row(F, "add_shard", |_| enc(AddShardArgs { canister_id: scenarios::principal(77), capacity: None }), [A, U, U, U, U, Y, U, U]),
+        row(F, "push_release", |_| enc("1.0.0"), [A, U, U, U, U, Y, U, U]),
+        row(F, "create_shard", |_| enc(CreateShardArgs { module: ByteBuf::from(vec![0; 4]), capacity: None, cycles: None }), [A, U, U, U, U, Y, U, U]),
+        row(F, "upgrade_shards", |_| enc(ByteBuf::from(vec![0; 4])), [A, U, U, U, U, Y, U, U]),
+        row(F, "fleet_rollout_status", no_args, [A, U, U, U, U, Y, U, U]),
+        row(F, "shard_rollout", |_| enc(ShardRolloutArgs { plan: None, rollout_id: Some(1), allowed_stage: 0 }), [A, U, U, U, U, U, U, U]),
+        row(F, "shard_provision", |_| enc(ShardProvisionArgs { owner: scenarios::user(60), recovery: recovery_of(60) }), [A, U, U, U, U, U, U, U]),
         // The owner's canister. Its controllers are the factory and the recovery principal.
         row(C, "version", no_args, [Y, Y, Y, Y, Y, Y, Y, Y]),
         row(C, "health", no_args, [W, W, Y, W, Y, W, W, W]),
@@ -251,4 +261,89 @@ fn every_endpoint_for_every_role_matches_the_table() {
         wrong.len(),
         wrong.join("\n")
     );
+}
+
+/// The callers of a shard: the roles above, plus its index.
+#[derive(Clone, Copy, Debug)]
+enum ShardCaller {
+    Anonymous,
+    Stranger,
+    Owner,
+    Recovery,
+    Admin,
+    UserCanister,
+    Controller,
+    Index,
+}
+
+/// A shard's own table: its new work (owners, releases) comes from its
+/// index only, rollout commands from its index or admins, and its users are
+/// served as by a standalone factory.
+#[rustfmt::skip]
+#[test]
+fn fleet_shard_endpoints_for_every_caller_match_the_table() {
+    use ShardCaller::*;
+    let w = scenarios::shards::ShardedWorld::new(1);
+    w.publish("1.0.0");
+    let shard = w.shards[0];
+    let canister = w.provision(1);
+    let callers = [Anonymous, Stranger, Owner, Recovery, Admin, UserCanister, Controller, Index];
+    let principal_of = |c: ShardCaller| match c {
+        Anonymous => Principal::anonymous(),
+        Stranger => scenarios::principal(999_999),
+        Owner => scenarios::user(1),
+        Recovery => recovery_of(1),
+        Admin => w.admin,
+        UserCanister => canister,
+        Controller => w.operator,
+        Index => w.index,
+    };
+    let begin = || enc(BeginUpload { version: "9.0.0".into(), sha256: factory_client::Sha256([0; 32]), size: 4, min_upgrade_from: None, notes: String::new() });
+    let change = || enc(ReleaseStateChange { version: "0.0.1".into(), reason: "test".into() });
+    // (method, args, is query, expected per caller in the order above)
+    let rows: Vec<(&str, Vec<u8>, bool, [Expect; 8])> = vec![
+        //                                                                                                       anon str own rec adm ucn ctl idx
+        ("provision", enc(ProvisionArgs { recovery: recovery_of(50) }), false,                                   [A, U, U, U, U, U, U, U]),
+        ("shard_provision", enc(ShardProvisionArgs { owner: scenarios::user(61), recovery: recovery_of(61) }), false, [A, U, U, U, U, U, U, Y]),
+        ("begin_release", begin(), false,                                                                        [A, U, U, U, U, U, U, Y]),
+        ("upload_release_chunk", enc(UploadChunk { version: "9.0.0".into(), index: 0, bytes: ByteBuf::from(vec![0; 4]), sha256: None }), false, [A, U, U, U, U, U, U, Y]),
+        ("commit_release", enc("9.0.0"), false,                                                                  [A, U, U, U, U, U, U, Y]),
+        ("abort_release", enc("9.0.0"), false,                                                                   [A, U, U, U, U, U, U, Y]),
+        ("approve_release", enc("1.0.0"), false,                                                                 [A, U, U, U, U, U, U, Y]),
+        ("deprecate_release", change(), false,                                                                   [A, U, U, U, U, U, U, Y]),
+        ("revoke_release", change(), false,                                                                      [A, U, U, U, U, U, U, Y]),
+        ("set_approval_policy", enc(factory_client::RegistryConfig { approvals_required: 1, uploader_counts: true }), false, [A, U, U, U, U, U, U, Y]),
+        ("start_rollout", enc(plan_to("8.8.8")), false,                                                          [A, U, U, U, Y, U, U, Y]),
+        ("pause_rollout", no_args_bytes(), false,                                                                [A, U, U, U, Y, U, U, Y]),
+        ("rollout_status", no_args_bytes(), true,                                                                [A, U, U, U, Y, U, U, Y]),
+        ("my_canister", no_args_bytes(), true,                                                                   [A, Y, Y, Y, Y, Y, Y, Y]),
+        ("request_upgrade", enc(RequestUpgradeArgs { canister_id: canister, version: Some("1.0.0".into()) }), false, [A, U, Y, Y, U, U, U, U]),
+        ("request_upgrade_from_canister", enc(Some("1.0.0".to_string())), false,                                  [A, U, U, U, U, Y, U, U]),
+        ("shard_rollout", enc(ShardRolloutArgs { plan: None, rollout_id: Some(99), allowed_stage: 0 }), false, [A, U, U, U, U, U, U, Y]),
+        ("list_shards", no_args_bytes(), true,                                                                   [A, U, U, U, Y, U, U, U]),
+    ];
+    let mut wrong = Vec::new();
+    for (method, args, query, expect) in &rows {
+        for (caller, expect) in callers.into_iter().zip(expect) {
+            let sender = principal_of(caller);
+            let result = if *query {
+                w.emu.query_call(shard, sender, method, args.clone())
+            } else {
+                w.emu.update_call(shard, sender, method, args.clone())
+            };
+            let observed = classify_factory(&result);
+            if !query && observed == Observed::Allowed {
+                w.emu.tick_n(3);
+            }
+            if !matches(*expect, &observed, method, sender) {
+                wrong.push(format!("shard.{method} as {caller:?}: expected {expect:?}, got {observed:?}"));
+            }
+        }
+    }
+    println!("fleet shard access: {} endpoints × {} callers", rows.len(), callers.len());
+    assert!(wrong.is_empty(), "{} cells differ:\n{}", wrong.len(), wrong.join("\n"));
+}
+
+fn no_args_bytes() -> Vec<u8> {
+    candid::encode_args(()).expect("encodes")
 }

@@ -1,0 +1,144 @@
+//! One index tick of a fleet rollout: the calls `rollout::actions` asks
+//! for, their answers recorded as they come, then the fleet-wide judgement.
+//! Each answer is applied to the stored rollout as it is now (an admin may
+//! have paused or cancelled it during the await), never to a stale copy.
+
+use crate::error::FactoryError;
+use crate::fleet::rollout::{self, Action, Judgement, Polled};
+use crate::fleet::shards::Shards;
+use crate::state::FactoryState;
+use candid::Principal;
+use factory_api::methods::Method;
+use factory_api::rollout::{HistoryPage, HistoryQuery, RolloutStatus};
+use factory_api::{FleetRollout, FleetRolloutState, RolloutPlan, ShardRolloutArgs};
+use ic_stable_structures::Memory;
+use std::cell::RefCell;
+
+/// How many of a shard's recent rollouts a poll reads to find an ended one.
+const HISTORY_PAGE: u32 = 10;
+
+/// Runs one tick; true while the rollout still runs (tick again).
+pub async fn tick<S: Shards, M: Memory>(state: &RefCell<FactoryState<M>>, shards: &S) -> bool {
+    let Some(r) = state.borrow().fleet.rollout() else {
+        return false;
+    };
+    let id = r.id;
+    let mut shard_halted = None;
+    for action in rollout::actions(&r) {
+        match action {
+            Action::Start {
+                shard,
+                plan,
+                allowed,
+            } => {
+                let result = call_rollout(shards, shard, Some(*plan), None, allowed).await;
+                record(state, id, shard, result, rollout::apply_started);
+            }
+            Action::Lift {
+                shard,
+                local_id,
+                allowed,
+            } => {
+                let result = call_rollout(shards, shard, None, Some(local_id), allowed).await;
+                record(state, id, shard, result, |r, shard, _| {
+                    rollout::apply_lifted(r, shard)
+                });
+            }
+            Action::Poll { shard, local_id } => match poll(shards, shard, local_id).await {
+                Ok(p) => {
+                    let halted = state
+                        .borrow_mut()
+                        .fleet
+                        .update_rollout(id, |r| rollout::apply_polled(r, shard, p))
+                        .flatten();
+                    shard_halted = shard_halted.or(halted);
+                }
+                Err(e) => record(state, id, shard, Err::<(), _>(e), |_, _, _| {}),
+            },
+        }
+    }
+    let judged = state
+        .borrow_mut()
+        .fleet
+        .update_rollout(id, |r| rollout::judge(r, shard_halted));
+    if judged == Some(Judgement::Halted) {
+        broadcast(state, shards, Method::PauseRollout).await;
+    }
+    state
+        .borrow()
+        .fleet
+        .rollout()
+        .is_some_and(|r| r.id == id && r.state == FleetRolloutState::Running)
+}
+
+async fn call_rollout<S: Shards>(
+    shards: &S,
+    shard: Principal,
+    plan: Option<RolloutPlan>,
+    rollout_id: Option<u64>,
+    allowed_stage: u8,
+) -> Result<u64, FactoryError> {
+    let args = ShardRolloutArgs {
+        plan,
+        rollout_id,
+        allowed_stage,
+    };
+    shards.call(shard, Method::ShardRollout, (args,)).await
+}
+
+fn record<T, M: Memory, F: FnOnce(&mut FleetRollout, Principal, T)>(
+    state: &RefCell<FactoryState<M>>,
+    id: u64,
+    shard: Principal,
+    result: Result<T, FactoryError>,
+    ok: F,
+) {
+    state
+        .borrow_mut()
+        .fleet
+        .update_rollout(id, |r| match result {
+            Ok(v) => ok(r, shard, v),
+            Err(e) => rollout::apply_error(r, shard, &e),
+        });
+}
+
+/// The shard's status, and its history when the rollout is no longer active.
+async fn poll<S: Shards>(
+    shards: &S,
+    shard: Principal,
+    local_id: u64,
+) -> Result<Polled, FactoryError> {
+    let status: RolloutStatus = shards.call(shard, Method::RolloutStatus, ()).await?;
+    if status.active.as_ref().is_some_and(|a| a.id == local_id) {
+        return Ok(rollout::polled(local_id, &status, &[]));
+    }
+    let query = HistoryQuery {
+        before: None,
+        limit: HISTORY_PAGE,
+    };
+    let page: HistoryPage = shards.call(shard, Method::RolloutHistory, (query,)).await?;
+    Ok(rollout::polled(local_id, &status, &page.rollouts))
+}
+
+/// Sends `method` (pause, resume or cancel) to every shard that has a part
+/// still going; a shard already in that state (or done) answers an error
+/// that changes nothing, recorded on its row.
+pub async fn broadcast<S: Shards, M: Memory>(
+    state: &RefCell<FactoryState<M>>,
+    shards: &S,
+    method: Method,
+) {
+    let Some(r) = state.borrow().fleet.rollout() else {
+        return;
+    };
+    for row in r
+        .shards
+        .iter()
+        .filter(|row| row.local_id.is_some() && !row.finished)
+    {
+        let result: Result<(), FactoryError> = shards.call(row.shard, method, ()).await;
+        if let Err(e) = result {
+            record(state, r.id, row.shard, Err::<(), _>(e), |_, _, _| {});
+        }
+    }
+}

@@ -1,0 +1,469 @@
+//! Issue 16: one fleet of factories, an index and its shards. Until the
+//! emulator has several subnets, index and shards share its one subnet; the
+//! logic under test (placement, forwarding, release pushes, the shard's
+//! refusals) is the same.
+
+use candid::Principal;
+use factory_client::{ClientError, FactoryError, ProvisionArgs, ReleaseState, ShardProvisionArgs};
+use ic_emulator::management_types::CanisterStatusType;
+use scenarios::outcome::{classify_factory, factory_error, Observed};
+use scenarios::shards::ShardedWorld;
+use scenarios::{principal, recovery_of, user};
+use std::collections::BTreeSet;
+
+/// Users in the placement scenario: small in CI, `FLEET_USERS=300` for the
+/// issue's size.
+fn fleet_users() -> u64 {
+    std::env::var("FLEET_USERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(36)
+}
+
+fn refused(e: ClientError) -> FactoryError {
+    match e {
+        ClientError::Factory(e) => e,
+        other => panic!("expected a typed refusal, got {other}"),
+    }
+}
+
+#[test]
+fn fleet_placement_is_balanced_sticky_and_one_canister_per_owner() {
+    let w = ShardedWorld::new(3);
+    w.publish("1.0.0");
+    let n = fleet_users();
+    let mut canisters = BTreeSet::new();
+    for i in 0..n {
+        assert!(
+            canisters.insert(w.provision(i)),
+            "user {i}: a canister twice"
+        );
+    }
+    // Sticky: asking again returns the same canister and creates nothing.
+    assert_eq!(w.provision(0), w.provision(0));
+
+    let shards = w.admin().list_shards().expect("list_shards");
+    let loads: Vec<u64> = shards.iter().map(|s| s.users).collect();
+    assert_eq!(loads.iter().sum::<u64>(), n);
+    let (max, min) = (loads.iter().max().copied(), loads.iter().min().copied());
+    let (max, min) = (max.unwrap_or(0) as f64, min.unwrap_or(0) as f64);
+    println!(
+        "fleet placement: {n} users over {} shards: {loads:?}",
+        shards.len()
+    );
+    assert!(min > 0.0 && max / min <= 1.2, "unbalanced: {loads:?}");
+
+    // Each shard holds exactly the owners the index placed on it, each with
+    // one ready canister that it and the owner's recovery principal control.
+    let mut seen = BTreeSet::new();
+    for view in &shards {
+        let users = w.shard_users(view.canister_id);
+        assert_eq!(users.len() as u64, view.users, "shard {}", view.canister_id);
+        for u in users {
+            let canister = u.canister_id.expect("a canister");
+            assert!(canisters.contains(&canister));
+            assert_eq!(u.version.as_deref(), Some("1.0.0"));
+            let mut controllers = w.emu.get_controllers(canister);
+            controllers.sort();
+            let mut expected = vec![view.canister_id, u.recovery];
+            expected.sort();
+            assert_eq!(controllers, expected, "{canister}");
+            assert!(seen.insert(u.owner), "{} on two shards", u.owner);
+        }
+    }
+    assert_eq!(seen.len() as u64, n);
+    // The owner is served by their shard directly.
+    let home = shards
+        .iter()
+        .find(|s| {
+            w.shard_users(s.canister_id)
+                .iter()
+                .any(|u| u.owner == user(0))
+        })
+        .expect("user 0 placed");
+    let mine = w
+        .client_of(home.canister_id, user(0))
+        .my_canister()
+        .expect("my_canister at the shard");
+    assert_eq!(mine.owner, user(0));
+}
+
+#[test]
+fn fleet_provision_retried_while_its_forward_is_in_flight_creates_one_canister() {
+    let w = ShardedWorld::new(2);
+    w.publish("1.0.0");
+    let args = candid::encode_one(ProvisionArgs {
+        recovery: recovery_of(7),
+    })
+    .expect("encodes");
+    // Both calls are in the index's queue before either is answered.
+    let ids: Vec<_> = (0..2)
+        .map(|_| {
+            w.emu
+                .submit_call(w.index, user(7), "provision", args.clone())
+                .expect("submitted")
+        })
+        .collect();
+    let mut created = BTreeSet::new();
+    for id in ids {
+        let reply = w.emu.await_call(id).expect("replied");
+        match candid::decode_one::<Result<Principal, FactoryError>>(&reply).expect("decodes") {
+            Ok(c) => {
+                created.insert(c);
+            }
+            Err(FactoryError::ProvisioningInProgress) => {}
+            Err(e) => panic!("unexpected: {e}"),
+        }
+    }
+    let canister = w.provision(7);
+    created.insert(canister);
+    assert_eq!(created.len(), 1, "{created:?}");
+    let total: usize = w.shards.iter().map(|&s| w.shard_users(s).len()).sum();
+    assert_eq!(total, 1, "one owner, one canister, one shard");
+    let loads: Vec<u64> = w
+        .admin()
+        .list_shards()
+        .expect("list_shards")
+        .iter()
+        .map(|s| s.users)
+        .collect();
+    assert_eq!(loads.iter().sum::<u64>(), 1, "{loads:?}");
+}
+
+#[test]
+fn fleet_shard_refuses_strangers_and_installs_only_what_the_index_approved() {
+    let w = ShardedWorld::new(1);
+    w.publish("1.0.0");
+    let shard = w.shards[0];
+    let stranger = principal(999_999);
+    // Owners come through the index only.
+    let direct = w.client_of(shard, stranger).provision(recovery_of(1));
+    assert!(matches!(
+        direct.map_err(refused),
+        Err(FactoryError::Unauthorized { ref endpoint }) if endpoint == "provision"
+    ));
+    // Nobody but the index forwards owners, not even the shard's admins.
+    let forward = candid::encode_one(ShardProvisionArgs {
+        owner: user(1),
+        recovery: recovery_of(1),
+    })
+    .expect("encodes");
+    for caller in [stranger, w.admin, w.operator] {
+        let r = w
+            .emu
+            .update_call(shard, caller, "shard_provision", forward.clone());
+        assert!(
+            matches!(classify_factory(&r), Observed::Unauthorized { ref endpoint } if endpoint == "shard_provision"),
+            "{caller}: {r:?}"
+        );
+    }
+    // Releases come from the index only: the shard's own admin cannot add one.
+    let begin = w
+        .client_of(shard, w.admin)
+        .begin_release(factory_client::BeginUpload {
+            version: "6.6.6".into(),
+            sha256: factory_client::Sha256([0; 32]),
+            size: 4,
+            min_upgrade_from: None,
+            notes: String::new(),
+        });
+    assert!(matches!(
+        begin.map_err(refused),
+        Err(FactoryError::Unauthorized { .. })
+    ));
+
+    // 2.0.0 approved at the index but not pushed: the shard does not have it.
+    w.admin()
+        .publish_release(
+            "2.0.0",
+            &scenarios::World::user_module("2.0.0"),
+            &factory_client::PublishOptions {
+                notes: "2".into(),
+                approve: true,
+                ..Default::default()
+            },
+            |_, _| {},
+        )
+        .expect("published at the index");
+    let canister = w.provision(1);
+    let ask = w
+        .client_of(shard, user(1))
+        .request_upgrade(canister, Some("2.0.0".into()));
+    assert!(ask.is_err(), "a release the shard never got: {ask:?}");
+
+    // Revoked at the index and pushed: the shard refuses it for good.
+    w.admin().revoke_release("2.0.0", "broken").expect("revoke");
+    let rows = w
+        .admin()
+        .push_release("2.0.0")
+        .expect("push the revocation");
+    assert_eq!(rows[0].result, Ok(ReleaseState::Revoked));
+    let upgrade = w
+        .client_of(shard, user(1))
+        .request_upgrade(canister, Some("2.0.0".into()));
+    assert!(upgrade.is_err(), "{upgrade:?}");
+
+    // 1.0.0 revoked too: pushed, the shard holds it revoked.
+    w.admin().revoke_release("1.0.0", "also").expect("revoke");
+    w.admin().push_release("1.0.0").expect("push");
+    let on_shard = w
+        .client_of(shard, w.admin)
+        .get_release("1.0.0")
+        .expect("get_release at the shard");
+    assert_eq!(on_shard.state, ReleaseState::Revoked);
+
+    // The index's fleet endpoints: admins only; another role says so.
+    let r = w.client(stranger).list_shards();
+    assert!(matches!(
+        r.map_err(refused),
+        Err(FactoryError::Unauthorized { .. })
+    ));
+    let r = w.client_of(shard, w.admin).list_shards();
+    assert!(matches!(
+        r.map_err(refused),
+        Err(FactoryError::WrongRole { .. })
+    ));
+    let r = w.emu.update_call(
+        shard,
+        w.admin,
+        "push_release",
+        candid::encode_one("1.0.0").expect("enc"),
+    );
+    assert!(matches!(
+        r.as_ref().ok().and_then(|b| factory_error(b)),
+        Some(FactoryError::WrongRole { .. })
+    ));
+}
+
+fn fleet_plan(target: &str, stages: Vec<factory_client::StagePlan>) -> factory_client::RolloutPlan {
+    let mut p = scenarios::rollout_helpers::plan(target, 10);
+    p.stages = stages;
+    p
+}
+
+fn stage(name: &str, fleet_bps: u16, max_failure_bps: u16) -> factory_client::StagePlan {
+    factory_client::StagePlan {
+        name: name.into(),
+        fleet_bps,
+        max_failure_bps,
+        min_sample: Some(3),
+    }
+}
+
+/// Owners on `shard` running `version`.
+fn on_version(w: &ShardedWorld, shard: Principal, version: &str) -> BTreeSet<Principal> {
+    w.shard_users(shard)
+        .into_iter()
+        .filter(|u| u.version.as_deref() == Some(version))
+        .map(|u| u.owner)
+        .collect()
+}
+
+#[test]
+fn fleet_rollout_canary_touches_only_the_canary_shards_share() {
+    let w = ShardedWorld::new(3);
+    w.publish("1.0.0");
+    let n = 30;
+    for i in 0..n {
+        w.provision(i);
+    }
+    w.publish("2.0.0");
+    let plan = fleet_plan(
+        "2.0.0",
+        vec![stage("canary", 3_000, 10_000), stage("all", 10_000, 10_000)],
+    );
+    let id = w
+        .admin()
+        .start_rollout(plan)
+        .expect("start the fleet rollout");
+    let canary_shard = w.shards[0];
+    let others = &w.shards[1..];
+    // While the fleet is in its canary stage no other shard upgrades anything.
+    let rounds = w.drive("the canary stage", 300, |w| {
+        for &s in others {
+            assert!(
+                on_version(w, s, "2.0.0").is_empty(),
+                "shard {s} upgraded during the canary"
+            );
+        }
+        w.fleet_status().is_some_and(|r| r.stage >= 1)
+    });
+    let r = w.fleet_status().expect("a fleet rollout");
+    assert_eq!(r.id, id);
+    let row = &r.shards[0];
+    assert_eq!(row.shard, canary_shard);
+    let local_id = row.local_id.expect("the canary shard's rollout");
+    // Exactly the canary shard's share, by the interface's stage hash.
+    let owners: Vec<Principal> = w
+        .shard_users(canary_shard)
+        .iter()
+        .map(|u| u.owner)
+        .collect();
+    let share: BTreeSet<Principal> = owners
+        .iter()
+        .copied()
+        .filter(|o| factory_client::rollout::membership::bucket(local_id, o) < 3_000)
+        .collect();
+    assert!(!share.is_empty() && share.len() < owners.len(), "{share:?}");
+    assert_eq!(on_version(&w, canary_shard, "2.0.0"), share);
+    println!(
+        "fleet canary: {} of {} on the canary shard in {rounds} rounds",
+        share.len(),
+        owners.len()
+    );
+
+    w.drive("the whole fleet", 600, |w| {
+        w.fleet_status()
+            .is_some_and(|r| r.state == factory_client::FleetRolloutState::Completed)
+    });
+    let r = w.fleet_status().expect("a fleet rollout");
+    for &s in &w.shards {
+        assert_eq!(on_version(&w, s, "1.0.0").len(), 0, "shard {s} left behind");
+    }
+    let upgraded: u64 = r.totals.iter().map(|t| t.upgraded).sum();
+    let skipped: u64 = r.totals.iter().map(|t| t.skipped).sum();
+    assert_eq!(upgraded, n, "{:?}", r.totals);
+    assert_eq!(skipped, 0);
+    assert!(r.shards.iter().all(|row| row.finished), "{:?}", r.shards);
+}
+
+#[test]
+fn fleet_broken_release_halts_every_shard() {
+    let w = ShardedWorld::new(3);
+    w.publish("1.0.0");
+    let n = 30;
+    let mut canisters = Vec::new();
+    for i in 0..n {
+        canisters.push(w.provision(i));
+    }
+    let broken = canister_artifacts::variants::with_trapping_post_upgrade(
+        &canister_artifacts::artifacts().user_canister.wasm_gz,
+        "2.0.0",
+    )
+    .expect("a trapping module");
+    w.publish_module("2.0.0", &broken);
+    // One stage, so every shard starts at once; 10 % failures allowed fleet-wide.
+    let mut plan = fleet_plan("2.0.0", vec![stage("all", 10_000, 1_000)]);
+    // One upgrade at a time per shard, no retries: the halt must come
+    // before every shard has failed every canister.
+    plan.max_in_flight = 1;
+    plan.retry = Some(factory_client::RetryPolicy {
+        max_attempts: 1,
+        initial_backoff_ns: 1_000_000_000,
+        max_backoff_ns: 1_000_000_000,
+    });
+    w.admin().start_rollout(plan).expect("start");
+    w.drive("the halt", 300, |w| {
+        w.fleet_status()
+            .is_some_and(|r| matches!(r.state, factory_client::FleetRolloutState::Halted { .. }))
+    });
+    // Every shard that started is paused, and stays so.
+    w.drive("every shard paused", 50, |w| {
+        w.shards.iter().all(|&s| {
+            let st = w.client_of(s, w.admin).rollout_status().expect("status");
+            st.active
+                .is_none_or(|a| matches!(a.state, factory_client::RolloutState::Paused(_)))
+                && st.in_flight == 0
+        })
+    });
+    let failed_at_halt: u64 = w.fleet_status().expect("rollout").totals[0].failed;
+    for _ in 0..50 {
+        w.emu.advance_time(std::time::Duration::from_secs(1));
+        w.emu.tick();
+    }
+    let r = w.fleet_status().expect("rollout");
+    assert!(matches!(
+        r.state,
+        factory_client::FleetRolloutState::Halted { .. }
+    ));
+    let failed: u64 = w
+        .shards
+        .iter()
+        .map(|&s| {
+            let st = w.client_of(s, w.admin).rollout_status().expect("status");
+            st.active.map_or(0, |a| {
+                a.stages.iter().map(|x| x.counters.failed).sum::<u64>()
+            })
+        })
+        .sum();
+    assert!(
+        failed >= failed_at_halt && failed < n,
+        "halted early: {failed} of {n} failed"
+    );
+    // Nothing is left stopped, and every canister still runs 1.0.0.
+    for &s in &w.shards {
+        assert_eq!(on_version(&w, s, "2.0.0").len(), 0);
+    }
+    for (i, c) in canisters.into_iter().enumerate() {
+        let status = w
+            .emu
+            .canister_status(c, Some(recovery_of(i as u64)))
+            .expect("canister_status");
+        assert_eq!(status.status, CanisterStatusType::Running, "{c}");
+    }
+    println!("fleet halt: {failed} of {n} upgrades failed before every shard paused");
+}
+
+#[test]
+fn fleet_index_creates_a_shard_and_upgrades_every_shard_one_at_a_time() {
+    let w = ShardedWorld::new(1);
+    let module = canister_artifacts::artifacts().factory.wasm_gz.clone();
+    let created = w
+        .admin()
+        .create_shard(module.clone(), Some(1_000), None)
+        .expect("create_shard");
+    assert_eq!(created.capacity, 1_000);
+    // The index controls the shard it created.
+    assert_eq!(w.emu.get_controllers(created.canister_id), vec![w.index]);
+    w.publish("1.0.0");
+    // Both shards take users: the new one is the least loaded.
+    let a = w.provision(1);
+    let b = w.provision(2);
+    assert_ne!(a, b);
+    let placed: Vec<u64> = w
+        .admin()
+        .list_shards()
+        .expect("list")
+        .iter()
+        .map(|s| s.users)
+        .collect();
+    assert_eq!(placed, vec![1, 1]);
+
+    // The registered shard was deployed by its operator: the index must be
+    // one of its controllers to upgrade it.
+    let first = w.shards[0];
+    let rows = w
+        .admin()
+        .upgrade_shards(module.clone())
+        .expect("upgrade_shards");
+    let row = |s: Principal| {
+        rows.iter()
+            .find(|r| r.shard == s)
+            .expect("a row")
+            .result
+            .clone()
+    };
+    assert_eq!(row(created.canister_id), Ok(()));
+    assert!(row(first).is_err(), "the index does not control it yet");
+    w.emu
+        .set_controllers(first, Some(w.operator), vec![w.operator, w.index])
+        .expect("operator adds the index");
+    let rows = w.admin().upgrade_shards(module).expect("upgrade_shards");
+    assert!(rows.iter().all(|r| r.result == Ok(())), "{rows:?}");
+    // Upgraded and running again; users still served, data intact.
+    for s in [first, created.canister_id] {
+        let status = w.emu.canister_status(s, Some(w.index)).expect("status");
+        assert_eq!(status.status, CanisterStatusType::Running);
+    }
+    let mut served = BTreeSet::new();
+    for s in [first, created.canister_id] {
+        for u in w.shard_users(s) {
+            let mine = w
+                .client_of(s, u.owner)
+                .my_canister()
+                .expect("served by its shard");
+            served.insert(mine.canister_id.expect("a canister"));
+        }
+    }
+    assert_eq!(served, BTreeSet::from([a, b]));
+}
