@@ -177,6 +177,7 @@ fn valid_plan() -> RolloutPlan {
         top_up: None,
         allow_downgrade: None,
         supersede: None,
+        admission: None,
     }
 }
 
