@@ -283,7 +283,7 @@ impl Context {
     }
 }
 
-fn saturated<'a>(rows: &'a [Row], p: Policy) -> Option<&'a Row> {
+fn saturated(rows: &[Row], p: Policy) -> Option<&Row> {
     rows.iter()
         .find(|r| r.policy == p && r.schedule == Schedule::Fixed(500))
 }

@@ -168,7 +168,7 @@ impl Admission {
             let clear = self.queued_milli < ALPHA_MILLI && delay < HALF_ROUND_NS;
             if crowded {
                 self.window = self.window.min(drained);
-            } else if (room && first || clear) && filled {
+            } else if ((room && first) || clear) && filled {
                 self.window += 1;
             } else if !first && !clear {
                 // Near the rate again: probe on from here, one a round trip.

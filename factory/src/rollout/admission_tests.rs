@@ -142,7 +142,6 @@ impl Sim {
                 self.rejects += 1;
                 self.in_flight -= 1;
                 self.adm.on_congested(r * ROUND);
-                let _ = start;
             } else {
                 self.queue.push_back(Some((start, r)));
             }
