@@ -6,7 +6,8 @@ use crate::auth::{authorize, CallerFacts, Endpoint, Subject};
 use crate::config::FactoryConfig;
 use crate::error::FactoryError;
 use crate::ic_runtime::{IcEnv, IcManagement};
-use crate::metrics::{self, HttpRequest, HttpResponse};
+use crate::dashboard;
+use crate::metrics::{HttpRequest, HttpResponse};
 use crate::provision;
 use crate::recovery;
 use crate::releases;
@@ -200,7 +201,7 @@ fn version() -> BuildInfo {
 
 #[query]
 fn http_request(req: HttpRequest) -> HttpResponse {
-    read(|s| metrics::http_request(s, &req, IcEnv.cycles_balance(), now()))
+    read(|s| dashboard::http_request(s, &req, IcEnv.cycles_balance(), now()))
 }
 
 #[query]

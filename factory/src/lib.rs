@@ -13,6 +13,7 @@ pub mod auth;
 mod canister_index;
 pub mod chunk_store;
 pub mod config;
+pub mod dashboard;
 pub mod error;
 mod guest;
 mod ic_runtime;

@@ -40,4 +40,4 @@ pub mod transitions;
 pub mod worker;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

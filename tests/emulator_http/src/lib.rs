@@ -11,6 +11,7 @@
 //! themselves in real time.
 
 mod candid_field;
+mod delegation;
 mod envelope;
 mod gateway;
 mod http;

@@ -1,6 +1,6 @@
 //! The scheduler against the fake management canister, round by round.
 
-mod sim;
+pub(crate) mod sim;
 
 mod control_tests;
 mod on_demand_tests;
