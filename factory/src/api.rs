@@ -4,9 +4,9 @@
 use crate::admin;
 use crate::auth::{authorize, CallerFacts, Endpoint, Subject};
 use crate::config::FactoryConfig;
+use crate::dashboard;
 use crate::error::FactoryError;
 use crate::ic_runtime::{IcEnv, IcManagement};
-use crate::dashboard;
 use crate::metrics::{HttpRequest, HttpResponse};
 use crate::provision;
 use crate::recovery;

@@ -309,7 +309,10 @@ fn dashboard_in_chromium(url: &str, factory: &str) {
     );
     run(&[format!("--screenshot={}", shot.display())]);
     let png = std::fs::read(&shot).unwrap();
-    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a real screenshot");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "a real screenshot"
+    );
 }
 
 /// Debian's Prometheus, unpacked by scripts/setup-prometheus.sh (which .ci/run calls).

@@ -36,7 +36,9 @@ pub fn live(d: &Dashboard) -> String {
     fleet(&mut out, d);
     match &d.rollout {
         Some(r) => rollout(&mut out, d.now_ns, r),
-        None => out.push_str("<h2>Active rollout</h2><p id=\"no-rollout\">No rollout is active.</p>"),
+        None => {
+            out.push_str("<h2>Active rollout</h2><p id=\"no-rollout\">No rollout is active.</p>")
+        }
     }
     scheduler(&mut out, d);
     history(&mut out, d);

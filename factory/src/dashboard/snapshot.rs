@@ -193,12 +193,14 @@ fn rollout(a: status::ActiveRollout) -> Rollout {
         RolloutState::Paused(crate::rollout::model::PauseReason::Admin { .. }) => {
             (State::Paused, Some("paused by an admin".to_string()))
         }
-        RolloutState::Paused(crate::rollout::model::PauseReason::LowCycles { balance, needed }) => (
-            State::Paused,
-            Some(format!(
-                "low cycles: balance {balance}, resumes above {needed}"
-            )),
-        ),
+        RolloutState::Paused(crate::rollout::model::PauseReason::LowCycles { balance, needed }) => {
+            (
+                State::Paused,
+                Some(format!(
+                    "low cycles: balance {balance}, resumes above {needed}"
+                )),
+            )
+        }
         RolloutState::Halted { stage, reason } => {
             (State::Halted, Some(format!("stage {stage}: {reason}")))
         }

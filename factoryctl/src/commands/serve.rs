@@ -33,7 +33,10 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<()> {
     if let Some(factory) = meta.factory {
         writeln!(out, "  factory: {factory}")?;
         writeln!(out, "  metrics: http://{factory}.localhost:{port}/metrics")?;
-        writeln!(out, "  dashboard: http://{factory}.localhost:{port}/dashboard")?;
+        writeln!(
+            out,
+            "  dashboard: http://{factory}.localhost:{port}/dashboard"
+        )?;
         writeln!(
             out,
             "  try: factoryctl --network {url} --factory {factory} --identity <pem> rollout status"

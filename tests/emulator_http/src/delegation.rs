@@ -135,7 +135,12 @@ mod tests {
         k.public_key().serialize_rfc8410_der()
     }
 
-    fn link(by: &ic_ed25519::PrivateKey, to: &[u8], expiration: u64, targets: Option<Vec<Principal>>) -> Value {
+    fn link(
+        by: &ic_ed25519::PrivateKey,
+        to: &[u8],
+        expiration: u64,
+        targets: Option<Vec<Principal>>,
+    ) -> Value {
         let d = Delegation {
             pubkey: to.to_vec(),
             expiration,
@@ -158,7 +163,12 @@ mod tests {
         let (root, mid, session) = (key(1), key(2), key(3));
         let chain = Value::Array(vec![
             link(&root, &der(&mid), 100, Some(vec![canister(1), canister(2)])),
-            link(&mid, &der(&session), 100, Some(vec![canister(2), canister(3)])),
+            link(
+                &mid,
+                &der(&session),
+                100,
+                Some(vec![canister(2), canister(3)]),
+            ),
         ]);
         let d = verify_chain(&der(&root), chain, 50).unwrap();
         assert_eq!(d.signing_key, der(&session));

@@ -408,7 +408,11 @@ fn http_interface_delegated_senders_act_as_the_root_key_within_their_targets() {
         // A canister deployed through a delegation is controlled by the root key's principal.
         let root = ed25519(8);
         let as_root = agent(&server, ed25519(8)).await;
-        let session = agent(&server, delegated(&root, ed25519(9), in_five_minutes(), None)).await;
+        let session = agent(
+            &server,
+            delegated(&root, ed25519(9), in_five_minutes(), None),
+        )
+        .await;
         assert_eq!(session.get_principal().unwrap(), root.sender().unwrap());
         let (id, _) = deploy_counter(&session).await;
         let status = as_root
@@ -417,21 +421,40 @@ fn http_interface_delegated_senders_act_as_the_root_key_within_their_targets() {
             .with_arg(Encode!(&CanisterIdRecord { canister_id: id }).unwrap())
             .call_and_wait()
             .await;
-        assert!(status.is_ok(), "the root key's principal controls it: {status:?}");
-        assert_eq!(count(&session.update(&id, "inc").call_and_wait().await.unwrap()), 1);
+        assert!(
+            status.is_ok(),
+            "the root key's principal controls it: {status:?}"
+        );
+        assert_eq!(
+            count(&session.update(&id, "inc").call_and_wait().await.unwrap()),
+            1
+        );
         assert_eq!(count(&session.query(&id, "read").call().await.unwrap()), 1);
 
         // Targets restrict the canisters; an expired delegation is refused.
         let other = ic_emulator::ids::canister_id_from_u64(999);
-        let elsewhere =
-            agent(&server, delegated(&root, ed25519(10), in_five_minutes(), Some(vec![other]))).await;
-        let err = elsewhere.update(&id, "inc").call_and_wait().await.unwrap_err();
+        let elsewhere = agent(
+            &server,
+            delegated(&root, ed25519(10), in_five_minutes(), Some(vec![other])),
+        )
+        .await;
+        let err = elsewhere
+            .update(&id, "inc")
+            .call_and_wait()
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("not among the targets"), "{err}");
         let err = elsewhere.query(&id, "read").call().await.unwrap_err();
         assert!(err.to_string().contains("not among the targets"), "{err}");
-        let scoped =
-            agent(&server, delegated(&root, ed25519(11), in_five_minutes(), Some(vec![id]))).await;
-        assert_eq!(count(&scoped.update(&id, "inc").call_and_wait().await.unwrap()), 2);
+        let scoped = agent(
+            &server,
+            delegated(&root, ed25519(11), in_five_minutes(), Some(vec![id])),
+        )
+        .await;
+        assert_eq!(
+            count(&scoped.update(&id, "inc").call_and_wait().await.unwrap()),
+            2
+        );
         let stale = agent(&server, delegated(&root, ed25519(12), 1, None)).await;
         let err = stale.update(&id, "inc").call_and_wait().await.unwrap_err();
         assert!(err.to_string().contains("expired"), "{err}");
