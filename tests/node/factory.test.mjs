@@ -39,7 +39,7 @@ before(async () => {
   factory = ctl('deploy', '--admin', admin.getPrincipal().toText()).split('\n')[0].replace('factory ', '').trim();
   const v1 = join(dir, 'v1.wasm.gz');
   ctl('tag', join(root, 'target', 'canisters', 'user_canister.wasm.gz'), '--version', '1.0.0', '-o', v1);
-  ctl('publish', v1, '--version', '1.0.0', '--approve');
+  ctl('--as', admin.getPrincipal().toText(), 'publish', v1, '--version', '1.0.0', '--approve');
   server = spawn(factoryctl, ['--state-dir', state, 'serve', '--port', '0', '--round-ms', '50', '--for', '300'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -51,8 +51,12 @@ before(async () => {
   assert.ok(url, `no URL in: ${first}`);
 });
 
-after(() => {
-  server?.kill();
+after(async () => {
+  if (server && server.exitCode === null) {
+    const exited = new Promise((resolve) => server.once('exit', resolve));
+    server.kill();
+    await exited;
+  }
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -103,7 +107,7 @@ test('a delegated session key acts as the identity that delegated to it', async 
 });
 
 /// A proxy in front of the server that flips one byte of the signature of
-/// every certificate it passes on (call and read_state answers).
+/// every certificate a call's answer carries (v3/v4 synchronous calls).
 async function tamperingProxy() {
   const proxy = createServer(async (req, res) => {
     const chunks = [];
@@ -114,7 +118,7 @@ async function tamperingProxy() {
       body: req.method === 'POST' ? Buffer.concat(chunks) : undefined,
     });
     let body = new Uint8Array(await upstream.arrayBuffer());
-    if (upstream.ok && /\/(call|read_state)$/.test(req.url)) {
+    if (upstream.ok && /\/canister\/[^/]+\/call$/.test(req.url)) {
       const answer = Cbor.decode(body);
       if (answer?.certificate) {
         const cert = Cbor.decode(answer.certificate);
