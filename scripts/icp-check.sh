@@ -30,14 +30,16 @@ done
 # (um5iw-rqaaa-aaaaq-qaaba-cai), which this network does not have yet.
 factoryctl=${FACTORYCTL:-target/debug/factoryctl}
 work=$(mktemp -d)
+serve_pid=""
+real_home=$HOME
 trap 'kill "$serve_pid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 export HOME=$work/home
 mkdir -p "$HOME"
-"$icp" identity new ci --storage plaintext >/dev/null
-"$icp" identity default ci
+"$icp" identity new ci --storage plaintext >/dev/null 2>&1
+"$icp" identity default ci >/dev/null
 me=$("$icp" identity principal)
-factory=$("$factoryctl" --state-dir "$work/net" deploy --admin "$me" | sed -n 's/^factory //p' | head -1)
-"$factoryctl" --state-dir "$work/net" serve --port 0 --round-ms 50 --for 120 >"$work/serve.out" &
+factory=$(HOME=$real_home "$factoryctl" --state-dir "$work/net" deploy --admin "$me" | sed -n 's/^factory //p' | head -1)
+HOME=$real_home "$factoryctl" --state-dir "$work/net" serve --port 0 --round-ms 50 --for 120 >"$work/serve.out" &
 serve_pid=$!
 for _ in $(seq 100); do grep -q "root key" "$work/serve.out" && break; sleep 0.1; done
 url=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/serve.out" | head -1)
