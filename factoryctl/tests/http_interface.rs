@@ -291,7 +291,7 @@ fn dashboard_in_chromium(url: &str, factory: &str) {
         "Factory rollout dashboard",
         "Rollout 1 to 2.0.0",
         "paused",
-        "(canary)",
+        "<td>canary</td>",
         "Canisters on a release: 1; users: 1.",
         "canisters stopped now",
         "connected",
