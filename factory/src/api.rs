@@ -4,11 +4,12 @@
 use crate::admin;
 use crate::auth::{authorize_in, CallerFacts, Endpoint, Subject};
 use crate::config::FactoryConfig;
+use crate::dashboard;
 use crate::error::FactoryError;
 use crate::fleet;
 use crate::fleet::ic_shards::{IcShardControl, IcShards};
 use crate::ic_runtime::{IcEnv, IcManagement};
-use crate::metrics::{self, HttpRequest, HttpResponse};
+use crate::metrics::{HttpRequest, HttpResponse};
 use crate::provision;
 use crate::recovery;
 use crate::releases;
@@ -272,7 +273,7 @@ fn version() -> BuildInfo {
 
 #[query]
 fn http_request(req: HttpRequest) -> HttpResponse {
-    read(|s| metrics::http_request(s, &req, IcEnv.cycles_balance(), now()))
+    read(|s| dashboard::http_request(s, &req, IcEnv.cycles_balance(), now()))
 }
 
 #[query]

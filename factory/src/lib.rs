@@ -14,6 +14,7 @@ mod canister_index;
 pub mod chunk_store;
 pub mod config;
 pub mod cycles;
+pub mod dashboard;
 pub mod error;
 pub mod fleet;
 mod guest;

@@ -1,7 +1,8 @@
 //! factoryctl through ic-agent (query-signature verification on) against
 //! `factoryctl serve`: the network path end to end with dfx-style PEM
 //! identities: publish (in chunks), provision, rollout, recovery, on-demand
-//! upgrade; then the factory's /metrics through the HTTP gateway.
+//! upgrade; then the factory's /metrics and its dashboard (in headless
+//! Chromium, during the rollout) through the HTTP gateway.
 
 mod common;
 
@@ -200,6 +201,10 @@ fn http_interface_factoryctl_over_ic_agent_publishes_provisions_rolls_out_and_re
         ],
     );
     assert!(started.contains("rollout 1 started"), "{started}");
+    // Paused, so the page is read while the rollout is still active.
+    ok_as(&admin, &["rollout", "pause"]);
+    dashboard_in_chromium(&served.url, &factory);
+    ok_as(&admin, &["rollout", "resume"]);
     let watched = ok_as(&admin, &["rollout", "watch", "--plain"]);
     assert!(
         watched.contains("rollout 1 -> 2.0.0 completed: upgraded=1 failed=0"),
@@ -224,8 +229,90 @@ fn http_interface_factoryctl_over_ic_agent_publishes_provisions_rolls_out_and_re
         metrics.contains("factory_canisters_by_version{version=\"2.0.0\"} 1"),
         "{metrics}"
     );
+    // The dashboard's JSON feed, after the rollout.
+    let (status, feed) = gateway_get(&served.url, &factory, "/dashboard.json");
+    assert_eq!(status, 200, "{feed}");
+    assert!(
+        feed.contains(r#""fleet":[{"version":"2.0.0","canisters":1}]"#)
+            && feed.contains(r#""rollout":null"#)
+            && feed.contains(r#""target_version":"2.0.0","end":"completed""#),
+        "{feed}"
+    );
     scrape_with_prometheus(&served.url, &factory, dir.path());
     drop(served);
+}
+
+/// The factory's dashboard through the gateway in headless Chromium (Debian's,
+/// which scripts/setup-chromium.sh installs) while rollout 1 is paused: the
+/// page's text after its script has refreshed it, and a screenshot under target/.
+fn dashboard_in_chromium(url: &str, factory: &str) {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    if Command::new(&chromium).arg("--version").output().is_err() {
+        eprintln!(
+            "{chromium} is not installed (scripts/setup-chromium.sh): the dashboard's browser check did not run"
+        );
+        return;
+    }
+    let port = url.rsplit(':').next().unwrap();
+    // Chromium resolves every *.localhost name to the loopback address.
+    let page = format!("http://{factory}.localhost:{port}/dashboard");
+    let profile = tempfile::tempdir().unwrap();
+    let shot = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/dashboard-during-rollout.png");
+    let run = |extra: &[String]| {
+        let out = Command::new(&chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-proxy-server",
+                // Long enough for two of the page's refreshes (every 2 s).
+                "--virtual-time-budget=5000",
+                "--window-size=1000,1100",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(extra)
+            .arg(&page)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let dom = run(&["--dump-dom".into()]);
+    for text in [
+        "Factory rollout dashboard",
+        "Rollout 1 to 2.0.0",
+        "paused",
+        "<td>canary</td>",
+        "Canisters on a release: 1; users: 1.",
+        "canisters stopped now",
+        "connected",
+    ] {
+        assert!(dom.contains(text), "{text:?} not on the page:\n{dom}");
+    }
+    assert!(
+        dom.contains("<td>1.0.0</td><td class=\"n\">1</td>")
+            || dom.contains("<td>2.0.0</td><td class=\"n\">1</td>"),
+        "the one canister by version:\n{dom}"
+    );
+    assert!(
+        !dom.contains("<span id=\"refreshes\">0</span>"),
+        "the page's script refreshed it:\n{dom}"
+    );
+    run(&[format!("--screenshot={}", shot.display())]);
+    let png = std::fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "a real screenshot"
+    );
 }
 
 /// Debian's Prometheus, unpacked by scripts/setup-prometheus.sh (which .ci/run calls).

@@ -41,4 +41,4 @@ pub mod transitions;
 pub mod worker;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -35,6 +35,10 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<()> {
         writeln!(out, "  metrics: http://{factory}.localhost:{port}/metrics")?;
         writeln!(
             out,
+            "  dashboard: http://{factory}.localhost:{port}/dashboard"
+        )?;
+        writeln!(
+            out,
             "  try: factoryctl --network {url} --factory {factory} --identity <pem> rollout status"
         )?;
     } else {

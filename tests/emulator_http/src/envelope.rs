@@ -8,7 +8,7 @@ use candid::Principal;
 use ic_transport_types::{EnvelopeContent, RequestId};
 use serde::Deserialize;
 use serde_cbor::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The IC refuses an expiry further ahead than this: MAX_INGRESS_TTL (5 min)
 /// plus PERMITTED_DRIFT (60 s), in dfinity/ic `rs/limits/src/lib.rs`.
@@ -23,6 +23,29 @@ const REQUEST_DOMAIN: &[u8] = b"\x0Aic-request";
 pub struct Authenticated {
     pub content: EnvelopeContent,
     pub request_id: RequestId,
+    /// The canisters a delegation chain lets the request target (None: any).
+    pub targets: Option<BTreeSet<Principal>>,
+}
+
+impl Authenticated {
+    /// Refuses a request to `canister` that the sender's delegations exclude
+    /// (`effective` stands in for the management canister).
+    pub fn check_target(&self, canister: Principal, effective: Principal) -> Result<(), Refusal> {
+        let Some(targets) = &self.targets else {
+            return Ok(());
+        };
+        let named = if canister == Principal::management_canister() {
+            effective
+        } else {
+            canister
+        };
+        if targets.contains(&named) {
+            return Ok(());
+        }
+        Err(Refusal::bad_request(format!(
+            "canister {named} is not among the targets of the sender's delegations"
+        )))
+    }
 }
 
 #[derive(Deserialize)]
@@ -52,16 +75,12 @@ pub fn authenticate(body: &[u8], now: u64) -> Result<Authenticated, Refusal> {
     if !expiry_free {
         check_expiry(content.ingress_expiry(), now)?;
     }
-    if raw.sender_delegation.is_some() {
-        return Err(Refusal::bad_request(
-            "sender_delegation is not supported by this network; sign with the key itself",
-        ));
-    }
+    let mut targets = None;
     match (anonymous, raw.sender_pubkey, raw.sender_sig) {
-        (true, None, None) => {}
+        (true, None, None) if raw.sender_delegation.is_none() => {}
         (true, _, _) => {
             return Err(Refusal::bad_request(
-                "an anonymous request carries no sender_pubkey or sender_sig",
+                "an anonymous request carries no sender_pubkey, sender_sig or sender_delegation",
             ))
         }
         (false, Some(pubkey), Some(sig)) => {
@@ -70,9 +89,20 @@ pub fn authenticate(body: &[u8], now: u64) -> Result<Authenticated, Refusal> {
                     "sender_pubkey does not authenticate the sender {sender}"
                 )));
             }
+            // With delegations, the chain's last key signs the request.
+            let signing_key = match raw.sender_delegation {
+                None => pubkey,
+                Some(chain) => {
+                    let d = crate::delegation::verify_chain(&pubkey, chain, now).map_err(|e| {
+                        Refusal::bad_request(format!("invalid sender_delegation: {e}"))
+                    })?;
+                    targets = d.targets;
+                    d.signing_key
+                }
+            };
             let mut msg = REQUEST_DOMAIN.to_vec();
             msg.extend_from_slice(request_id.as_slice());
-            crate::signature::verify(&pubkey, &msg, &sig).map_err(|e| {
+            crate::signature::verify(&signing_key, &msg, &sig).map_err(|e| {
                 Refusal::bad_request(format!(
                     "invalid signature: {e} (request id 0x{})",
                     hex::encode(request_id.as_slice())
@@ -88,6 +118,7 @@ pub fn authenticate(body: &[u8], now: u64) -> Result<Authenticated, Refusal> {
     Ok(Authenticated {
         content,
         request_id,
+        targets,
     })
 }
 
@@ -107,7 +138,7 @@ fn check_expiry(expiry: u64, now: u64) -> Result<(), Refusal> {
 }
 
 /// CBOR's self-describe tag (55799) and other tags carry no meaning here.
-fn untag(v: Value) -> Value {
+pub(crate) fn untag(v: Value) -> Value {
     match v {
         Value::Tag(_, inner) => untag(*inner),
         other => other,
@@ -117,7 +148,7 @@ fn untag(v: Value) -> Value {
 /// A CBOR value as the request-id hasher of `ic-transport-types` sees it:
 /// every field that was sent counts, so the id matches the sender's even for
 /// fields this server does not know (such as a newer spec's optional ones).
-struct Hashable<'a>(&'a Value);
+pub(crate) struct Hashable<'a>(pub &'a Value);
 
 impl serde::Serialize for Hashable<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

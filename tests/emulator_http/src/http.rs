@@ -172,10 +172,15 @@ async fn call(
     body: &[u8],
     mode: CallMode,
 ) -> Result<Response<Body>, Refusal> {
+    let auth = authenticate(body, ctx.net.now())?;
+    if let EnvelopeContent::Call { canister_id, .. } = &auth.content {
+        auth.check_target(*canister_id, effective)?;
+    }
     let Authenticated {
         content,
         request_id,
-    } = authenticate(body, ctx.net.now())?;
+        ..
+    } = auth;
     let EnvelopeContent::Call {
         ingress_expiry,
         sender,
@@ -240,10 +245,15 @@ async fn query(
     effective: Principal,
     body: &[u8],
 ) -> Result<Response<Body>, Refusal> {
+    let auth = authenticate(body, ctx.net.now())?;
+    if let EnvelopeContent::Query { canister_id, .. } = &auth.content {
+        auth.check_target(*canister_id, effective)?;
+    }
     let Authenticated {
         content,
         request_id,
-    } = authenticate(body, ctx.net.now())?;
+        ..
+    } = auth;
     let EnvelopeContent::Query {
         sender,
         canister_id,
@@ -313,7 +323,11 @@ async fn read_state(
             )));
         }
     }
-    let Authenticated { content, .. } = authenticate(body, ctx.net.now())?;
+    let auth = authenticate(body, ctx.net.now())?;
+    if let ReadTarget::Canister(id) = target {
+        auth.check_target(id, id)?;
+    }
+    let Authenticated { content, .. } = auth;
     let EnvelopeContent::ReadState { sender, paths, .. } = content else {
         return Err(Refusal::bad_request(
             "the read_state endpoint takes request_type \"read_state\"",

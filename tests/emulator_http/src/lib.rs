@@ -4,13 +4,15 @@
 //! gateway, in front of an [`ic_emulator::Emulator`], on 127.0.0.1 only.
 //!
 //! Requests are authenticated as the spec says (CBOR envelopes, request ids,
-//! ingress expiry, Ed25519 and secp256k1 signatures); responses are certified
-//! with a BLS key generated at start (its public key is the root key
+//! ingress expiry, Ed25519 and secp256k1 signatures, sender delegation
+//! chains); responses are certified with a BLS key generated at start (its
+//! public key is the root key
 //! `/api/v2/status` serves) and query responses are signed by a node key the
 //! certified tree publishes, so agents keep every check on. Rounds run by
 //! themselves in real time.
 
 mod candid_field;
+mod delegation;
 mod envelope;
 mod gateway;
 mod http;

@@ -363,3 +363,102 @@ fn flip_envelope_bytes(bytes: &[u8], field: &str) -> Vec<u8> {
     b[0] ^= 1;
     serde_cbor::to_vec(&serde_cbor::Value::Map(env)).unwrap()
 }
+
+/// A chain of one delegation from `root` to `session`, as Internet Identity
+/// hands a browser session key.
+fn delegated(
+    root: &BasicIdentity,
+    session: BasicIdentity,
+    expiration: u64,
+    targets: Option<Vec<Principal>>,
+) -> ic_agent::identity::DelegatedIdentity {
+    let delegation = ic_transport_types::Delegation {
+        pubkey: session.public_key().unwrap(),
+        expiration,
+        targets,
+    };
+    let signature = root
+        .sign_arbitrary(&delegation.signable())
+        .unwrap()
+        .signature
+        .unwrap();
+    ic_agent::identity::DelegatedIdentity::new(
+        root.public_key().unwrap(),
+        Box::new(session),
+        vec![ic_transport_types::SignedDelegation {
+            delegation,
+            signature,
+        }],
+    )
+    .unwrap()
+}
+
+fn in_five_minutes() -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    (now + Duration::from_secs(300)).as_nanos() as u64
+}
+
+#[test]
+fn http_interface_delegated_senders_act_as_the_root_key_within_their_targets() {
+    let server = start();
+    let rt = runtime();
+    rt.block_on(async {
+        // A canister deployed through a delegation is controlled by the root key's principal.
+        let root = ed25519(8);
+        let as_root = agent(&server, ed25519(8)).await;
+        let session = agent(
+            &server,
+            delegated(&root, ed25519(9), in_five_minutes(), None),
+        )
+        .await;
+        assert_eq!(session.get_principal().unwrap(), root.sender().unwrap());
+        let (id, _) = deploy_counter(&session).await;
+        let status = as_root
+            .update(&Principal::management_canister(), "canister_status")
+            .with_effective_canister_id(id)
+            .with_arg(Encode!(&CanisterIdRecord { canister_id: id }).unwrap())
+            .call_and_wait()
+            .await;
+        assert!(
+            status.is_ok(),
+            "the root key's principal controls it: {status:?}"
+        );
+        assert_eq!(
+            count(&session.update(&id, "inc").call_and_wait().await.unwrap()),
+            1
+        );
+        assert_eq!(count(&session.query(&id, "read").call().await.unwrap()), 1);
+
+        // Targets restrict the canisters; an expired delegation is refused.
+        let other = ic_emulator::ids::canister_id_from_u64(999);
+        let elsewhere = agent(
+            &server,
+            delegated(&root, ed25519(10), in_five_minutes(), Some(vec![other])),
+        )
+        .await;
+        let err = elsewhere
+            .update(&id, "inc")
+            .call_and_wait()
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("not among the targets"), "{err}");
+        let err = elsewhere.query(&id, "read").call().await.unwrap_err();
+        assert!(err.to_string().contains("not among the targets"), "{err}");
+        let scoped = agent(
+            &server,
+            delegated(&root, ed25519(11), in_five_minutes(), Some(vec![id])),
+        )
+        .await;
+        assert_eq!(
+            count(&scoped.update(&id, "inc").call_and_wait().await.unwrap()),
+            2
+        );
+        let stale = agent(&server, delegated(&root, ed25519(12), 1, None)).await;
+        let err = stale.update(&id, "inc").call_and_wait().await.unwrap_err();
+        assert!(err.to_string().contains("expired"), "{err}");
+        // Nothing the refused calls asked for happened.
+        assert_eq!(count(&as_root.query(&id, "read").call().await.unwrap()), 2);
+    });
+}

@@ -1,6 +1,6 @@
 //! The scheduler against the fake management canister, round by round.
 
-mod sim;
+pub(crate) mod sim;
 
 mod admission_flow_tests;
 mod control_tests;
