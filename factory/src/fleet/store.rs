@@ -334,7 +334,6 @@ mod tests {
             retry: None,
             filter: None,
             snapshot: None,
-            admission: None,
             top_up: None,
             allow_downgrade: None,
             supersede: None,

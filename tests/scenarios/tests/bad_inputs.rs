@@ -179,7 +179,6 @@ fn valid_plan() -> RolloutPlan {
         top_up: None,
         allow_downgrade: None,
         supersede: None,
-        admission: None,
     }
 }
 
