@@ -17,6 +17,8 @@ pub struct DidMethod {
 pub enum ArgKind {
     Opt,
     Text,
+    /// `blob` (`vec nat8`).
+    Blob,
     Other,
 }
 
@@ -56,6 +58,7 @@ pub fn methods(path: &Path) -> Vec<DidMethod> {
                 .map(|a| match env.trace_type(a).map(|t| t.as_ref().clone()) {
                     Ok(TypeInner::Opt(_)) => ArgKind::Opt,
                     Ok(TypeInner::Text) => ArgKind::Text,
+                    Ok(TypeInner::Vec(t)) if matches!(t.as_ref(), TypeInner::Nat8) => ArgKind::Blob,
                     _ => ArgKind::Other,
                 })
                 .collect();

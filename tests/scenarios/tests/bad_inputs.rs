@@ -75,6 +75,11 @@ fn caller_for(cast: &Cast, method: &str) -> Principal {
         | "pause_rollout"
         | "resume_rollout"
         | "cancel_rollout" => cast.principal(Role::Admin),
+        // The fleet's: at a standalone factory an admin's call answers
+        // `WrongRole` and the index-only ones refuse every caller, so a
+        // decodable input gets a typed error and nothing changes either way.
+        "add_shard" | "create_shard" | "upgrade_shards" | "push_release" | "shard_provision"
+        | "shard_rollout" => cast.principal(Role::Admin),
         other => panic!("no caller chosen for the update endpoint {other}"),
     }
 }
@@ -89,6 +94,7 @@ fn generic_cases(cast: &Cast, m: &DidMethod) -> Vec<Case> {
     let no_args = m.args.is_empty();
     let only_opt = !no_args && m.args.iter().all(|a| *a == ArgKind::Opt);
     let single_text = m.args == [ArgKind::Text];
+    let single_blob = m.args == [ArgKind::Blob];
     let want = |decodes: bool| if decodes { Want::Typed } else { Want::Reject };
     let mut raw: Vec<(&str, Vec<u8>, Want)> = vec![
         ("empty bytes", vec![], want(no_args || only_opt)),
@@ -121,7 +127,7 @@ fn generic_cases(cast: &Cast, m: &DidMethod) -> Vec<Case> {
         (
             "vec nat8 instead",
             enc(ByteBuf::from(vec![1, 2, 3])),
-            want(no_args || only_opt),
+            want(no_args || only_opt || single_blob),
         ),
         (
             "blob over the limit",
@@ -293,6 +299,47 @@ fn typed_cases(cast: &Cast) -> Vec<Case> {
         ("reinstall_last_good", "management canister", enc(mgmt)),
         ("detach", "unknown canister", enc(unknown)),
         ("detach", "the factory", enc(factory)),
+        // The fleet's endpoints at a standalone factory (typed `WrongRole`
+        // or refused caller, whatever the input).
+        (
+            "add_shard",
+            "management canister as shard",
+            enc(factory_client::AddShardArgs {
+                canister_id: mgmt,
+                capacity: Some(u64::MAX),
+            }),
+        ),
+        (
+            "create_shard",
+            "empty module",
+            enc(factory_client::CreateShardArgs {
+                module: ByteBuf::new(),
+                capacity: None,
+                cycles: Some(u128::MAX),
+            }),
+        ),
+        (
+            "upgrade_shards",
+            "not a wasm module",
+            enc(ByteBuf::from(vec![0u8; 4])),
+        ),
+        (
+            "shard_provision",
+            "anonymous owner",
+            enc(factory_client::ShardProvisionArgs {
+                owner: anon,
+                recovery: anon,
+            }),
+        ),
+        (
+            "shard_rollout",
+            "no plan for an unknown rollout",
+            enc(factory_client::ShardRolloutArgs {
+                plan: None,
+                rollout_id: Some(u64::MAX),
+                allowed_stage: u8::MAX,
+            }),
+        ),
         ("detach", "anonymous", enc(anon)),
         (
             "set_config",
