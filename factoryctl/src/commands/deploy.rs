@@ -89,22 +89,22 @@ fn deploy_fleet(
     };
     let index = install(FactoryRole::Index, subnets[0])?;
     say!("index {} on subnet {}", index.factory, subnets[0]);
-    let emu = net.emu();
-    let admin = FactoryClient::new(EmulatorTransport::new(&emu, admins[0]), index.factory);
-    for &subnet in &subnets[1..] {
-        let shard = install(
-            FactoryRole::Shard {
-                index: index.factory,
-            },
-            subnet,
-        )?;
-        admin
-            .add_shard(shard.factory, None)
-            .map_err(|e| anyhow!("registering shard {}: {e}", shard.factory))?;
-        say!("  shard {} on subnet {subnet}", shard.factory);
+    {
+        let emu = net.emu();
+        let admin = FactoryClient::new(EmulatorTransport::new(&emu, admins[0]), index.factory);
+        for &subnet in &subnets[1..] {
+            let shard = install(
+                FactoryRole::Shard {
+                    index: index.factory,
+                },
+                subnet,
+            )?;
+            admin
+                .add_shard(shard.factory, None)
+                .map_err(|e| anyhow!("registering shard {}: {e}", shard.factory))?;
+            say!("  shard {} on subnet {subnet}", shard.factory);
+        }
     }
-    drop(admin);
-    drop(emu);
     net.set_meta(NetworkMeta {
         factory: Some(index.factory),
         operator: Some(caller),
