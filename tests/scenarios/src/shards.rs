@@ -164,11 +164,12 @@ impl ShardedWorld {
         );
     }
 
-    /// Upgrades the index to the factory module tagged `tag` as its
-    /// operator would: stop (its outstanding calls finish), upgrade, start.
-    pub fn upgrade_index(&self, tag: &str) {
-        let module = canister_artifacts::variants::tagged(&artifacts().factory.wasm_gz, tag)
-            .expect("a tagged factory module");
+    /// Upgrades the index as its operator would: stop (its outstanding calls
+    /// finish), upgrade, start. The same module (`pre_upgrade` and
+    /// `post_upgrade` run as for a new one; a new module would cost the
+    /// emulator a compile of the factory).
+    pub fn upgrade_index(&self) {
+        let module = artifacts().factory.wasm_gz.clone();
         let arg = candid::encode_one(Some(factory_client::FactoryArg::Upgrade(
             factory_client::FactoryUpgradeArgs {},
         )))

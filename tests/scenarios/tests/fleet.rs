@@ -527,7 +527,20 @@ fn fleet_index_upgraded_mid_rollout_resumes() {
         w.fleet_status().is_some_and(|r| upgraded(&r) > 0)
     });
     let before = w.fleet_status().expect("a fleet rollout");
-    w.upgrade_index("index-v2");
+    w.upgrade_index();
+    let (_, history) = w
+        .emu
+        .canister_history(w.index)
+        .expect("the index's history");
+    let last = history.last().and_then(|c| c.details.clone());
+    assert!(
+        matches!(
+            last,
+            Some(ic_emulator::management_types::ChangeDetails::CodeDeployment(ref d))
+                if d.mode == ic_emulator::management_types::CodeDeploymentMode::Upgrade
+        ),
+        "the index was not upgraded: {last:?}"
+    );
     // The plan, its state and each shard's part survive the upgrade.
     let after = w.fleet_status().expect("a fleet rollout after the upgrade");
     assert_eq!((after.id, &after.plan), (id, &before.plan));
