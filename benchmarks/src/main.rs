@@ -7,6 +7,7 @@ mod capacity;
 mod emulator_round;
 mod factory_cost;
 mod fleet;
+mod fleet_subnets;
 mod measure;
 mod report;
 mod rollout;
@@ -27,6 +28,7 @@ enum Bench {
     Factory,
     Rollout,
     Capacity,
+    FleetSubnets,
 }
 
 #[derive(Parser)]
@@ -75,6 +77,9 @@ fn main() {
         }
         if wanted(Bench::Capacity) {
             capacity::run(&size, &mut report);
+        }
+        if wanted(Bench::FleetSubnets) {
+            fleet_subnets::run(&size, &mut report);
         }
     });
     report.wall_s = wall;

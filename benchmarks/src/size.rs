@@ -34,9 +34,21 @@ pub struct Size {
     pub runs: usize,
     /// Fleets above this size are rolled out once (their wall time is one run).
     pub repeat_rollouts_up_to: u64,
+    /// Shards (each on its own subnet) of the fleet-over-subnets benchmark,
+    /// and users per shard (`FLEET_BENCH_USERS_PER_SHARD` overrides it).
+    pub fleet_shards: Vec<usize>,
+    pub fleet_users_per_shard: u64,
 }
 
 const MIB: u64 = 1 << 20;
+
+/// The size's users per shard, unless `FLEET_BENCH_USERS_PER_SHARD` names one.
+fn users_per_shard(default: u64) -> u64 {
+    std::env::var("FLEET_BENCH_USERS_PER_SHARD")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 
 impl Size {
     pub fn of(name: SizeName) -> Size {
@@ -52,6 +64,8 @@ impl Size {
                 round_canisters: 100,
                 runs: 1,
                 repeat_rollouts_up_to: 0,
+                fleet_shards: vec![2],
+                fleet_users_per_shard: users_per_shard(10),
             },
             SizeName::Default => Size {
                 rollout_fleets: vec![1_000],
@@ -64,6 +78,8 @@ impl Size {
                 round_canisters: 10_000,
                 runs: 3,
                 repeat_rollouts_up_to: 1_000,
+                fleet_shards: vec![2, 10],
+                fleet_users_per_shard: users_per_shard(200),
             },
             // 100,000 users do not fit in 15 minutes here: provisioning costs
             // the factory ~4.4 M instructions (~8 ms of emulator) per user.
@@ -78,6 +94,8 @@ impl Size {
                 round_canisters: 10_000,
                 runs: 3,
                 repeat_rollouts_up_to: 1_000,
+                fleet_shards: vec![2, 10],
+                fleet_users_per_shard: users_per_shard(1_000),
             },
         }
     }

@@ -20,8 +20,8 @@ use crate::types::*;
 use crate::users::UserView;
 use candid::Principal;
 use factory_api::{
-    AddShardArgs, CreateShardArgs, FactoryRole, FleetRollout, ShardProvisionArgs, ShardReleaseRow,
-    ShardRolloutArgs, ShardUpgradeRow, ShardView,
+    AddShardArgs, CreateShardArgs, FactoryRole, FleetRollout, FleetRolloutState,
+    ShardProvisionArgs, ShardReleaseRow, ShardRolloutArgs, ShardUpgradeRow, ShardView,
 };
 use ic_cdk::api::msg_caller;
 use ic_cdk::{init, post_upgrade, pre_upgrade, query, update};
@@ -241,6 +241,10 @@ fn start_watchdog() {
         || async {
             if read(|s| rollout::tick::wants_tick(s, now())) {
                 arm_tick(0)
+            }
+            // A fleet tick that trapped after an await armed no successor.
+            if wants_fleet_tick() {
+                arm_fleet_tick();
             }
         },
     );
@@ -604,25 +608,59 @@ fn shard_rollout(args: ShardRolloutArgs) -> Result<u64, FactoryError> {
 }
 
 thread_local! {
-    /// A fleet tick is armed or running (heap: re-armed after upgrades).
-    static FLEET_TICK: Cell<bool> = const { Cell::new(false) };
+    /// The index's fleet tick: armed, running (heap: re-armed after upgrades).
+    static FLEET_TICK: Cell<fleet::tick_guard::TickGuard> = Cell::default();
 }
 
-/// Arms the index's fleet tick unless one is armed or running.
+/// Arms the index's fleet tick unless one is armed (see `fleet::tick_guard`).
 fn arm_fleet_tick() {
-    if FLEET_TICK.replace(true) {
+    let mut guard = FLEET_TICK.get();
+    if !guard.arm() {
         return;
     }
+    FLEET_TICK.set(guard);
     let interval = read(|s| s.fleet.rollout())
         .and_then(|r| r.plan.tick_interval_ns)
         .unwrap_or(fleet::rollout::DEFAULT_TICK_NS);
-    ic_cdk_timers::set_timer(Duration::from_nanos(interval), async {
-        let more = fleet::rollout_driver::tick(state(), &IcShards).await;
-        FLEET_TICK.set(false);
-        if more {
-            arm_fleet_tick();
-        }
-    });
+    ic_cdk_timers::set_timer(Duration::from_nanos(interval), run_fleet_tick());
+}
+
+/// Releases the running claim when the tick ends, returned or trapped (ic-cdk
+/// drops a trapped task in the call's cleanup).
+struct FleetTickRunning;
+
+impl Drop for FleetTickRunning {
+    fn drop(&mut self) {
+        let mut guard = FLEET_TICK.get();
+        guard.end();
+        FLEET_TICK.set(guard);
+    }
+}
+
+async fn run_fleet_tick() {
+    let mut guard = FLEET_TICK.get();
+    let may_run = guard.begin(now());
+    FLEET_TICK.set(guard);
+    if !may_run {
+        // The running tick re-arms when it returns; the watchdog if it traps.
+        return;
+    }
+    let running = FleetTickRunning;
+    let more = fleet::rollout_driver::tick(state(), &IcShards).await;
+    drop(running);
+    if more {
+        arm_fleet_tick();
+    }
+}
+
+/// An index with a fleet rollout running wants its fleet tick.
+fn wants_fleet_tick() -> bool {
+    read(|s| {
+        s.fleet.role() == FactoryRole::Index
+            && s.fleet
+                .rollout()
+                .is_some_and(|r| r.state == FleetRolloutState::Running)
+    })
 }
 
 #[query]

@@ -139,6 +139,10 @@ pub struct CreateShardArgs {
     pub capacity: Option<u64>,
     /// Cycles the new shard starts with (`DEFAULT_SHARD_CYCLES` when absent).
     pub cycles: Option<u128>,
+    /// The subnet to create it on, through the cycles-minting canister's
+    /// `subnet_selection` (paid from the index's cycles); absent: the
+    /// index's own subnet, through the management canister.
+    pub subnet: Option<Principal>,
 }
 
 /// Cycles a created shard starts with: room for its first users' canisters.

@@ -300,11 +300,13 @@ impl<T: Transport> FactoryClient<T> {
         module: Vec<u8>,
         capacity: Option<u64>,
         cycles: Option<u128>,
+        subnet: Option<Principal>,
     ) -> Res<ShardView> {
         let args = CreateShardArgs {
             module: module.into(),
             capacity,
             cycles,
+            subnet,
         };
         self.call(false, Method::CreateShard, (args,))
     }

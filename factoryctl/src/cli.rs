@@ -162,6 +162,10 @@ pub struct DeployArgs {
     /// Distinct admins needed to approve a release.
     #[arg(long, default_value_t = 1)]
     pub approvals_required: u32,
+    /// Deploy a fleet instead: an index on a subnet of its own and a shard
+    /// on each of N more subnets (issue 16).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=32))]
+    pub subnets: Option<u8>,
 }
 
 #[derive(Args, Debug)]

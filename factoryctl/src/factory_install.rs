@@ -3,9 +3,11 @@
 
 use anyhow::{anyhow, Result};
 use candid::Principal;
-use factory_client::{FactoryArg, FactoryConfig, FactoryInitArgs, RateLimit, RegistryConfig};
+use factory_client::{
+    FactoryArg, FactoryConfig, FactoryInitArgs, FactoryRole, RateLimit, RegistryConfig,
+};
 use ic_emulator::management_types::CanisterSettings;
-use ic_emulator::Emulator;
+use ic_emulator::{Emulator, SubnetId};
 
 /// Cycles the factory starts with: room for well over 1,000 user canisters
 /// (1 T each plus the creation fee) above its reserve.
@@ -37,15 +39,34 @@ pub fn install_factory(
     admins: Vec<Principal>,
     approvals_required: u32,
 ) -> Result<Installed> {
+    install_factory_as(emu, operator, admins, approvals_required, None, None)
+}
+
+/// [`install_factory`] in `role`, on `subnet` (the default subnet when `None`).
+pub fn install_factory_as(
+    emu: &Emulator,
+    operator: Principal,
+    admins: Vec<Principal>,
+    approvals_required: u32,
+    role: Option<FactoryRole>,
+    subnet: Option<SubnetId>,
+) -> Result<Installed> {
     let artifacts =
         canister_artifacts::ensure_built().map_err(|e| anyhow!("building the canisters: {e}"))?;
     let settings = CanisterSettings {
         controllers: Some(vec![operator]),
         ..Default::default()
     };
-    let factory = emu
-        .try_create_canister(Some(operator), Some(settings), Some(FACTORY_CYCLES), None)
-        .map_err(|e| anyhow!("creating the factory canister: {}", e.reject_message))?;
+    let factory = match subnet {
+        Some(subnet) => emu.try_create_canister_on_subnet(
+            Some(operator),
+            Some(settings),
+            Some(FACTORY_CYCLES),
+            subnet,
+        ),
+        None => emu.try_create_canister(Some(operator), Some(settings), Some(FACTORY_CYCLES), None),
+    }
+    .map_err(|e| anyhow!("creating the factory canister: {}", e.reject_message))?;
     let arg = FactoryArg::Init(FactoryInitArgs {
         admins,
         config: Some(local_config()),
@@ -53,7 +74,7 @@ pub fn install_factory(
             approvals_required,
             uploader_counts: true,
         }),
-        role: None,
+        role,
     });
     let arg = candid::encode_one(arg).map_err(|e| anyhow!("encoding the init argument: {e}"))?;
     emu.install_code(

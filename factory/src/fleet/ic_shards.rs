@@ -57,20 +57,91 @@ async fn management<A: CandidType, R: CandidType + for<'de> Deserialize<'de>>(
         .map_err(|e| failed(format!("undecodable reply: {e}")))
 }
 
+/// The cycles-minting canister (dfinity/ic `rs/nns/constants/src/lib.rs`,
+/// `CYCLES_MINTING_CANISTER_ID`).
+const CMC: &str = "rkp4c-7iaaa-aaaaa-aaaca-cai";
+
+/// `CreateCanisterArg` of dfinity/ic `rs/nns/cmc/cmc.did`.
+#[derive(CandidType)]
+struct CmcCreateCanisterArg {
+    settings: Option<mgmt::CanisterSettings>,
+    subnet_type: Option<String>,
+    subnet_selection: Option<CmcSubnetSelection>,
+}
+
+#[derive(CandidType)]
+enum CmcSubnetSelection {
+    Subnet { subnet: Principal },
+}
+
+/// `CreateCanisterError` of `rs/nns/cmc/cmc.did`.
+#[derive(CandidType, Deserialize)]
+enum CmcCreateCanisterError {
+    Refunded {
+        refund_amount: candid::Nat,
+        create_error: String,
+    },
+}
+
+/// The CMC's `create_canister` on `subnet`: the attached cycles pay the
+/// subnet's creation fee, the rest is the canister's balance; a refusal
+/// refunds all but a small penalty.
+async fn create_on_subnet(
+    settings: mgmt::CanisterSettings,
+    cycles: u128,
+    subnet: Principal,
+) -> Result<Principal, FactoryError> {
+    let failed = |message: String| FactoryError::ManagementCall {
+        method: "cycles minting canister: create_canister".to_string(),
+        reject_code: 0,
+        message,
+    };
+    let cmc = Principal::from_text(CMC).map_err(|e| failed(e.to_string()))?;
+    let arg = CmcCreateCanisterArg {
+        settings: Some(settings),
+        subnet_type: None,
+        subnet_selection: Some(CmcSubnetSelection::Subnet { subnet }),
+    };
+    let _outstanding = Outstanding::new();
+    let reply = Call::unbounded_wait(cmc, "create_canister")
+        .with_arg(&arg)
+        .with_cycles(cycles)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    match reply.candid::<Result<Principal, CmcCreateCanisterError>>() {
+        Ok(Ok(id)) => Ok(id),
+        Ok(Err(CmcCreateCanisterError::Refunded {
+            refund_amount,
+            create_error,
+        })) => Err(failed(format!(
+            "refused on subnet {subnet} ({refund_amount} cycles refunded): {create_error}"
+        ))),
+        Err(e) => Err(failed(format!("undecodable reply: {e}"))),
+    }
+}
+
 impl ShardControl for IcShardControl {
     async fn create(
         &self,
         controllers: Vec<Principal>,
         cycles: u128,
+        subnet: Option<Principal>,
     ) -> Result<Principal, FactoryError> {
+        let settings = mgmt::CanisterSettings {
+            controllers: Some(controllers),
+            ..Default::default()
+        };
+        // The fee on this subnet's size. Through the CMC the target subnet
+        // charges its own: the same between application subnets of one
+        // size; a larger target refuses it and the CMC refunds.
+        let fee = ic_cdk::api::cost_create_canister();
+        if let Some(subnet) = subnet {
+            return create_on_subnet(settings, fee.saturating_add(cycles), subnet).await;
+        }
         let args = mgmt::CreateCanisterArgs {
-            settings: Some(mgmt::CanisterSettings {
-                controllers: Some(controllers),
-                ..Default::default()
-            }),
+            settings: Some(settings),
             sender_canister_version: Some(ic_cdk::api::canister_version()),
         };
-        let fee = ic_cdk::api::cost_create_canister();
         let reply: mgmt::CanisterIdRecord =
             management("create_canister", &args, fee.saturating_add(cycles)).await?;
         Ok(reply.canister_id)

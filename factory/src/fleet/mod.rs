@@ -21,6 +21,7 @@ pub mod rollout_driver;
 pub mod shard_install;
 pub mod shards;
 pub mod store;
+pub mod tick_guard;
 
 #[cfg(test)]
 mod flow_tests;

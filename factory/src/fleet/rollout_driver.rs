@@ -17,46 +17,23 @@ use std::cell::RefCell;
 /// How many of a shard's recent rollouts a poll reads to find an ended one.
 const HISTORY_PAGE: u32 = 10;
 
-/// Runs one tick; true while the rollout still runs (tick again).
+/// Runs one tick; true while the rollout still runs (tick again). The
+/// shards are called at once, not one after the other: a tick takes one
+/// cross-subnet round trip whatever the number of shards, so a shard
+/// starts, and its completion is seen, as soon with ten shards as with two.
 pub async fn tick<S: Shards, M: Memory>(state: &RefCell<FactoryState<M>>, shards: &S) -> bool {
     let Some(r) = state.borrow().fleet.rollout() else {
         return false;
     };
     let id = r.id;
-    let mut shard_halted = None;
-    for action in rollout::actions(&r) {
-        match action {
-            Action::Start {
-                shard,
-                plan,
-                allowed,
-            } => {
-                let result = call_rollout(shards, shard, Some(*plan), None, allowed).await;
-                record(state, id, shard, result, rollout::apply_started);
-            }
-            Action::Lift {
-                shard,
-                local_id,
-                allowed,
-            } => {
-                let result = call_rollout(shards, shard, None, Some(local_id), allowed).await;
-                record(state, id, shard, result, |r, shard, _| {
-                    rollout::apply_lifted(r, shard)
-                });
-            }
-            Action::Poll { shard, local_id } => match poll(shards, shard, local_id).await {
-                Ok(p) => {
-                    let halted = state
-                        .borrow_mut()
-                        .fleet
-                        .update_rollout(id, |r| rollout::apply_polled(r, shard, p))
-                        .flatten();
-                    shard_halted = shard_halted.or(halted);
-                }
-                Err(e) => record(state, id, shard, Err::<(), _>(e), |_, _, _| {}),
-            },
-        }
-    }
+    let calls = rollout::actions(&r)
+        .into_iter()
+        .map(|action| run_action(state, shards, id, action));
+    let shard_halted = futures::future::join_all(calls)
+        .await
+        .into_iter()
+        .flatten()
+        .next();
     let judged = state
         .borrow_mut()
         .fleet
@@ -69,6 +46,49 @@ pub async fn tick<S: Shards, M: Memory>(state: &RefCell<FactoryState<M>>, shards
         .fleet
         .rollout()
         .is_some_and(|r| r.id == id && r.state == FleetRolloutState::Running)
+}
+
+/// One shard's call of this tick, its answer recorded as it comes; the
+/// reason, if the shard halted by itself.
+async fn run_action<S: Shards, M: Memory>(
+    state: &RefCell<FactoryState<M>>,
+    shards: &S,
+    id: u64,
+    action: Action,
+) -> Option<String> {
+    match action {
+        Action::Start {
+            shard,
+            plan,
+            allowed,
+        } => {
+            let result = call_rollout(shards, shard, Some(*plan), None, allowed).await;
+            record(state, id, shard, result, rollout::apply_started);
+            None
+        }
+        Action::Lift {
+            shard,
+            local_id,
+            allowed,
+        } => {
+            let result = call_rollout(shards, shard, None, Some(local_id), allowed).await;
+            record(state, id, shard, result, |r, shard, _| {
+                rollout::apply_lifted(r, shard)
+            });
+            None
+        }
+        Action::Poll { shard, local_id } => match poll(shards, shard, local_id).await {
+            Ok(p) => state
+                .borrow_mut()
+                .fleet
+                .update_rollout(id, |r| rollout::apply_polled(r, shard, p))
+                .flatten(),
+            Err(e) => {
+                record(state, id, shard, Err::<(), _>(e), |_, _, _| {});
+                None
+            }
+        },
+    }
 }
 
 async fn call_rollout<S: Shards>(
@@ -120,8 +140,8 @@ async fn poll<S: Shards>(
     Ok(rollout::polled(local_id, &status, &page.rollouts))
 }
 
-/// Sends `method` (pause, resume or cancel) to every shard that has a part
-/// still going; a shard already in that state (or done) answers an error
+/// Sends `method` (pause, resume or cancel) at once to every shard that has
+/// a part still going; a shard already in that state (or done) answers an error
 /// that changes nothing, recorded on its row.
 pub async fn broadcast<S: Shards, M: Memory>(
     state: &RefCell<FactoryState<M>>,
@@ -131,14 +151,16 @@ pub async fn broadcast<S: Shards, M: Memory>(
     let Some(r) = state.borrow().fleet.rollout() else {
         return;
     };
-    for row in r
+    let id = r.id;
+    let calls = r
         .shards
         .iter()
         .filter(|row| row.local_id.is_some() && !row.finished)
-    {
-        let result: Result<(), FactoryError> = shards.call(row.shard, method, ()).await;
-        if let Err(e) = result {
-            record(state, r.id, row.shard, Err::<(), _>(e), |_, _, _| {});
-        }
-    }
+        .map(|row| async move {
+            let result: Result<(), FactoryError> = shards.call(row.shard, method, ()).await;
+            if let Err(e) = result {
+                record(state, id, row.shard, Err::<(), _>(e), |_, _, _| {});
+            }
+        });
+    futures::future::join_all(calls).await;
 }

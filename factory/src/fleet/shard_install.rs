@@ -7,8 +7,8 @@
 //! message limit), so the index keeps no copy. Stopping first lets the
 //! shard finish its outstanding calls, which its `pre_upgrade` requires.
 //! A created shard lands on the index's own subnet (the management
-//! canister's `create_canister`); placing it on a chosen subnet goes through
-//! the cycles-minting canister's `subnet_selection` once the emulator has one.
+//! canister's `create_canister`), or on a chosen subnet through the
+//! cycles-minting canister's `create_canister` with `subnet_selection`.
 
 use crate::error::FactoryError;
 use crate::state::FactoryState;
@@ -30,10 +30,13 @@ pub enum Mode {
 /// The management calls the index makes about its shards.
 #[allow(async_fn_in_trait)] // used with concrete types only; no Send needed on the IC
 pub trait ShardControl {
+    /// A canister controlled by `controllers` with `cycles`, on `subnet`
+    /// (the index's own when `None`).
     async fn create(
         &self,
         controllers: Vec<Principal>,
         cycles: u128,
+        subnet: Option<Principal>,
     ) -> Result<Principal, FactoryError>;
     async fn install(
         &self,
@@ -103,7 +106,7 @@ pub async fn create_shard<C: ShardControl, M: Memory>(
         approvals: None,
         role: Some(FactoryRole::Shard { index }),
     }))?;
-    let shard = control.create(vec![index], cycles).await?;
+    let shard = control.create(vec![index], cycles, args.subnet).await?;
     if let Err(e) = control
         .install(shard, Mode::Install, &args.module, arg)
         .await
@@ -141,8 +144,14 @@ mod tests {
     }
 
     impl ShardControl for FakeControl {
-        async fn create(&self, _: Vec<Principal>, _: u128) -> Result<Principal, FactoryError> {
-            self.log.borrow_mut().push("create".into());
+        async fn create(
+            &self,
+            _: Vec<Principal>,
+            _: u128,
+            subnet: Option<Principal>,
+        ) -> Result<Principal, FactoryError> {
+            let on = subnet.map_or("here".to_string(), |s| s.to_text());
+            self.log.borrow_mut().push(format!("create {on}"));
             Ok(principal(700))
         }
         async fn install(
@@ -225,6 +234,7 @@ mod tests {
             module: serde_bytes::ByteBuf::from(b"module".to_vec()),
             capacity: Some(500),
             cycles: None,
+            subnet: Some(principal(42)),
         };
         let view = run(create_shard(
             &h.state,
@@ -237,6 +247,12 @@ mod tests {
         .expect("created");
         assert_eq!((view.canister_id, view.capacity), (principal(700), 500));
         assert_eq!(h.state.borrow().fleet.shard_ids(), vec![principal(700)]);
+        let log = control.log.borrow().clone();
+        assert_eq!(
+            log[0],
+            format!("create {}", principal(42)),
+            "on the chosen subnet"
+        );
         // Too poor: nothing is created.
         let poor = run(create_shard(
             &h.state,

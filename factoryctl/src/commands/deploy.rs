@@ -2,13 +2,15 @@
 //! deploys with dfx, see the README).
 
 use crate::cli::{DeployArgs, GlobalArgs};
-use crate::factory_install::install_factory;
+use crate::factory_install::{install_factory, install_factory_as};
 use crate::say;
 use crate::transport::embedded::{EmbeddedNetwork, NetworkMeta};
 use crate::transport::Network;
 use anyhow::{anyhow, bail, Result};
+use candid::Principal;
 use factory_api::config::check_approval_policy;
-use factory_client::RegistryConfig;
+use factory_client::{EmulatorTransport, FactoryClient, FactoryRole, RegistryConfig};
+use ic_emulator::Emulator;
 
 pub fn run(global: &GlobalArgs, args: &DeployArgs) -> Result<()> {
     if Network::parse(&global.network)? != Network::Embedded {
@@ -38,6 +40,9 @@ pub fn run(global: &GlobalArgs, args: &DeployArgs) -> Result<()> {
         admins.len() as u64,
     )
     .map_err(|e| anyhow!("{e} (add admins with --admin)"))?;
+    if let Some(n) = args.subnets {
+        return deploy_fleet(global, &net, &admins, args.approvals_required, n);
+    }
     let installed = install_factory(&net.emu(), caller, admins.clone(), args.approvals_required)?;
     net.set_meta(NetworkMeta {
         factory: Some(installed.factory),
@@ -52,5 +57,66 @@ pub fn run(global: &GlobalArgs, args: &DeployArgs) -> Result<()> {
         say!("  admin: {a}");
     }
     say!("  state: {}", global.state_dir.display());
+    Ok(())
+}
+
+/// `deploy --subnets N`: a fresh emulator with N + 1 application subnets
+/// (and the CMC double, for `create_shard` on a chosen subnet), the index on
+/// the first, a shard on each of the others, each registered at the index.
+fn deploy_fleet(
+    global: &GlobalArgs,
+    net: &EmbeddedNetwork,
+    admins: &[Principal],
+    approvals_required: u32,
+    shards: u8,
+) -> Result<()> {
+    let caller = net.sender();
+    let emu = Emulator::builder()
+        .with_application_subnets(usize::from(shards) + 1)
+        .with_cmc_double()
+        .build();
+    net.replace_emulator(emu)?;
+    let subnets = net.emu().subnets();
+    let install = |role, subnet| {
+        install_factory_as(
+            &net.emu(),
+            caller,
+            admins.to_vec(),
+            approvals_required,
+            Some(role),
+            Some(subnet),
+        )
+    };
+    let index = install(FactoryRole::Index, subnets[0])?;
+    say!("index {} on subnet {}", index.factory, subnets[0]);
+    {
+        let emu = net.emu();
+        let admin = FactoryClient::new(EmulatorTransport::new(&emu, admins[0]), index.factory);
+        for &subnet in &subnets[1..] {
+            let shard = install(
+                FactoryRole::Shard {
+                    index: index.factory,
+                },
+                subnet,
+            )?;
+            admin
+                .add_shard(shard.factory, None)
+                .map_err(|e| anyhow!("registering shard {}: {e}", shard.factory))?;
+            say!("  shard {} on subnet {subnet}", shard.factory);
+        }
+    }
+    net.set_meta(NetworkMeta {
+        factory: Some(index.factory),
+        operator: Some(caller),
+        ..net.meta()
+    });
+    net.save()?;
+    say!("  module sha256: {}", index.wasm_sha256);
+    say!("  controller: {caller}");
+    for a in admins {
+        say!("  admin: {a}");
+    }
+    say!("  state: {}", global.state_dir.display());
+    say!("the index is the factory of this network: `factoryctl shards list`");
     Ok(())
 }

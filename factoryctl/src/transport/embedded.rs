@@ -68,6 +68,16 @@ impl EmbeddedNetwork {
         self.emu.borrow()
     }
 
+    /// Replaces a fresh network's emulator by `emu` (one built with several
+    /// subnets); refused once a factory is deployed.
+    pub fn replace_emulator(&self, emu: Emulator) -> Result<()> {
+        if self.meta.borrow().factory.is_some() {
+            return Err(anyhow!("the network already has a factory"));
+        }
+        *self.emu.borrow_mut() = emu;
+        Ok(())
+    }
+
     pub fn meta(&self) -> NetworkMeta {
         self.meta.borrow().clone()
     }

@@ -133,6 +133,13 @@ impl Emulator {
         self.sm.borrow().xnet
     }
 
+    /// Canister requests sent to another subnet since the emulator was
+    /// built (each answered by one response back): what a fleet's
+    /// cross-subnet traffic costs, for benchmarks.
+    pub fn xnet_requests(&self) -> u64 {
+        self.sm.borrow().xnet_requests
+    }
+
     /// Installs the CMC test double (see [`EmulatorBuilder::with_cmc_double`]);
     /// fails if a canister already has its id.
     pub fn install_cmc_double(&self) -> Result<Principal, String> {

@@ -5,6 +5,7 @@
 
 pub mod did;
 pub mod fleet;
+pub mod fleet_invariants;
 pub mod invariants;
 pub mod outcome;
 pub mod rng;

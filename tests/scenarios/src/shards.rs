@@ -1,7 +1,8 @@
 //! A fleet of factories on the emulator: one index and `n` shards, each a
-//! factory installed from the same release artifact in its role. Until the
-//! emulator has several subnets they all run on its one subnet; placement,
-//! forwarding and release pushes do not depend on where the shards live.
+//! factory installed from the same release artifact in its role, each on its
+//! own application subnet (the index on the first, shard `i` on subnet
+//! `i + 1`), so every call between index and shard is a cross-subnet hop
+//! with its extra round and its 2 MiB payload limit.
 
 use crate::{principal, recovery_of, roomy_config, user, EmulatorTransport, World, FACTORY_CYCLES};
 use candid::Principal;
@@ -11,29 +12,34 @@ use factory_client::{
     ReleaseState,
 };
 use ic_emulator::management_types::CanisterSettings;
-use ic_emulator::Emulator;
+use ic_emulator::{Emulator, SubnetId};
 
 pub struct ShardedWorld {
     pub emu: Emulator,
     pub index: Principal,
     pub shards: Vec<Principal>,
+    /// The subnets, the index's first; shard `i` on `subnets[i + 1]`.
+    pub subnets: Vec<SubnetId>,
     pub operator: Principal,
     pub admin: Principal,
 }
 
-/// Creates a canister controlled by `operator` and installs the factory in `role`.
+/// Creates a canister on `subnet` controlled by `operator` and installs the
+/// factory in `role`.
 pub fn install_factory(
     emu: &Emulator,
+    subnet: SubnetId,
     operator: Principal,
     admin: Principal,
     role: FactoryRole,
 ) -> Principal {
-    let id = emu.create_canister_with_settings(
+    let id = emu.create_canister_on_subnet(
         Some(operator),
         Some(CanisterSettings {
             controllers: Some(vec![operator]),
             ..Default::default()
         }),
+        subnet,
     );
     emu.add_cycles(id, FACTORY_CYCLES);
     let arg = FactoryArg::Init(FactoryInitArgs {
@@ -55,18 +61,33 @@ pub fn install_factory(
 }
 
 impl ShardedWorld {
-    /// The index with `n` registered shards; no release yet.
+    /// The index with `n` registered shards, each on its own subnet; no
+    /// release yet.
     pub fn new(n: usize) -> ShardedWorld {
-        let emu = Emulator::new();
+        Self::with_spare_subnets(n, 0)
+    }
+
+    /// As [`ShardedWorld::new`], with `spare` more subnets, empty (for shards
+    /// the index creates).
+    pub fn with_spare_subnets(n: usize, spare: usize) -> ShardedWorld {
+        let emu = Emulator::builder()
+            .with_application_subnets(n + 1 + spare)
+            .with_cmc_double()
+            .build();
+        let subnets = emu.subnets();
         let (operator, admin) = (principal(1), principal(2));
-        let index = install_factory(&emu, operator, admin, FactoryRole::Index);
+        let index = install_factory(&emu, subnets[0], operator, admin, FactoryRole::Index);
         let shards = (0..n)
-            .map(|_| install_factory(&emu, operator, admin, FactoryRole::Shard { index }))
+            .map(|i| {
+                let role = FactoryRole::Shard { index };
+                install_factory(&emu, subnets[i + 1], operator, admin, role)
+            })
             .collect();
         let w = ShardedWorld {
             emu,
             index,
             shards,
+            subnets,
             operator,
             admin,
         };
@@ -141,6 +162,27 @@ impl ShardedWorld {
             "{what}: not done after {max} rounds: {:?}",
             self.fleet_status()
         );
+    }
+
+    /// Upgrades the index as its operator would: stop (its outstanding calls
+    /// finish), upgrade, start. The same module (`pre_upgrade` and
+    /// `post_upgrade` run as for a new one; a new module would cost the
+    /// emulator a compile of the factory).
+    pub fn upgrade_index(&self) {
+        let module = artifacts().factory.wasm_gz.clone();
+        let arg = candid::encode_one(Some(factory_client::FactoryArg::Upgrade(
+            factory_client::FactoryUpgradeArgs {},
+        )))
+        .expect("encodes");
+        let op = Some(self.operator);
+        self.emu
+            .stop_canister(self.index, op)
+            .expect("stop the index");
+        let upgraded = self.emu.upgrade_canister(self.index, module, arg, op);
+        self.emu
+            .start_canister(self.index, op)
+            .expect("start the index");
+        upgraded.expect("upgrade the index");
     }
 
     pub fn fleet_status(&self) -> Option<factory_client::FleetRollout> {

@@ -131,7 +131,7 @@ fn table() -> Vec<Row> {
         row(F, "list_shards", no_args, [A, U, U, U, U, Y, U, U]),
         row(F, "add_shard", |_| enc(AddShardArgs { canister_id: scenarios::principal(77), capacity: None }), [A, U, U, U, U, Y, U, U]),
         row(F, "push_release", |_| enc("1.0.0"), [A, U, U, U, U, Y, U, U]),
-        row(F, "create_shard", |_| enc(CreateShardArgs { module: ByteBuf::from(vec![0; 4]), capacity: None, cycles: None }), [A, U, U, U, U, Y, U, U]),
+        row(F, "create_shard", |_| enc(CreateShardArgs { module: ByteBuf::from(vec![0; 4]), capacity: None, cycles: None, subnet: None }), [A, U, U, U, U, Y, U, U]),
         row(F, "upgrade_shards", |_| enc(ByteBuf::from(vec![0; 4])), [A, U, U, U, U, Y, U, U]),
         row(F, "fleet_rollout_status", no_args, [A, U, U, U, U, Y, U, U]),
         row(F, "shard_rollout", |_| enc(ShardRolloutArgs { plan: None, rollout_id: Some(1), allowed_stage: 0 }), [A, U, U, U, U, U, U, U]),

@@ -316,6 +316,7 @@ fn typed_cases(cast: &Cast) -> Vec<Case> {
                 module: ByteBuf::new(),
                 capacity: None,
                 cycles: Some(u128::MAX),
+                subnet: Some(mgmt),
             }),
         ),
         (

@@ -1,7 +1,7 @@
-//! Issue 16: one fleet of factories, an index and its shards. Until the
-//! emulator has several subnets, index and shards share its one subnet; the
-//! logic under test (placement, forwarding, release pushes, the shard's
-//! refusals) is the same.
+//! Issue 16: one fleet of factories, an index and its shards, each on its
+//! own emulated subnet: every index ↔ shard call crosses subnets (an extra
+//! round a hop, the 2 MiB payload limit), and each shard installs from its
+//! own chunk store on its own subnet.
 
 use candid::Principal;
 use factory_client::{ClientError, FactoryError, ProvisionArgs, ReleaseState, ShardProvisionArgs};
@@ -405,21 +405,51 @@ fn fleet_broken_release_halts_every_shard() {
 }
 
 #[test]
-fn fleet_index_creates_a_shard_and_upgrades_every_shard_one_at_a_time() {
-    let w = ShardedWorld::new(1);
+fn fleet_index_creates_a_shard_on_a_chosen_subnet_and_upgrades_every_shard_one_at_a_time() {
+    let w = ShardedWorld::with_spare_subnets(1, 1);
     let module = canister_artifacts::artifacts().factory.wasm_gz.clone();
+    let spare = w.subnets[2];
+    // A subnet the CMC does not know: refused and refunded, nothing created.
+    let before = w.emu.cycle_balance(w.index);
+    let bogus = principal(424_242);
+    let refused = w
+        .admin()
+        .create_shard(module.clone(), Some(1_000), None, Some(bogus))
+        .map_err(refused);
+    assert!(
+        matches!(refused, Err(FactoryError::ManagementCall { ref message, .. }) if message.contains("refunded")),
+        "{refused:?}"
+    );
+    let lost = before - w.emu.cycle_balance(w.index);
+    assert!(
+        lost < 10_000_000_000,
+        "a refusal costs a penalty, not the shard's cycles: {lost}"
+    );
+    assert_eq!(w.admin().list_shards().expect("list").len(), 1);
+
+    // Through the CMC's subnet_selection, paid from the index's cycles.
+    let before = w.emu.cycle_balance(w.index);
     let created = w
         .admin()
-        .create_shard(module.clone(), Some(1_000), None)
+        .create_shard(module.clone(), Some(1_000), None, Some(spare))
         .expect("create_shard");
     assert_eq!(created.capacity, 1_000);
+    assert_eq!(w.emu.get_subnet(created.canister_id), Some(spare));
+    let paid = before - w.emu.cycle_balance(w.index);
+    assert!(
+        paid >= factory_client::fleet::DEFAULT_SHARD_CYCLES,
+        "the index paid {paid}"
+    );
     // The index controls the shard it created.
     assert_eq!(w.emu.get_controllers(created.canister_id), vec![w.index]);
     w.publish("1.0.0");
-    // Both shards take users: the new one is the least loaded.
+    // Both shards take users: the new one is the least loaded; each user's
+    // canister lives on its shard's subnet.
     let a = w.provision(1);
     let b = w.provision(2);
     assert_ne!(a, b);
+    let subnets: BTreeSet<_> = [a, b].iter().map(|&c| w.emu.get_subnet(c)).collect();
+    assert_eq!(subnets, BTreeSet::from([Some(w.subnets[1]), Some(spare)]));
     let placed: Vec<u64> = w
         .admin()
         .list_shards()
@@ -466,4 +496,135 @@ fn fleet_index_creates_a_shard_and_upgrades_every_shard_one_at_a_time() {
         }
     }
     assert_eq!(served, BTreeSet::from([a, b]));
+}
+
+/// The canary-then-all plan the fault scenarios use: 30 % of the canary
+/// shard, then everything; failures judged but tolerated.
+fn two_stage_plan() -> factory_client::RolloutPlan {
+    fleet_plan(
+        "2.0.0",
+        vec![stage("canary", 3_000, 10_000), stage("all", 10_000, 10_000)],
+    )
+}
+
+fn upgraded(r: &factory_client::FleetRollout) -> u64 {
+    r.totals.iter().map(|t| t.upgraded).sum()
+}
+
+fn completed(w: &ShardedWorld) -> bool {
+    w.fleet_status()
+        .is_some_and(|r| r.state == factory_client::FleetRolloutState::Completed)
+}
+
+#[test]
+fn fleet_index_upgraded_mid_rollout_resumes() {
+    let w = ShardedWorld::new(3);
+    w.publish("1.0.0");
+    let members = w.provision_members(24);
+    w.publish("2.0.0");
+    let id = w.admin().start_rollout(two_stage_plan()).expect("start");
+    w.drive("the canary under way", 300, |w| {
+        w.fleet_status().is_some_and(|r| upgraded(&r) > 0)
+    });
+    let before = w.fleet_status().expect("a fleet rollout");
+    w.upgrade_index();
+    let (_, history) = w
+        .emu
+        .canister_history(w.index)
+        .expect("the index's history");
+    let last = history.last().and_then(|c| c.details.clone());
+    assert!(
+        matches!(
+            last,
+            Some(ic_emulator::management_types::ChangeDetails::CodeDeployment(ref d))
+                if d.mode == ic_emulator::management_types::CodeDeploymentMode::Upgrade
+        ),
+        "the index was not upgraded: {last:?}"
+    );
+    // The plan, its state and each shard's part survive the upgrade.
+    let after = w.fleet_status().expect("a fleet rollout after the upgrade");
+    assert_eq!((after.id, &after.plan), (id, &before.plan));
+    assert_eq!(after.state, factory_client::FleetRolloutState::Running);
+    assert!(upgraded(&after) >= upgraded(&before));
+    let rounds = w.drive("the whole fleet after the upgrade", 600, completed);
+    let r = w.fleet_status().expect("rollout");
+    assert_eq!(upgraded(&r), members.len() as u64, "{:?}", r.totals);
+    assert!(r.shards.iter().all(|row| row.finished), "{:?}", r.shards);
+    w.assert_fleet(&members, "2.0.0", "after the index's upgrade mid-rollout");
+    println!("fleet index upgrade: resumed and completed in {rounds} rounds after the upgrade");
+}
+
+#[test]
+fn fleet_shard_unreachable_for_50_rounds_loses_nothing_and_catches_up() {
+    let w = ShardedWorld::new(3);
+    w.publish("1.0.0");
+    let members = w.provision_members(24);
+    w.publish("2.0.0");
+    w.admin()
+        .start_rollout(fleet_plan("2.0.0", vec![stage("all", 10_000, 10_000)]))
+        .expect("start");
+    w.drive("every shard started", 100, |w| {
+        w.fleet_status()
+            .is_some_and(|r| r.shards.iter().all(|row| row.local_id.is_some()))
+    });
+    // The shard is stopped by its operator: the index's calls and its
+    // owners' calls are refused until it starts again.
+    let down = w.shards[2];
+    let down_owners = w.shard_users(down);
+    w.emu
+        .stop_canister(down, Some(w.operator))
+        .expect("stop the shard");
+    let mut reported = false;
+    for _ in 0..50 {
+        w.emu.advance_time(std::time::Duration::from_secs(1));
+        w.emu.tick();
+        let r = w.fleet_status().expect("rollout");
+        let row = r.shards.iter().find(|row| row.shard == down).expect("row");
+        reported |= row.last_error.is_some();
+        assert!(!row.finished, "a stopped shard finished");
+    }
+    assert!(reported, "the index reports the unreachable shard");
+    // The others went on and are done.
+    for &s in &w.shards[..2] {
+        assert_eq!(on_version(&w, s, "1.0.0").len(), 0, "shard {s} held up");
+    }
+    assert!(!completed(&w), "the fleet waits for the stopped shard");
+    w.emu
+        .start_canister(down, Some(w.operator))
+        .expect("start the shard");
+    let rounds = w.drive("the stopped shard catches up", 300, completed);
+    assert_eq!(on_version(&w, down, "1.0.0").len(), 0);
+    assert_eq!(
+        w.shard_users(down).len(),
+        down_owners.len(),
+        "the shard lost owners"
+    );
+    let r = w.fleet_status().expect("rollout");
+    assert_eq!(upgraded(&r), members.len() as u64, "{:?}", r.totals);
+    w.assert_fleet(&members, "2.0.0", "after a shard was unreachable");
+    println!("fleet unreachable shard: caught up {rounds} rounds after it started again");
+}
+
+#[test]
+fn fleet_tick_trapped_after_an_await_does_not_stop_the_fleet_rollout() {
+    let w = ShardedWorld::new(2);
+    w.publish("1.0.0");
+    let members = w.provision_members(12);
+    w.publish("2.0.0");
+    w.admin()
+        .start_rollout(fleet_plan("2.0.0", vec![stage("all", 10_000, 10_000)]))
+        .expect("start");
+    // The index's only open call context is its fleet tick awaiting a shard:
+    // the next message it runs is that reply's callback, and it traps.
+    w.drive("a fleet tick awaiting a shard", 100, |w| {
+        w.emu.open_call_contexts(w.index) > 0
+    });
+    w.emu
+        .inject_fault(w.index, ic_emulator::Fault::TrapNextMessage)
+        .expect("arm the trap");
+    // Without the fix no fleet tick ran again; the watchdog (a minute)
+    // re-arms it now.
+    let rounds = w.drive("the fleet rollout after the trap", 400, completed);
+    w.assert_fleet(&members, "2.0.0", "after a trapped fleet tick");
+    println!("fleet tick trap: completed {rounds} rounds after the trap");
 }

@@ -102,6 +102,7 @@ pub fn read_state(dir: &Path) -> Result<(StateMachine, u64), StateError> {
         subnets,
         xnet,
         doubles,
+        xnet_requests: 0,
     };
     Ok((sm, subnet.max_rounds_per_call))
 }

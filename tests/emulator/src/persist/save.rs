@@ -64,6 +64,7 @@ pub fn write_state(
         subnets,
         xnet: _,
         doubles: _,
+        xnet_requests: _,
     } = sm;
     super::capacity::write(root, &subnets[0].capacity)?;
     super::topology::write(root, sm)?;

@@ -60,6 +60,9 @@ pub struct StateMachine {
     pub xnet: crate::subnet::XNetConfig,
     /// The system-canister test doubles installed (`crate::doubles`).
     pub doubles: crate::doubles::Doubles,
+    /// Requests sent to another subnet so far (each one brings one response
+    /// back); an observation for benchmarks, not persisted.
+    pub xnet_requests: u64,
 }
 
 impl StateMachine {
@@ -85,6 +88,7 @@ impl StateMachine {
             )],
             xnet: Default::default(),
             doubles: Default::default(),
+            xnet_requests: 0,
         }
     }
 

@@ -30,7 +30,7 @@ impl StateMachine {
     /// rounds, and if its payload (method name and argument, as
     /// `payload_size_bytes` counts it) is above 2 MiB it is replaced by a
     /// reject response to the caller, inducted in the next round.
-    pub(crate) fn route_request(&self, request: Input) -> Input {
+    pub(crate) fn route_request(&mut self, request: Input) -> Input {
         let Input::Request {
             sender,
             receiver,
@@ -58,6 +58,9 @@ impl StateMachine {
                 not_before_round: self.round + 1,
                 expiry: false,
             };
+        }
+        if from != to {
+            self.xnet_requests += 1;
         }
         let extra = self.xnet_delay(from, to);
         Input::Request {

@@ -142,8 +142,15 @@ fn subnet_cross_subnet_call_takes_longer_than_a_same_subnet_call() {
         emu.ingress_status(m).unwrap().expect("replied");
         rounds
     };
+    let sent = emu.xnet_requests();
     let same = time(local);
+    assert_eq!(
+        emu.xnet_requests(),
+        sent,
+        "a same-subnet call is not counted"
+    );
     let cross = time(remote);
+    assert_eq!(emu.xnet_requests(), sent + 1, "one request crossed");
     // One more round for the request's hop and one for the response's.
     assert_eq!(
         cross,
