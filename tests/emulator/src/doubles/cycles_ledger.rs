@@ -120,6 +120,43 @@ impl Outcome {
     }
 }
 
+/// ICRC-1's deduplication refusals, in each method's error type.
+macro_rules! dedup_errors {
+    ($($t:ty),*) => {$(
+        impl From<Dedup> for $t {
+            fn from(d: Dedup) -> Self {
+                match d {
+                    Dedup::TooOld => Self::TooOld,
+                    Dedup::CreatedInFuture { ledger_time } => Self::CreatedInFuture { ledger_time },
+                    Dedup::Duplicate(r) => Self::Duplicate {
+                        duplicate_of: nat(r.block as u128),
+                    },
+                }
+            }
+        }
+    )*};
+}
+
+dedup_errors!(
+    t::TransferError,
+    t::ApproveError,
+    t::WithdrawError,
+    t::WithdrawFromError
+);
+
+impl From<Dedup> for t::CreateCanisterError {
+    fn from(d: Dedup) -> Self {
+        match d {
+            Dedup::Duplicate(r) => Self::Duplicate {
+                duplicate_of: nat(r.block as u128),
+                canister_id: r.canister,
+            },
+            Dedup::TooOld => Self::TooOld,
+            Dedup::CreatedInFuture { ledger_time } => Self::CreatedInFuture { ledger_time },
+        }
+    }
+}
+
 impl StateMachine {
     pub(crate) fn ledger_double_call(
         &mut self,
@@ -141,44 +178,28 @@ impl StateMachine {
         cycles: u128,
     ) -> Outcome {
         let key = format!("{method} {sender} {}", hex::encode(arg));
-        let result = match method {
+        let (result, hops) = match method {
             "deposit" => return self.ledger_deposit(arg, cycles),
-            "icrc1_transfer" => self.ledger_transfer(sender, &key, arg),
-            "icrc2_approve" => self.ledger_approve(sender, &key, arg),
-            "withdraw" => {
-                let r = self.ledger_withdraw(sender, &key, arg);
-                return Outcome {
-                    result: r,
-                    refund: cycles,
-                    hops: HOPS_WITHDRAW,
-                };
-            }
-            "withdraw_from" => {
-                let r = self.ledger_withdraw_from(sender, &key, arg);
-                return Outcome {
-                    result: r,
-                    refund: cycles,
-                    hops: HOPS_WITHDRAW,
-                };
-            }
-            "create_canister" => {
-                let r = self.ledger_create_canister(sender, &key, arg);
-                return Outcome {
-                    result: r,
-                    refund: cycles,
-                    hops: HOPS_CREATE,
-                };
-            }
+            "icrc1_transfer" => (self.ledger_transfer(sender, &key, arg), HOPS_BOOKS),
+            "icrc2_approve" => (self.ledger_approve(sender, &key, arg), HOPS_BOOKS),
+            "withdraw" => (self.ledger_withdraw(sender, &key, arg), HOPS_WITHDRAW),
+            "withdraw_from" => (self.ledger_withdraw_from(sender, &key, arg), HOPS_WITHDRAW),
+            "create_canister" => (self.ledger_create_canister(sender, &key, arg), HOPS_CREATE),
             _ => match self.ledger_query(sender, method, arg) {
-                Some(r) => r,
-                None => Err(RejectResponse::from_canister(
+                Some(r) => (r, HOPS_BOOKS),
+                None => (Err(RejectResponse::from_canister(
                     *CYCLES_LEDGER_ID,
                     ErrorCode::CanisterMethodNotFound,
                     format!("Canister has no update method '{method}' (the emulator's cycles-ledger double answers only the methods its module lists)."),
-                )),
+                )), HOPS_BOOKS),
             },
         };
-        Outcome::books(result, cycles)
+        // None of these keeps cycles attached to it.
+        Outcome {
+            result,
+            refund: cycles,
+            hops,
+        }
     }
 
     /// The query methods; `None`: not one of them.
@@ -251,13 +272,7 @@ impl StateMachine {
         }
         let book = self.book();
         if let Err(d) = book.check_recent(key, args.created_at_time, now) {
-            return reply(Err(match d {
-                Dedup::TooOld => E::TooOld,
-                Dedup::CreatedInFuture { ledger_time } => E::CreatedInFuture { ledger_time },
-                Dedup::Duplicate(r) => E::Duplicate {
-                    duplicate_of: nat(r.block as u128),
-                },
-            }));
+            return reply(Err(E::from(d)));
         }
         let Some(value) = amount(&args.amount) else {
             return reply(Err(E::InsufficientFunds {
@@ -293,13 +308,7 @@ impl StateMachine {
         }
         let book = self.book();
         if let Err(d) = book.check_recent(key, args.created_at_time, now) {
-            return reply(Err(match d {
-                Dedup::TooOld => E::TooOld,
-                Dedup::CreatedInFuture { ledger_time } => E::CreatedInFuture { ledger_time },
-                Dedup::Duplicate(r) => E::Duplicate {
-                    duplicate_of: nat(r.block as u128),
-                },
-            }));
+            return reply(Err(E::from(d)));
         }
         let current = book.allowance(&from, &spender, now).amount;
         if let Some(expected) = &args.expected_allowance {
@@ -345,13 +354,7 @@ impl StateMachine {
         }
         let book = self.book();
         if let Err(d) = book.check_recent(key, args.created_at_time, now) {
-            return reply(Err(match d {
-                Dedup::TooOld => E::TooOld,
-                Dedup::CreatedInFuture { ledger_time } => E::CreatedInFuture { ledger_time },
-                Dedup::Duplicate(r) => E::Duplicate {
-                    duplicate_of: nat(r.block as u128),
-                },
-            }));
+            return reply(Err(E::from(d)));
         }
         let value = amount(&args.amount).unwrap_or(u128::MAX);
         if let Err(balance) = book.debit(from, value.saturating_add(FEE)) {
@@ -387,13 +390,7 @@ impl StateMachine {
         }
         let book = self.book();
         if let Err(d) = book.check_recent(key, args.created_at_time, now) {
-            return reply(Err(match d {
-                Dedup::TooOld => E::TooOld,
-                Dedup::CreatedInFuture { ledger_time } => E::CreatedInFuture { ledger_time },
-                Dedup::Duplicate(r) => E::Duplicate {
-                    duplicate_of: nat(r.block as u128),
-                },
-            }));
+            return reply(Err(E::from(d)));
         }
         let value = amount(&args.amount).unwrap_or(u128::MAX);
         let total = value.saturating_add(FEE);
@@ -451,14 +448,7 @@ impl StateMachine {
         let reply = |r: Result<t::CreateCanisterSuccess, E>| encode(&r);
         let book = self.book();
         if let Err(d) = book.check_recent(key, args.created_at_time, now) {
-            return reply(Err(match d {
-                Dedup::TooOld => E::TooOld,
-                Dedup::CreatedInFuture { ledger_time } => E::CreatedInFuture { ledger_time },
-                Dedup::Duplicate(r) => E::Duplicate {
-                    duplicate_of: nat(r.block as u128),
-                    canister_id: r.canister,
-                },
-            }));
+            return reply(Err(E::from(d)));
         }
         let value = amount(&args.amount).unwrap_or(u128::MAX);
         if let Err(balance) = book.debit(from, value.saturating_add(FEE)) {

@@ -25,6 +25,13 @@ pub struct Doubles {
     pub cycles_ledger: Option<cycles_ledger::Book>,
 }
 
+/// Whether `id` is the id of one of the doubles (installed or not): a
+/// server routes messages for it to the emulator, which answers for the
+/// double or says the canister does not exist.
+pub fn is_double_id(id: &Principal) -> bool {
+    *id == *cmc::CMC_ID || *id == *cycles_ledger::CYCLES_LEDGER_ID
+}
+
 /// Whether `id` is an installed double.
 pub(crate) fn is_double(sm: &StateMachine, id: &Principal) -> bool {
     (sm.doubles.cmc && *id == *cmc::CMC_ID)
