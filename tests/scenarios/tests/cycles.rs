@@ -201,9 +201,10 @@ mod paid {
         let w = world();
         fund(&w, 1);
         let p = price(&w);
+        let refused = w.client(user(1)).provision(recovery_of(1)).unwrap_err();
         assert!(
-            matches!(w.client(user(1)).provision(recovery_of(1)), Err(_)),
-            "plain provision is refused in paid mode"
+            refused.to_string().contains("provisioning is paid"),
+            "plain provision is refused in paid mode: {refused}"
         );
         approve(&w, 1, p.price + FEE);
         let factory_before = w.emu.cycle_balance(w.factory);
