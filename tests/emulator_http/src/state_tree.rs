@@ -104,7 +104,10 @@ pub fn build<'a>(
         }
     }
     let subnet = keys.subnet_id.as_slice();
-    let ranges = vec![canister_range()];
+    // The cycles-ledger double's id too (outside the emulator's range), so
+    // agents that check a query's canister against the ranges accept it.
+    let ledger = *ic_emulator::doubles::cycles_ledger::CYCLES_LEDGER_ID;
+    let ranges = vec![canister_range(), (ledger, ledger)];
     t.insert(
         &[b"subnet", subnet, b"public_key"],
         keys.root_key_der.clone(),
