@@ -24,10 +24,10 @@ for name in factory user_canister; do
 done
 
 # icp-cli against `factoryctl serve` as a connected network (by URL, with the
-# root key serve prints): a query and an update call to the factory, as an
-# identity of icp's own (a plaintext key in a throw-away HOME).
-# `icp deploy` is not run: icp-cli creates canisters through the cycles ledger
-# (um5iw-rqaaa-aaaaq-qaaba-cai), which this network does not have yet.
+# root key serve prints), as an identity of icp's own (a plaintext key in a
+# throw-away HOME): a query and an update call to the factory factoryctl
+# deployed, and the identity's cycles balance on serve's cycles-ledger double
+# (funded with `--fund`, as a local network funds its developer).
 factoryctl=${FACTORYCTL:-target/debug/factoryctl}
 work=$(mktemp -d)
 serve_pid=""
@@ -39,7 +39,7 @@ mkdir -p "$HOME"
 "$icp" identity default ci >/dev/null
 me=$("$icp" identity principal)
 factory=$(HOME=$real_home "$factoryctl" --state-dir "$work/net" deploy --admin "$me" | sed -n 's/^factory //p' | head -1)
-HOME=$real_home "$factoryctl" --state-dir "$work/net" serve --port 0 --round-ms 50 --for 120 >"$work/serve.out" &
+HOME=$real_home "$factoryctl" --state-dir "$work/net" serve --port 0 --round-ms 50 --for 240 --fund "$me" >"$work/serve.out" &
 serve_pid=$!
 for _ in $(seq 100); do grep -q "root key" "$work/serve.out" && break; sleep 0.1; done
 url=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/serve.out" | head -1)
@@ -50,3 +50,13 @@ grep -q crate_version <<<"$version" || { echo "icp canister call version: $versi
 admins=$("$icp" canister call "$factory" list_admins '()' "${on_served[@]}" --candid factory/factory.did)
 grep -q "$me" <<<"$admins" || { echo "icp canister call list_admins (as the admin $me): $admins"; exit 1; }
 echo "icp canister call on $url: version and list_admins (an update, as $me) answered"
+
+# The identity's balance on serve's cycles-ledger double (funded with --fund),
+# read by icp-cli's own ICRC-1 client through the served network.
+balance=$("$icp" cycles balance -q "${on_served[@]}")
+[ "${balance//[^0-9]/}" -gt 0 ] || { echo "icp cycles balance: $balance"; exit 1; }
+echo "icp cycles balance on $url: $balance (the cycles-ledger double)"
+# `icp deploy` is not run yet: icp-cli creates through the ledger's
+# create_canister on a subnet from the CMC's get_default_subnets, then reads
+# that subnet's state at /api/v3/subnet/<id>/read_state; the served network
+# certifies its subnet under another id (the root key's), so icp-cli gets 404.

@@ -7,6 +7,7 @@
 
 use crate::chunk_store;
 use crate::config::ProvisioningMode;
+use crate::cycles::paid::{self, Payer};
 use crate::error::FactoryError;
 use crate::guest::install_arg;
 use crate::rate_limit::TokenBucket;
@@ -20,14 +21,33 @@ use ic_stable_structures::Memory;
 #[derive(Debug, PartialEq, Eq)]
 enum Step {
     Done(Principal),
-    Create { recovery: Principal },
-    Install { canister_id: Principal },
+    /// Create; `paid`: the owner's payment is already in (a retry after a
+    /// creation whose refund failed).
+    Create {
+        recovery: Principal,
+        paid: bool,
+    },
+    Install {
+        canister_id: Principal,
+    },
 }
 
+/// Provisioning paid by the factory.
 pub async fn provision<E: Env, G: Management, M: Memory>(
     ctx: &Ctx<'_, E, G, M>,
     owner: Principal,
     recovery: Principal,
+) -> Result<Principal, FactoryError> {
+    run(ctx, owner, recovery, &Payer::Factory).await
+}
+
+/// The one provision flow: decide → (pay) → create → install → finish. A
+/// payment taken from the owner is refunded if the creation fails.
+pub(crate) async fn run<E: Env, G: Management, M: Memory>(
+    ctx: &Ctx<'_, E, G, M>,
+    owner: Principal,
+    recovery: Principal,
+    payer: &Payer,
 ) -> Result<Principal, FactoryError> {
     let factory = ctx.env.self_id();
     check_recovery(recovery, factory)?;
@@ -36,11 +56,15 @@ pub async fn provision<E: Env, G: Management, M: Memory>(
         ctx.env.cycles_balance(),
         ctx.env.create_canister_fee(),
     );
-    let step = ctx.with(|s| start(s, owner, recovery, now, balance, fee))?;
+    let price = ctx.with(|s| paid::price(s.config.get(), fee));
+    let step = ctx.with(|s| start(s, owner, recovery, payer, now, balance, fee))?;
     let canister_id = match step {
         Step::Done(id) => return Ok(id),
         Step::Install { canister_id } => canister_id,
-        Step::Create { recovery } => {
+        Step::Create { recovery, paid } => {
+            if let (Payer::Owner(args), false) = (payer, paid) {
+                paid::pay(ctx, owner, args, price).await?;
+            }
             let cycles = ctx.with(|s| s.config.get().cycles_per_canister);
             match ctx
                 .mgmt
@@ -48,14 +72,17 @@ pub async fn provision<E: Env, G: Management, M: Memory>(
                 .await
             {
                 Ok(id) => {
+                    let now = ctx.env.now_ns();
                     ctx.with(|s| {
                         created(s, owner, id);
-                        let paid = fee.saturating_add(cycles);
-                        s.keeper.spent(factory_api::SpendKind::Creation, paid, now);
+                        let spent = fee.saturating_add(cycles);
+                        s.keeper.spent(factory_api::SpendKind::Creation, spent, now);
+                        paid::consumed(s, owner, payer, price);
                     });
                     id
                 }
                 Err(e) => {
+                    paid::refund(ctx, owner, payer, price).await;
                     ctx.with(|s| forget_uncreated(s, owner));
                     return Err(e.into());
                 }
@@ -67,16 +94,19 @@ pub async fn provision<E: Env, G: Management, M: Memory>(
     installed.map(|_| canister_id)
 }
 
-/// Decides under one state borrow, and takes the owner's lock.
+/// Decides under one state borrow, and takes the owner's lock; refuses
+/// before anything is charged or created.
 fn start<M: Memory>(
     s: &mut FactoryState<M>,
     owner: Principal,
     recovery: Principal,
+    payer: &Payer,
     now: u64,
     balance: u128,
     create_fee: u128,
 ) -> Result<Step, FactoryError> {
     let epoch = s.epoch();
+    let paid = paid::already_paid(s, owner, payer);
     if let Some(mut record) = s.users.get(&owner) {
         let step = match record.canister_id {
             Some(id) if record.phase == Phase::Ready => return Ok(Step::Done(id)),
@@ -86,14 +116,15 @@ fn start<M: Memory>(
             // may or may not have created it; nothing can find it, so create again.
             None => Step::Create {
                 recovery: record.recovery,
+                paid,
             },
         };
-        if matches!(step, Step::Create { .. }) {
+        if matches!((&step, payer), (Step::Create { .. }, Payer::Factory)) {
             let config = s.config.get().clone();
             if config.provisioning == ProvisioningMode::Paid {
                 // Creating again is paid for too (`provision_paid`).
                 return Err(FactoryError::PaymentRequired {
-                    price: crate::cycles::paid::price(&config, create_fee),
+                    price: paid::price(&config, create_fee),
                 });
             }
             check_resources(s, now, balance, create_fee)?;
@@ -107,20 +138,31 @@ fn start<M: Memory>(
         return Ok(step);
     }
     let config = s.config.get().clone();
-    match config.provisioning {
-        ProvisioningMode::Open => {}
-        ProvisioningMode::AllowListOnly if s.allowlist.contains_key(&owner) => {}
-        ProvisioningMode::AllowListOnly => return Err(FactoryError::NotAllowlisted),
-        ProvisioningMode::Closed => return Err(FactoryError::ProvisioningClosed),
-        ProvisioningMode::Paid => {
+    match (config.provisioning, payer) {
+        (ProvisioningMode::Open, _) | (ProvisioningMode::Paid, Payer::Owner(_)) => {}
+        (ProvisioningMode::AllowListOnly, _) if s.allowlist.contains_key(&owner) => {}
+        (ProvisioningMode::AllowListOnly, _) => return Err(FactoryError::NotAllowlisted),
+        (ProvisioningMode::Closed, _) => return Err(FactoryError::ProvisioningClosed),
+        (ProvisioningMode::Paid, Payer::Factory) => {
             return Err(FactoryError::PaymentRequired {
-                price: crate::cycles::paid::price(&config, create_fee),
+                price: paid::price(&config, create_fee),
             })
         }
     }
-    check_resources(s, now, balance, create_fee)?;
+    match payer {
+        Payer::Factory => check_resources(s, now, balance, create_fee)?,
+        Payer::Owner(args) => {
+            paid::check_not_reused(s, owner, args.created_at_time)?;
+            if s.registry.newest_approved().is_none() {
+                return Err(FactoryError::NoApprovedRelease);
+            }
+            // The user pays the creation, so the factory's balance is not
+            // checked (its reserve stays untouched: the payment covers it).
+            take_provision_token(s, now)?;
+        }
+    }
     s.put_user(UserRecord::new(owner, recovery, now, epoch));
-    Ok(Step::Create { recovery })
+    Ok(Step::Create { recovery, paid })
 }
 
 /// A release to install, the cycles reserve, then the global rate limit (last,

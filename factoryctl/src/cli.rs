@@ -140,6 +140,10 @@ pub struct ServeArgs {
     /// Stop after this many seconds (default: at Ctrl-C or SIGTERM); the state is saved either way.
     #[arg(long = "for", value_name = "SECONDS")]
     pub duration: Option<u64>,
+    /// Test only: credit this principal 1,000 T cycles on the cycles-ledger
+    /// double, as a local network funds its developer (repeatable).
+    #[arg(long = "fund", value_name = "PRINCIPAL")]
+    pub fund: Vec<Principal>,
 }
 
 #[derive(Args, Debug)]

@@ -18,12 +18,11 @@
 
 use super::payment::{Payment, PaymentState, LEDGER_FEE};
 use crate::error::FactoryError;
-use crate::provision::{self, check_recovery};
+use crate::provision;
 use crate::runtime::{Ctx, Env, LedgerRefusal, Management, WithdrawFrom};
 use crate::state::FactoryState;
-use crate::users::{Lock, Phase, UserRecord};
 use candid::Principal;
-use factory_api::{FactoryConfig, PaidProvisionArgs, ProvisionPrice, ProvisioningMode, SpendKind};
+use factory_api::{FactoryConfig, PaidProvisionArgs, ProvisionPrice};
 use ic_stable_structures::Memory;
 
 /// dfinity/cycles-ledger INTERFACE_SPECIFICATION.md.
@@ -47,128 +46,77 @@ pub fn quote<M: Memory>(s: &FactoryState<M>, create_fee: u128) -> ProvisionPrice
     }
 }
 
-#[derive(Debug, PartialEq, Eq)]
-enum Step {
-    Done(Principal),
-    /// Create; `paid`: the payment is already in (a retry).
-    Create {
-        recovery: Principal,
-        paid: bool,
-    },
-    Install {
-        canister_id: Principal,
-    },
+/// Who pays for a new canister.
+#[derive(Debug)]
+pub enum Payer {
+    /// The factory, from its own balance (`provision`).
+    Factory,
+    /// The owner, from their approval on the cycles ledger (`provision_paid`).
+    Owner(PaidProvisionArgs),
 }
 
+/// `provision_paid`: the provision flow with the owner's payment taken
+/// before anything is created (`provision::run`).
 pub async fn provision_paid<E: Env, G: Management, M: Memory>(
     ctx: &Ctx<'_, E, G, M>,
     owner: Principal,
     args: PaidProvisionArgs,
 ) -> Result<Principal, FactoryError> {
-    let factory = ctx.env.self_id();
-    check_recovery(args.recovery, factory)?;
-    let (now, fee) = (ctx.env.now_ns(), ctx.env.create_canister_fee());
-    let amount = ctx.with(|s| price(s.config.get(), fee));
-    let step = ctx.with(|s| start(s, owner, args.recovery, args.created_at_time, now))?;
-    let canister_id = match step {
-        Step::Done(id) => return Ok(id),
-        Step::Install { canister_id } => canister_id,
-        Step::Create { recovery, paid } => {
-            if !paid {
-                pay(ctx, owner, &args, amount).await?;
-            }
-            let cycles = ctx.with(|s| s.config.get().cycles_per_canister);
-            match ctx
-                .mgmt
-                .create_canister(vec![factory, recovery], cycles)
-                .await
-            {
-                Ok(id) => {
-                    let now = ctx.env.now_ns();
-                    ctx.with(|s| {
-                        provision::created(s, owner, id);
-                        s.keeper
-                            .spent(SpendKind::Creation, fee.saturating_add(cycles), now);
-                        set_payment(
-                            s,
-                            owner,
-                            PaymentState::Consumed,
-                            args.created_at_time,
-                            amount,
-                        );
-                    });
-                    id
-                }
-                Err(e) => {
-                    refund(ctx, owner, args.created_at_time, amount).await;
-                    ctx.with(|s| provision::forget_uncreated(s, owner));
-                    return Err(e.into());
-                }
-            }
-        }
-    };
-    let installed = provision::install(ctx, owner, canister_id).await;
-    ctx.with(|s| provision::finish(s, owner, installed.as_ref().ok().cloned()));
-    installed.map(|_| canister_id)
+    let recovery = args.recovery;
+    provision::run(ctx, owner, recovery, &Payer::Owner(args)).await
 }
 
-/// Decides under one state borrow and takes the owner's lock; refuses
-/// before anything is charged.
-fn start<M: Memory>(
-    s: &mut FactoryState<M>,
+/// Paid and not used (its creation failed and the refund did too): used by
+/// the next call, whatever created_at_time it carries.
+pub(crate) fn already_paid<M: Memory>(
+    s: &FactoryState<M>,
     owner: Principal,
-    recovery: Principal,
+    payer: &Payer,
+) -> bool {
+    matches!(payer, Payer::Owner(_))
+        && s.keeper
+            .payments
+            .get(&owner)
+            .is_some_and(|p| p.state == PaymentState::Paid)
+}
+
+/// A created_at_time whose payment went back: the ledger would answer
+/// Duplicate, and those cycles are the owner's again.
+pub(crate) fn check_not_reused<M: Memory>(
+    s: &FactoryState<M>,
+    owner: Principal,
     created_at_time: u64,
-    now: u64,
-) -> Result<Step, FactoryError> {
-    let epoch = s.epoch();
+) -> Result<(), FactoryError> {
     let payment = s.keeper.payments.get(&owner);
-    // Paid and not used (its creation failed and the refund did too): used
-    // now, whatever created_at_time this retry carries.
-    let paid = payment.is_some_and(|p| p.state == PaymentState::Paid);
-    if let Some(mut record) = s.users.get(&owner) {
-        let step = match record.canister_id {
-            Some(id) if record.phase == Phase::Ready => return Ok(Step::Done(id)),
-            _ if record.is_locked(epoch) => return Err(FactoryError::ProvisioningInProgress),
-            Some(canister_id) => Step::Install { canister_id },
-            None => Step::Create {
-                recovery: record.recovery,
-                paid,
-            },
-        };
-        record.lock = Some(Lock {
-            action: "provision".into(),
-            since_ns: now,
-            epoch,
-        });
-        s.put_user(record);
-        return Ok(step);
-    }
-    match s.config.get().provisioning {
-        ProvisioningMode::Open | ProvisioningMode::Paid => {}
-        ProvisioningMode::AllowListOnly if s.allowlist.contains_key(&owner) => {}
-        ProvisioningMode::AllowListOnly => return Err(FactoryError::NotAllowlisted),
-        ProvisioningMode::Closed => return Err(FactoryError::ProvisioningClosed),
-    }
     if payment
         .is_some_and(|p| p.state == PaymentState::Refunded && p.created_at_time == created_at_time)
     {
-        // The ledger would answer Duplicate, and those cycles went back.
         return Err(FactoryError::PaymentReused);
     }
-    if s.registry.newest_approved().is_none() {
-        return Err(FactoryError::NoApprovedRelease);
+    Ok(())
+}
+
+/// The canister exists: the owner's payment is used.
+pub(crate) fn consumed<M: Memory>(
+    s: &mut FactoryState<M>,
+    owner: Principal,
+    payer: &Payer,
+    amount: u128,
+) {
+    if let Payer::Owner(args) = payer {
+        set_payment(
+            s,
+            owner,
+            PaymentState::Consumed,
+            args.created_at_time,
+            amount,
+        );
     }
-    // The user pays the creation, so the factory's balance is not checked
-    // here (its reserve stays untouched: the payment covers it).
-    provision::take_provision_token(s, now)?;
-    s.put_user(UserRecord::new(owner, recovery, now, epoch));
-    Ok(Step::Create { recovery, paid })
 }
 
 /// Takes the price from the owner's approval; on a refusal nothing was
 /// charged and the owner's record goes.
-async fn pay<E: Env, G: Management, M: Memory>(
+pub(crate) async fn pay<E: Env, G: Management, M: Memory>(
     ctx: &Ctx<'_, E, G, M>,
     owner: Principal,
     args: &PaidProvisionArgs,
@@ -213,18 +161,29 @@ async fn pay<E: Env, G: Management, M: Memory>(
     })
 }
 
-/// A creation that failed: the payment goes back to the payer's ledger
-/// account, the ledger's fee included. If the refund itself fails the
-/// payment stays `Paid`, and a retry with the same created_at_time uses it.
-async fn refund<E: Env, G: Management, M: Memory>(
+/// A creation that failed: an owner's payment goes back to the payer's
+/// ledger account, the ledger's fee included. If the refund itself fails the
+/// payment stays `Paid`, and a retry uses it.
+pub(crate) async fn refund<E: Env, G: Management, M: Memory>(
     ctx: &Ctx<'_, E, G, M>,
     owner: Principal,
-    created_at_time: u64,
+    payer: &Payer,
     amount: u128,
 ) {
+    let Payer::Owner(args) = payer else {
+        return;
+    };
     let back = amount.saturating_add(LEDGER_FEE);
     if ctx.mgmt.ledger_deposit(owner, back).await.is_ok() {
-        ctx.with(|s| set_payment(s, owner, PaymentState::Refunded, created_at_time, amount));
+        ctx.with(|s| {
+            set_payment(
+                s,
+                owner,
+                PaymentState::Refunded,
+                args.created_at_time,
+                amount,
+            )
+        });
     }
 }
 

@@ -5,6 +5,10 @@
 use crate::cli::{GlobalArgs, ServeArgs};
 use anyhow::{bail, Result};
 
+/// What `--fund` credits (test only): 1,000 T cycles.
+#[cfg(feature = "serve")]
+const FUND: u128 = 1_000_000_000_000_000;
+
 #[cfg(feature = "serve")]
 pub fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<()> {
     use crate::transport::{embedded, Network};
@@ -18,6 +22,18 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<()> {
     let net = embedded::EmbeddedNetwork::open(&global.state_dir, None)?;
     // The lock is held while serving: other commands wait until the state is saved.
     let (emu, meta, _lock) = net.into_parts();
+    // The system canisters icp-cli creates canisters through: test doubles
+    // of the CMC and the cycles ledger (tests/emulator/src/doubles/).
+    // (An older state may hold a canister at the CMC's id: then no CMC.)
+    let cmc = emu.install_cmc_double();
+    let ledger = emu.install_cycles_ledger_double().map_err(|e| anyhow!(e))?;
+    let mut funded = Vec::new();
+    for p in &args.fund {
+        funded.push((
+            *p,
+            emu.mint_ledger_cycles(*p, FUND).map_err(|e| anyhow!(e))?,
+        ));
+    }
     let config = ic_emulator_http::ServerConfig {
         port: args.port,
         round: Duration::from_millis(args.round_ms.max(1)),
@@ -30,6 +46,14 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "serving {} at {url}", global.state_dir.display())?;
     writeln!(out, "  root key: {}", hex::encode(server.root_key()))?;
+    writeln!(out, "  cycles ledger (test double): {ledger}")?;
+    match cmc {
+        Ok(id) => writeln!(out, "  cycles-minting canister (test double): {id}")?,
+        Err(e) => writeln!(out, "  no cycles-minting canister double: {e}")?,
+    }
+    for (p, balance) in funded {
+        writeln!(out, "  funded {p}: {balance} cycles on the ledger")?;
+    }
     if let Some(factory) = meta.factory {
         writeln!(out, "  factory: {factory}")?;
         writeln!(out, "  metrics: http://{factory}.localhost:{port}/metrics")?;

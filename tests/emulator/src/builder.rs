@@ -21,6 +21,7 @@ pub struct EmulatorBuilder {
     seed: u64,
     xnet: XNetConfig,
     cmc_double: bool,
+    cycles_ledger_double: bool,
 }
 
 impl EmulatorBuilder {
@@ -62,6 +63,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Installs the cycles-ledger test double
+    /// ([`crate::doubles::cycles_ledger`]) at `um5iw-rqaaa-aaaaq-qaaba-cai`.
+    pub fn with_cycles_ledger_double(mut self) -> Self {
+        self.cycles_ledger_double = true;
+        self
+    }
+
     pub fn build(self) -> Emulator {
         let emu = Emulator::with_seed(self.seed);
         {
@@ -78,6 +86,9 @@ impl EmulatorBuilder {
                 .collect();
             sm.xnet = self.xnet;
             sm.doubles.cmc = self.cmc_double;
+            if self.cycles_ledger_double {
+                sm.doubles.cycles_ledger = Some(Default::default());
+            }
         }
         emu
     }
@@ -150,6 +161,50 @@ impl Emulator {
         }
         sm.doubles.cmc = true;
         Ok(id)
+    }
+
+    /// Installs the cycles-ledger test double (see
+    /// [`EmulatorBuilder::with_cycles_ledger_double`]) with empty books; fails
+    /// if a canister already has its id. Installing it again keeps its books.
+    pub fn install_cycles_ledger_double(&self) -> Result<Principal, String> {
+        let mut sm = self.sm.borrow_mut();
+        let id = *crate::doubles::cycles_ledger::CYCLES_LEDGER_ID;
+        if sm.canisters.contains_key(&id) {
+            return Err(format!(
+                "a canister already has the cycles ledger's id {id}"
+            ));
+        }
+        if sm.doubles.cycles_ledger.is_none() {
+            sm.doubles.cycles_ledger = Some(Default::default());
+        }
+        Ok(id)
+    }
+
+    /// **Test only**: credits `owner`'s default account on the cycles-ledger
+    /// double with `cycles` out of nothing, as a local network's launcher
+    /// funds the developer's identity (on the IC only `deposit` does).
+    /// Fails if the double is not installed.
+    pub fn mint_ledger_cycles(&self, owner: Principal, cycles: u128) -> Result<u128, String> {
+        let mut sm = self.sm.borrow_mut();
+        let book = sm
+            .doubles
+            .cycles_ledger
+            .as_mut()
+            .ok_or("the cycles-ledger double is not installed")?;
+        let account = crate::doubles::cycles_ledger::Account::of(owner);
+        book.credit(account, cycles);
+        Ok(book.balance(&account))
+    }
+
+    /// `owner`'s default account's balance on the cycles-ledger double (0
+    /// if the double is not installed).
+    pub fn ledger_balance(&self, owner: Principal) -> u128 {
+        let sm = self.sm.borrow();
+        let account = crate::doubles::cycles_ledger::Account::of(owner);
+        sm.doubles
+            .cycles_ledger
+            .as_ref()
+            .map_or(0, |b| b.balance(&account))
     }
 
     /// A canister on `subnet` controlled by `sender` (anonymous by default),

@@ -3,6 +3,7 @@
 
 use crate::driver::Emulator;
 use candid::Principal;
+use std::collections::BTreeMap;
 
 /// One canister's entries in the certified state tree.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,6 +14,9 @@ pub struct CertifiedCanister {
     pub controllers: Vec<Principal>,
     /// What the canister set with `ic0.certified_data_set` (at most 32 bytes).
     pub certified_data: Vec<u8>,
+    /// The module's `icp:public NAME` / `icp:private NAME` custom sections:
+    /// name → (public, bytes) (interface spec, "Canister metadata").
+    pub metadata: BTreeMap<String, (bool, Vec<u8>)>,
 }
 
 impl Emulator {
@@ -27,6 +31,11 @@ impl Emulator {
                 module_hash: c.module_hash(),
                 controllers: c.settings.controllers.clone(),
                 certified_data: c.certified_data.clone(),
+                metadata: c
+                    .heap
+                    .as_ref()
+                    .map(|h| h.module.metadata.clone())
+                    .unwrap_or_default(),
             })
             .collect()
     }

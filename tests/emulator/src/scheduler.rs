@@ -709,6 +709,9 @@ impl StateMachine {
         method: &str,
         arg: Vec<u8>,
     ) -> CallResult {
+        if crate::doubles::is_double(self, &receiver) {
+            return self.query_double(receiver, sender, method, &arg);
+        }
         let c = self.canister(&receiver)?;
         match c.status {
             Status::Running => {}

@@ -317,7 +317,7 @@ async fn read_state(
     body: &[u8],
 ) -> Result<Response<Body>, Refusal> {
     if let ReadTarget::Canister(id) = target {
-        if !state_tree::in_range(id) {
+        if !state_tree::in_range(id) && !ic_emulator::doubles::is_double_id(&id) {
             return Err(Refusal::bad_request(format!(
                 "the effective canister id {id} is not in this subnet's canister ranges"
             )));

@@ -270,11 +270,13 @@ impl Network {
             }
         }
         state_tree::check_paths(paths, target, &self.keys)?;
+        let canisters = self.emu.certified_canisters();
+        state_tree::check_metadata(paths, sender, &canisters)?;
         let statuses = self.ingress.iter().map(|(id, e)| (*id, &e.status));
         let tree = state_tree::build(
             self.time.load(Ordering::SeqCst),
             statuses,
-            &self.emu.certified_canisters(),
+            &canisters,
             &self.keys,
         );
         let refs: Vec<&[Label<Vec<u8>>]> = paths.iter().map(|p| p.as_slice()).collect();

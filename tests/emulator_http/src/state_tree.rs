@@ -1,6 +1,6 @@
 //! What the network certifies (interface spec, "The system state tree"):
 //! `/time`, `/request_status/<id>/...`, `/canister/<id>/{module_hash,
-//! controllers,certified_data}`, `/subnet/<id>/{public_key,canister_ranges,
+//! controllers,certified_data,metadata/<name>}`, `/subnet/<id>/{public_key,canister_ranges,
 //! node/<id>/public_key}` and `/canister_ranges/<id>/<first id>`; and which
 //! paths a read_state request may ask for.
 
@@ -94,9 +94,20 @@ pub fn build<'a>(
             &[b"canister", id, b"certified_data"],
             c.certified_data.clone(),
         );
+        // Public and private sections alike: who may read a private one is
+        // decided before the witness is cut (`check_metadata`).
+        for (name, (_, bytes)) in &c.metadata {
+            t.insert(
+                &[b"canister", id, b"metadata", name.as_bytes()],
+                bytes.clone(),
+            );
+        }
     }
     let subnet = keys.subnet_id.as_slice();
-    let ranges = vec![canister_range()];
+    // The cycles-ledger double's id too (outside the emulator's range), so
+    // agents that check a query's canister against the ranges accept it.
+    let ledger = *ic_emulator::doubles::cycles_ledger::CYCLES_LEDGER_ID;
+    let ranges = vec![canister_range(), (ledger, ledger)];
     t.insert(
         &[b"subnet", subnet, b"public_key"],
         keys.root_key_der.clone(),
@@ -174,6 +185,40 @@ pub fn check_paths(
                         .collect::<Vec<_>>()
                         .join("/")
                 )))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `/canister/<id>/metadata/<name>` (interface spec, "Request: Read state"):
+/// `<name>` is UTF-8, and a private (`icp:private`) section is readable only
+/// by the canister's controllers (else 403, as the replica's read_state
+/// handler answers); a missing section is proven absent by the witness.
+pub fn check_metadata(
+    paths: &[Vec<Label<Vec<u8>>>],
+    sender: Principal,
+    canisters: &[CertifiedCanister],
+) -> Result<(), Refusal> {
+    for path in paths {
+        let labels: Vec<&[u8]> = path.iter().map(|l| l.as_bytes()).collect();
+        let [b"canister", id, b"metadata", name, ..] = labels.as_slice() else {
+            continue;
+        };
+        let Ok(name) = std::str::from_utf8(name) else {
+            return Err(Refusal::bad_request(
+                "a metadata section's name must be UTF-8",
+            ));
+        };
+        let Some(c) = canisters.iter().find(|c| c.id.as_slice() == *id) else {
+            continue;
+        };
+        if let Some((false, _)) = c.metadata.get(name) {
+            if !c.controllers.contains(&sender) {
+                return Err(Refusal::forbidden(format!(
+                    "the custom section {name} of canister {} is private: only its controllers may read it",
+                    c.id
+                )));
             }
         }
     }

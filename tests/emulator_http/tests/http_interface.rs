@@ -63,7 +63,11 @@ fn ed25519(seed: u8) -> BasicIdentity {
 
 /// Creates and installs the counter over HTTP, as dfx and icp-cli deploy.
 async fn deploy_counter(agent: &Agent) -> (Principal, Vec<u8>) {
-    let wasm = wat::parse_str(COUNTER).unwrap();
+    deploy_module(agent, wat::parse_str(COUNTER).unwrap()).await
+}
+
+/// Creates a canister and installs `wasm` into it.
+async fn deploy_module(agent: &Agent, wasm: Vec<u8>) -> (Principal, Vec<u8>) {
     let create = ProvisionalCreateCanisterWithCyclesArgs {
         amount: Some(candid::Nat::from(10_000_000_000_000u64)),
         settings: None,
@@ -460,5 +464,61 @@ fn http_interface_delegated_senders_act_as_the_root_key_within_their_targets() {
         assert!(err.to_string().contains("expired"), "{err}");
         // Nothing the refused calls asked for happened.
         assert_eq!(count(&as_root.query(&id, "read").call().await.unwrap()), 2);
+    });
+}
+
+/// `wasm` with a custom section `name` holding `data` appended.
+fn with_custom_section(mut wasm: Vec<u8>, name: &str, data: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    leb128::write::unsigned(&mut body, name.len() as u64).unwrap();
+    body.extend_from_slice(name.as_bytes());
+    body.extend_from_slice(data);
+    wasm.push(0);
+    leb128::write::unsigned(&mut wasm, body.len() as u64).unwrap();
+    wasm.extend_from_slice(&body);
+    wasm
+}
+
+#[test]
+fn http_interface_metadata_sections_are_public_to_all_and_private_to_controllers() {
+    let server = start();
+    let rt = runtime();
+    rt.block_on(async {
+        let controller = agent(&server, ed25519(7)).await;
+        let wasm = wat::parse_str(COUNTER).unwrap();
+        let wasm = with_custom_section(wasm, "icp:public candid:service", b"service : {}");
+        let wasm = with_custom_section(wasm, "icp:private secret", b"for controllers");
+        let (id, _) = deploy_module(&controller, wasm).await;
+
+        let stranger = agent(&server, ed25519(8)).await;
+        let public = stranger
+            .read_state_canister_metadata(id, "candid:service")
+            .await
+            .unwrap();
+        assert_eq!(public, b"service : {}", "a public section, to anyone");
+        let private = controller
+            .read_state_canister_metadata(id, "secret")
+            .await
+            .unwrap();
+        assert_eq!(
+            private, b"for controllers",
+            "a private section, to a controller"
+        );
+        let refused = stranger
+            .read_state_canister_metadata(id, "secret")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&refused, AgentError::HttpError(p) if p.status == 403),
+            "a private section, refused to a stranger: {refused}"
+        );
+        let missing = stranger
+            .read_state_canister_metadata(id, "no such section")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(missing, AgentError::LookupPathAbsent(_)),
+            "a missing section is proven absent: {missing}"
+        );
     });
 }

@@ -2,8 +2,10 @@
 //! keeper's timer reads a poor user canister (the real `canister_status`
 //! reply: balance, idle burn, freezing threshold) and tops it up; the user
 //! canister's own "low on cycles" notice is verified by the factory.
-//! Paid provisioning needs the cycles-ledger double, which this branch does
-//! not have: its cases are unit tests (`factory/src/cycles/paid_tests.rs`).
+//! Paid provisioning runs against the emulator's cycles-ledger double
+//! (`tests/emulator/src/doubles/cycles_ledger.rs`): every case checks the
+//! owner's balance on the ledger (its own unit cases are in
+//! `factory/src/cycles/paid_tests.rs`).
 
 use factory_client::{CyclesHealth, CyclesQuery, KeeperConfig, SpendKind};
 use scenarios::{roomy_config, user, World};
@@ -90,4 +92,230 @@ fn cycles_low_notice_from_the_user_canister_is_verified_and_acted_on() {
         after > before + T,
         "the notice led to a top-up: {before} -> {after}"
     );
+}
+
+// ---- Paid provisioning against the cycles-ledger double ----
+
+mod paid {
+    use super::T;
+    use candid::{Nat, Principal};
+    use factory_client::{FactoryError, PaidProvisionArgs, ProvisionPrice, ProvisioningMode};
+    use ic_emulator::doubles::cycles_ledger::types::{
+        Account, Allowance, AllowanceArgs, ApproveArgs, ApproveError,
+    };
+    use ic_emulator::doubles::cycles_ledger::{CYCLES_LEDGER_ID, FEE};
+    use ic_emulator::SubnetConfig;
+    use scenarios::{recovery_of, roomy_config, user, World};
+
+    /// What each owner starts with on the ledger.
+    const FUNDS: u128 = 10 * T;
+
+    fn world() -> World {
+        let w = World::with_config(factory_client::FactoryConfig {
+            provisioning: ProvisioningMode::Paid,
+            ..roomy_config()
+        });
+        w.emu
+            .install_cycles_ledger_double()
+            .expect("the ledger double");
+        w.publish("1.0.0");
+        w
+    }
+
+    fn fund(w: &World, n: u64) {
+        w.emu.mint_ledger_cycles(user(n), FUNDS).expect("mint");
+    }
+
+    fn price(w: &World) -> ProvisionPrice {
+        let (r,): (Result<ProvisionPrice, FactoryError>,) = w
+            .emu
+            .query_candid_as(w.factory, user(1), "provision_price", ())
+            .expect("provision_price");
+        let p = r.expect("a price");
+        assert_eq!((p.ledger, p.ledger_fee), (*CYCLES_LEDGER_ID, FEE));
+        p
+    }
+
+    fn approve(w: &World, n: u64, amount: u128) {
+        let args = ApproveArgs {
+            from_subaccount: None,
+            spender: Account {
+                owner: w.factory,
+                subaccount: None,
+            },
+            amount: Nat::from(amount),
+            expected_allowance: None,
+            expires_at: None,
+            fee: None,
+            memo: None,
+            created_at_time: None,
+        };
+        let (r,): (Result<Nat, ApproveError>,) = w
+            .emu
+            .update_candid_as(*CYCLES_LEDGER_ID, user(n), "icrc2_approve", (args,))
+            .expect("icrc2_approve");
+        r.expect("approved");
+    }
+
+    fn allowance(w: &World, n: u64) -> u128 {
+        let args = AllowanceArgs {
+            account: Account {
+                owner: user(n),
+                subaccount: None,
+            },
+            spender: Account {
+                owner: w.factory,
+                subaccount: None,
+            },
+        };
+        let (a,): (Allowance,) = w
+            .emu
+            .query_candid(*CYCLES_LEDGER_ID, "icrc2_allowance", (args,))
+            .expect("icrc2_allowance");
+        u128::try_from(&a.allowance.0).expect("fits")
+    }
+
+    fn provision_paid(w: &World, n: u64, created_at_time: u64) -> Result<Principal, FactoryError> {
+        let args = PaidProvisionArgs {
+            recovery: recovery_of(n),
+            created_at_time,
+            from_subaccount: None,
+        };
+        let (r,): (Result<Principal, FactoryError>,) = w
+            .emu
+            .update_candid_as(w.factory, user(n), "provision_paid", (args,))
+            .expect("provision_paid");
+        r
+    }
+
+    fn now(w: &World) -> u64 {
+        w.emu.get_time().as_nanos_since_unix_epoch()
+    }
+
+    fn has_canister(w: &World, n: u64) -> bool {
+        w.client(user(n)).my_canister().is_ok()
+    }
+
+    #[test]
+    fn cycles_paid_provision_takes_the_price_from_the_approval() {
+        let w = world();
+        fund(&w, 1);
+        let p = price(&w);
+        let refused = w.client(user(1)).provision(recovery_of(1)).unwrap_err();
+        assert!(
+            refused.to_string().contains("provisioning is paid"),
+            "plain provision is refused in paid mode: {refused}"
+        );
+        approve(&w, 1, p.price + FEE);
+        let factory_before = w.emu.cycle_balance(w.factory);
+        let c = provision_paid(&w, 1, now(&w)).expect("paid provisioning");
+        assert_eq!(
+            w.controllers(c).len(),
+            2,
+            "the factory and the recovery principal"
+        );
+        assert_eq!(
+            w.emu.ledger_balance(user(1)),
+            FUNDS - FEE - (p.price + FEE),
+            "the approval's fee, then the price and the withdrawal's fee"
+        );
+        assert_eq!(allowance(&w, 1), 0);
+        // The payment paid the creation: the factory spent only its own
+        // execution on the way (well under 1 % of the price).
+        let factory_after = w.emu.cycle_balance(w.factory);
+        assert!(
+            factory_after + p.price / 100 > factory_before,
+            "{factory_before} -> {factory_after}"
+        );
+        assert!(w.emu.cycle_balance(c) > 0);
+    }
+
+    #[test]
+    fn cycles_paid_provision_without_an_approval_loses_nothing() {
+        let w = world();
+        fund(&w, 2);
+        let p = price(&w);
+        let r = provision_paid(&w, 2, now(&w));
+        assert_eq!(
+            r,
+            Err(FactoryError::InsufficientAllowance {
+                allowance: 0,
+                needed: p.price + FEE
+            })
+        );
+        assert_eq!(w.emu.ledger_balance(user(2)), FUNDS, "nothing taken");
+        assert!(!has_canister(&w, 2), "nothing created, nothing recorded");
+        // Approving afterwards is enough.
+        approve(&w, 2, p.price + FEE);
+        provision_paid(&w, 2, now(&w)).expect("paid after approving");
+    }
+
+    #[test]
+    fn cycles_paid_provision_with_too_small_an_approval_loses_nothing() {
+        let w = world();
+        fund(&w, 3);
+        let p = price(&w);
+        approve(&w, 3, p.price); // without the ledger's fee
+        let r = provision_paid(&w, 3, now(&w));
+        assert_eq!(
+            r,
+            Err(FactoryError::InsufficientAllowance {
+                allowance: p.price,
+                needed: p.price + FEE
+            })
+        );
+        assert_eq!(
+            w.emu.ledger_balance(user(3)),
+            FUNDS - FEE,
+            "only the approval's own fee"
+        );
+        assert_eq!(allowance(&w, 3), p.price, "the allowance is untouched");
+        assert!(!has_canister(&w, 3));
+    }
+
+    #[test]
+    fn cycles_paid_provision_with_a_duplicate_created_at_time_is_charged_once() {
+        let w = world();
+        fund(&w, 4);
+        let p = price(&w);
+        approve(&w, 4, 3 * (p.price + FEE));
+        let t = now(&w);
+        let c = provision_paid(&w, 4, t).expect("paid provisioning");
+        let after = w.emu.ledger_balance(user(4));
+        // A retry (say its reply was lost) with the same created_at_time.
+        assert_eq!(provision_paid(&w, 4, t), Ok(c), "the same canister");
+        assert_eq!(w.emu.ledger_balance(user(4)), after, "not charged again");
+        assert_eq!(allowance(&w, 4), 2 * (p.price + FEE));
+    }
+
+    #[test]
+    fn cycles_paid_provision_whose_creation_fails_is_refunded() {
+        let w = world();
+        fund(&w, 5);
+        let p = price(&w);
+        approve(&w, 5, 2 * (p.price + FEE));
+        let roomy = w.emu.subnet_config();
+        // The subnet is full: the factory's create_canister is refused.
+        w.emu.set_subnet_config(SubnetConfig {
+            max_canisters: 1,
+            ..roomy
+        });
+        let t = now(&w);
+        let r = provision_paid(&w, 5, t);
+        assert!(r.is_err(), "{r:?}");
+        assert_eq!(
+            w.emu.ledger_balance(user(5)),
+            FUNDS - FEE,
+            "the price and the withdrawal's fee came back"
+        );
+        assert!(!has_canister(&w, 5));
+        // The refunded payment's created_at_time cannot pay again.
+        assert_eq!(provision_paid(&w, 5, t), Err(FactoryError::PaymentReused));
+        assert_eq!(w.emu.ledger_balance(user(5)), FUNDS - FEE);
+        // With room again and a new created_at_time it succeeds.
+        w.emu.set_subnet_config(roomy);
+        w.emu.advance_time(std::time::Duration::from_secs(1));
+        provision_paid(&w, 5, now(&w)).expect("paid provisioning");
+        assert_eq!(w.emu.ledger_balance(user(5)), FUNDS - FEE - (p.price + FEE));
+    }
 }

@@ -1,5 +1,6 @@
 //! A **test double** of the cycles-minting canister (CMC,
-//! `rkp4c-7iaaa-aaaaa-aaaca-cai`): only its `create_canister` method, with
+//! `rkp4c-7iaaa-aaaaa-aaaca-cai`): only its `create_canister` method (and the
+//! `get_default_subnets` query icp-cli asks before creating), with
 //! the Candid of dfinity/ic `rs/nns/cmc/cmc.did`:
 //!
 //! ```candid
@@ -35,8 +36,8 @@
 use crate::cycles;
 use crate::error::RejectResponse;
 use crate::ids;
-use crate::state::calls::{Input, ReplyTo};
-use crate::state::{IngressState, StateMachine};
+use crate::state::calls::ReplyTo;
+use crate::state::StateMachine;
 use candid::{CandidType, Nat, Principal};
 use ic_error_types::ErrorCode;
 use ic_management_canister_types::{CanisterSettings, ChangeOrigin, FromCanisterRecord};
@@ -94,6 +95,10 @@ impl StateMachine {
         cycles: u128,
         reply_to: ReplyTo,
     ) {
+        if method == "get_default_subnets" {
+            let result = self.cmc_query(method);
+            return self.cmc_reply(reply_to, result, cycles);
+        }
         if method != "create_canister" {
             let reject = RejectResponse::from_canister(
                 *CMC_ID,
@@ -142,6 +147,17 @@ impl StateMachine {
                 "create_canister needs cycles attached: only a canister can call it".into(),
             );
         }
+        self.cmc_create_for(sender, args, cycles)
+    }
+
+    /// The CMC's creation, for a caller `sender` that attached `cycles`
+    /// (also the cycles ledger double's `create_canister`).
+    pub(crate) fn cmc_create_for(
+        &mut self,
+        sender: Principal,
+        args: &CreateCanisterArg,
+        cycles: u128,
+    ) -> Result<Principal, String> {
         let subnet = self.cmc_choose_subnet(args)?;
         if cycles < cycles::CREATE_CANISTER_FEE {
             return Err(format!(
@@ -191,27 +207,21 @@ impl StateMachine {
     /// caller (one hop from the NNS) plus, for a canister caller, the
     /// round trip to the subnet's management canister.
     fn cmc_reply(&mut self, to: ReplyTo, result: crate::error::CallResult, refund: u128) {
-        match to {
-            ReplyTo::Ingress(id) => {
-                self.ingress.insert(id, IngressState::Done(result));
-            }
-            ReplyTo::Canister {
-                caller,
-                callback_id,
-            } => {
-                let hops = 3 * self.xnet.extra_rounds_per_hop;
-                self.inbox.push_back(Input::Response {
-                    originator: caller,
-                    respondent: *CMC_ID,
-                    callback_id,
-                    result,
-                    refund,
-                    not_before_round: self.round + 1 + hops,
-                    expiry: false,
-                });
-            }
-            ReplyTo::Nobody => {}
+        self.double_reply(*CMC_ID, to, result, refund, 3);
+    }
+
+    /// `get_default_subnets : () -> (vec principal) query`: every emulated
+    /// subnet (icp-cli picks one of them for `icp deploy`).
+    pub(crate) fn cmc_query(&self, method: &str) -> crate::error::CallResult {
+        if method != "get_default_subnets" {
+            return Err(RejectResponse::from_canister(
+                *CMC_ID,
+                ErrorCode::CanisterMethodNotFound,
+                format!("Canister has no query method '{method}' (the emulator's CMC double answers get_default_subnets only)."),
+            ));
         }
+        let subnets: Vec<Principal> = self.subnets.iter().map(|s| s.id).collect();
+        Ok(candid::encode_one(subnets).expect("subnets encode"))
     }
 }
 

@@ -6,9 +6,11 @@
 //! installed on request, never by default.
 
 pub mod cmc;
+pub mod cycles_ledger;
 
-use crate::state::calls::ReplyTo;
-use crate::state::StateMachine;
+use crate::error::{CallResult, ErrorCode, RejectResponse};
+use crate::state::calls::{Input, ReplyTo};
+use crate::state::{IngressState, StateMachine};
 use candid::Principal;
 use serde::{Deserialize, Serialize};
 
@@ -18,11 +20,22 @@ pub struct Doubles {
     /// The cycles-minting canister double ([`cmc`]).
     #[serde(default)]
     pub cmc: bool,
+    /// The cycles-ledger double ([`cycles_ledger`]) and its books, if installed.
+    #[serde(default)]
+    pub cycles_ledger: Option<cycles_ledger::Book>,
+}
+
+/// Whether `id` is the id of one of the doubles (installed or not): a
+/// server routes messages for it to the emulator, which answers for the
+/// double or says the canister does not exist.
+pub fn is_double_id(id: &Principal) -> bool {
+    *id == *cmc::CMC_ID || *id == *cycles_ledger::CYCLES_LEDGER_ID
 }
 
 /// Whether `id` is an installed double.
 pub(crate) fn is_double(sm: &StateMachine, id: &Principal) -> bool {
-    sm.doubles.cmc && *id == *cmc::CMC_ID
+    (sm.doubles.cmc && *id == *cmc::CMC_ID)
+        || (sm.doubles.cycles_ledger.is_some() && *id == *cycles_ledger::CYCLES_LEDGER_ID)
 }
 
 impl StateMachine {
@@ -40,6 +53,63 @@ impl StateMachine {
     ) {
         if receiver == *cmc::CMC_ID {
             self.cmc_double_call(sender, from_canister, &method, &arg, cycles, reply_to);
+        } else if receiver == *cycles_ledger::CYCLES_LEDGER_ID {
+            self.ledger_double_call(sender, &method, &arg, cycles, reply_to);
+        }
+    }
+
+    /// A query to a double (non-replicated: it changes nothing).
+    pub(crate) fn query_double(
+        &self,
+        receiver: Principal,
+        sender: Principal,
+        method: &str,
+        arg: &[u8],
+    ) -> CallResult {
+        if receiver == *cmc::CMC_ID {
+            return self.cmc_query(method);
+        }
+        match self.ledger_query(sender, method, arg) {
+            Some(result) => result,
+            None => Err(RejectResponse::from_canister(
+                receiver,
+                ErrorCode::CanisterMethodNotFound,
+                format!("Canister has no query method '{method}'."),
+            )),
+        }
+    }
+
+    /// A double's reply to `to`, `hops` cross-subnet hops after the request
+    /// arrived (the double's own nested calls included); `refund`: the
+    /// attached cycles it gives back.
+    pub(crate) fn double_reply(
+        &mut self,
+        respondent: Principal,
+        to: ReplyTo,
+        result: CallResult,
+        refund: u128,
+        hops: u64,
+    ) {
+        match to {
+            ReplyTo::Ingress(id) => {
+                self.ingress.insert(id, IngressState::Done(result));
+            }
+            ReplyTo::Canister {
+                caller,
+                callback_id,
+            } => {
+                let delay = hops * self.xnet.extra_rounds_per_hop;
+                self.inbox.push_back(Input::Response {
+                    originator: caller,
+                    respondent,
+                    callback_id,
+                    result,
+                    refund,
+                    not_before_round: self.round + 1 + delay,
+                    expiry: false,
+                });
+            }
+            ReplyTo::Nobody => {}
         }
     }
 }
