@@ -8,6 +8,7 @@ mod emulator_round;
 mod factory_cost;
 mod fleet;
 mod measure;
+mod neighbour;
 mod report;
 mod rollout;
 mod size;

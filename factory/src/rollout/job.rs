@@ -197,6 +197,11 @@ fn set_phase<E: Env, G: Management, M: Memory>(
         if run.token != job.token {
             return;
         }
+        let stopped = matches!(
+            phase,
+            JobPhase::Stopping | JobPhase::Snapshotting | JobPhase::Installing | JobPhase::Starting
+        );
+        s.admission.note_phase(job.canister, stopped);
         run.phase = phase;
         if let Some(id) = snapshot {
             run.snapshot_id = Some(id.to_vec());

@@ -64,6 +64,7 @@ impl<E: Env, G: Management, M: Memory> Drop for RunGuard<'_, E, G, M> {
         let Ok(mut s) = self.ctx.state.try_borrow_mut() else {
             return;
         };
+        s.admission.note_phase(self.canister, false);
         with_sched(&mut s, |s, sc| {
             let Some(mut item) = s.sched.items.get(&self.canister) else {
                 return;
