@@ -224,7 +224,7 @@ fn a_neighbour_flooding_the_subnet_makes_the_factory_back_off_and_speed_up_once_
         "fewer upgrades while flooded ({flooded} vs {free})"
     );
     assert!(
-        peak_after > mean_flooded,
+        u64::from(peak_after) > mean_flooded,
         "the window grew again once free: {windows:?}"
     );
     w.drive("the rest of the rollout", 5_000, ROUND, |w| {
