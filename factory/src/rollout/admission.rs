@@ -1,84 +1,135 @@
 //! Admission by the subnet's observed service rate: how many upgrades may be
-//! in flight now, learned from the factory's own completions and latencies.
-//! The IC gives a canister no figure of its subnet's spare capacity, so the
-//! window is a delay-based congestion controller (TCP Vegas' law, with slow
-//! start and a multiplicative cut on the IC's explicit "too busy" rejects).
+//! in flight, and how fast new ones may start, learned from the factory's own
+//! calls. The IC gives a canister no figure of its subnet's spare capacity;
+//! what it can see is how long its own heavy management calls (snapshot,
+//! install) take, and when it is refused as "too busy".
+//!
+//! # What is measured
+//! - `b_k`: the least duration of one of our heavy calls of kind `k`
+//!   (snapshot, install): what the call takes with nothing ahead of it;
+//! - `q`: our heavy calls outstanding *now* for longer than `b_k` plus half a
+//!   round. Each is a canister of ours stopped and waiting in the subnet's
+//!   queue: exactly the downtime to bound, and Vegas' queue estimate
+//!   `in_flight − rate × base_latency`, read directly instead of inferred
+//!   from whole-upgrade latencies (which show a queue only a round trip
+//!   after it formed: a slow start doubling meanwhile overshoots by double);
+//! - `B`: the least latency of a whole upgrade in this stage (taken →
+//!   recorded), the round trip.
 //!
 //! # The control law
-//! Let `W` be the window (upgrades allowed in flight), `n` the upgrades in
-//! flight when one completes, `L` the smoothed latency of a whole upgrade
-//! (taken → recorded) and `B` the least latency seen in this stage: what one
-//! upgrade takes when nothing waits ahead of it on the subnet. By Little's
-//! law the subnet serves `μ = n / L` upgrades per second, and of the `n` in
-//! flight `q = n × (1 − B / L)` are waiting in the subnet's queue instead of
-//! being served, each for `D = L − B`. The subnet serves its queue round by
-//! round, so waiting is judged in both units. Once per window's worth of
-//! completions (one round trip):
-//! - room, `q < ALPHA` (under one upgrade waiting) or `D` under half a
-//!   round: `W += 1` (in slow start, below `ssthresh`, `W += 1` per
-//!   completion: it doubles every round trip; slow start ends at the first
-//!   sign of a queue);
-//! - crowded, `q > BETA` (more than two waiting) and `D` over a round and a
-//!   half: our own queue only adds downtime and delays the neighbours'
-//!   calls; `W = min(W − 1, n·B/L + BETA)`: what the subnet serves within
-//!   the least latency, plus two, which drains our queue in one step (a
-//!   neighbour's flood must not find a backlog of ours before it);
-//! - in between: hold. The subnet stays busy (about one of ours always
-//!   waits, so it never idles for lack of work) while a stopped canister's
-//!   management work starts within about a round.
-//! - A SysTransient reject (`CanisterInstallCodeRateLimited`, a full queue,
-//!   `StopCanisterRequestTimeout`) or a bounded-wait call that timed out is
-//!   the IC saying "too much": `ssthresh = W / 2`, `W = ssthresh`, at most
-//!   once per round trip (the rejects of one overload arrive together).
+//! `W` (upgrades in flight) is judged at every event (a phase change, a
+//! completion, a tick) on the `q` of that moment:
+//! - **pacing**: new upgrades start at `W / B` per second at most (a token
+//!   bucket holding one round's worth plus one). A window released in a
+//!   burst sends its stops together, then its snapshots together: the last of
+//!   the burst waits `W` rounds in the queue although `W` staggered ones would
+//!   each find the subnet free, and the pipeline's stages idle in turn
+//!   (lock-step batches: on the emulator, a window of 9 gave 0.36 upgrades a
+//!   round where the subnet serves one);
+//! - **slow start**, until the first queue: `W += 1` every second completion
+//!   while `q = 0` (× 1.5 a round trip: the loop's delay is the few rounds
+//!   from a start to its first heavy call, and each round of it adds to the
+//!   overshoot). At the first `q ≥ 1`, `W` = the in-flight count the first
+//!   waiting call's upgrade started with: the knee, one more than the subnet
+//!   serves without a queue; slow start ends;
+//! - **congestion avoidance**: `q > BETA` (more than two of ours waiting):
+//!   `W −= q − ALPHA`, at most once per `B` (a cut shows only after a round
+//!   trip); `q = 0` through a whole window's worth of completions: `W += 1`;
+//!   otherwise hold: about one of ours waits, so the subnet never idles for
+//!   lack of work, and a stopped canister's heavy call starts within a round
+//!   or two;
+//! - a **SysTransient reject** (`CanisterInstallCodeRateLimited`, a full
+//!   queue, `StopCanisterRequestTimeout`) or a bounded-wait call that timed
+//!   out is the IC saying "too much": `W = W / 2`, at most once per round trip
+//!   (the rejects of one overload arrive together).
 //!
+//! After any cut `ssthresh = max(W_before / 2, W)`: once the subnet is free
+//! (`q = 0`), slow start climbs back fast to half of what was held before,
+//! then probes one a round trip. A neighbour flooding the subnet puts its
+//! calls ahead of ours: our heavy calls wait, `q` grows and `W` shrinks (we
+//! yield the subnet); once its queue has drained `q = 0` and `W` grows again.
 //! `W` never exceeds the plan's `max_in_flight` (the hard ceiling) nor falls
-//! below 1. A neighbour flooding the subnet raises `L` with `μ` unchanged or
-//! lower, so `q` grows and `W` shrinks: we yield the subnet; once it is free
-//! `L` falls back to `B`, `q < ALPHA`, and `W` grows again (slow start up to
-//! the `ssthresh` it had). Only upgrades that installed are latency samples
-//! (a skip or a restart-only run is shorter and says nothing of the subnet).
+//! below 1.
 //!
 //! Learned state lives on the heap: after a factory upgrade (or at a new
 //! rollout) it starts over from `INITIAL_WINDOW`, which costs a few round
 //! trips of slow start, never correctness.
 
+use candid::Principal;
+use std::collections::{BTreeMap, BTreeSet};
+
 /// Upgrades allowed in flight before anything is learned.
 pub const INITIAL_WINDOW: u32 = 2;
-/// Below this many of ours waiting (in thousandths) the window grows.
-pub const ALPHA_MILLI: u64 = 1_000;
-/// Above this many of ours waiting (in thousandths) it shrinks.
-pub const BETA_MILLI: u64 = 2_000;
-const BETA: u32 = (BETA_MILLI / 1_000) as u32;
+/// Of ours waiting at which the window holds instead of growing.
+pub const ALPHA: u32 = 1;
+/// Above this many of ours waiting the window shrinks.
+pub const BETA: u32 = 1;
 /// About one round on the IC (an application subnet finalizes about a block
 /// a second; an inference from its block rate, not a constant of the
-/// replica). Waiting counts in rounds: the subnet serves its queue round by
-/// round, so with a fast subnet one waiting upgrade is a whole round late
-/// even when `q` is small.
+/// replica). The subnet serves its queue round by round: a heavy call that
+/// took half a round more than its least waited behind others.
 pub const ROUND_NS: u64 = 1_000_000_000;
-/// Under half a round of queueing there is room.
 const HALF_ROUND_NS: u64 = ROUND_NS / 2;
-/// Over a round and a half, and more than `BETA` waiting: too many.
-const ROUND_AND_HALF_NS: u64 = 3 * ROUND_NS / 2;
-/// Weight of a new latency sample in the smoothed latency: 1/8 (TCP's).
-const SMOOTHING_SHIFT: u32 = 3;
 
-use candid::Principal;
-use std::collections::BTreeSet;
+/// Where a run is, as admission counts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunPhase {
+    /// Not stopped (checking, topping up, confirming, or done).
+    Running,
+    /// Stopping or stopped, no heavy call outstanding (stop, start).
+    Stopped,
+    /// A heavy management call outstanding on the stopped canister.
+    Heavy(HeavyKind),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HeavyKind {
+    Snapshot,
+    Install,
+}
+
+impl HeavyKind {
+    fn index(self) -> usize {
+        match self {
+            HeavyKind::Snapshot => 0,
+            HeavyKind::Install => 1,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct HeavyCall {
+    kind: HeavyKind,
+    since_ns: u64,
+    /// Runs in flight when this canister's upgrade started (itself included).
+    admitted_with: u32,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Admission {
-    /// Canisters whose run is between its stop and its start: what the
-    /// window costs in downtime right now (at most the runs in flight).
+    /// Canisters whose run is between its stop and its start.
     stopped: BTreeSet<Principal>,
+    /// In-flight count each run started with.
+    admitted: BTreeMap<Principal, u32>,
+    heavy: BTreeMap<Principal, HeavyCall>,
+    /// `b_k` per kind.
+    heavy_base_ns: [Option<u64>; 2],
     window: u32,
     ssthresh: u32,
+    /// The largest window seen served without a queue (slow start's exit,
+    /// raised by avoidance): what a freed subnet is climbed back to.
+    knee: Option<u32>,
     base_ns: Option<u64>,
-    smoothed_ns: Option<u64>,
-    /// Completions since the window last moved in congestion avoidance.
+    last_latency_ns: Option<u64>,
+    /// Completions toward the next slow-start step or round trip.
     served_since_move: u32,
+    /// Most of ours waiting since the window last moved in avoidance.
+    epoch_max_queued: u32,
+    queued: u32,
+    /// Pacing tokens, in thousandths of an upgrade.
+    tokens_milli: u64,
+    refilled_ns: Option<u64>,
     last_cut_ns: Option<u64>,
-    /// Of ours waiting at the last completion, in thousandths.
-    queued_milli: u64,
     cuts: u64,
 }
 
@@ -87,9 +138,10 @@ pub struct Admission {
 pub struct AdmissionView {
     pub window: u32,
     pub base_latency_ns: u64,
-    pub smoothed_latency_ns: u64,
-    pub queued_milli: u64,
-    /// Upgrades the subnet serves per 1,000 s at the current window (`W / L`).
+    pub latency_ns: u64,
+    /// Of ours waiting in the subnet's queue now (`q`).
+    pub queued: u32,
+    /// Upgrades the subnet serves per 1,000 s at the current window (`W / B`).
     pub served_per_ks: u64,
     pub cuts: u64,
 }
@@ -104,13 +156,20 @@ impl Admission {
     pub const fn new() -> Self {
         Admission {
             stopped: BTreeSet::new(),
+            admitted: BTreeMap::new(),
+            heavy: BTreeMap::new(),
+            heavy_base_ns: [None; 2],
             window: INITIAL_WINDOW,
             ssthresh: u32::MAX,
+            knee: None,
             base_ns: None,
-            smoothed_ns: None,
+            last_latency_ns: None,
             served_since_move: 0,
+            epoch_max_queued: 0,
+            queued: 0,
+            tokens_milli: 0,
+            refilled_ns: None,
             last_cut_ns: None,
-            queued_milli: 0,
             cuts: 0,
         }
     }
@@ -124,97 +183,191 @@ impl Admission {
         self.window
     }
 
+    fn slow_start(&self) -> bool {
+        self.window < self.ssthresh
+    }
+
     /// A new stage may upgrade differently (another snapshot policy): its
     /// least latency is learned anew; the window is kept.
     pub fn new_stage(&mut self) {
         self.base_ns = None;
-        self.smoothed_ns = None;
         self.served_since_move = 0;
+    }
+
+    /// Whether one more upgrade may start now: the window has room and the
+    /// pacing allows it (`in_flight` running, `ceiling` = `max_in_flight`).
+    pub fn may_start(&mut self, in_flight: u32, ceiling: u32, now_ns: u64) -> bool {
+        self.judge(now_ns, ceiling);
+        if in_flight >= self.limit(ceiling) {
+            return false;
+        }
+        self.refill(now_ns, ceiling);
+        // Nothing learned yet: the initial window at once.
+        self.base_ns.is_none() || self.tokens_milli >= 1_000
+    }
+
+    /// Whether a run may stop its canister now: at most `ALPHA` of ours
+    /// wait in the subnet's queue. Otherwise it hands its canister back to
+    /// the queue still running: a stop now would only add a canister waiting
+    /// stopped behind ours (the window's overshoot, or a neighbour's flood).
+    pub fn may_stop(&mut self, now_ns: u64, ceiling: u32) -> bool {
+        self.judge(now_ns, ceiling);
+        if self.queued <= ALPHA {
+            return true;
+        }
+        false
+    }
+
+    /// An upgrade started, `in_flight` with it.
+    pub fn on_started(&mut self, canister: Principal, in_flight: u32) {
+        self.admitted.insert(canister, in_flight);
+        self.tokens_milli = self.tokens_milli.saturating_sub(1_000);
+    }
+
+    fn refill(&mut self, now_ns: u64, ceiling: u32) {
+        let Some(base) = self.base_ns else {
+            self.refilled_ns = Some(now_ns);
+            return;
+        };
+        // No pacing gain, even in slow start (TCP's is 2 there): the subnet
+        // serves heavy calls at a rate, so starts faster than `W / B` queue
+        // at `W` below the knee and end slow start too early.
+        let w = u64::from(self.limit(ceiling));
+        let since = self.refilled_ns.map_or(0, |t| now_ns.saturating_sub(t));
+        self.refilled_ns = Some(now_ns);
+        // W / B upgrades a second; at most a round's worth (and one) saved.
+        let earned = u128::from(since) * u128::from(w) * 1_000 / u128::from(base.max(1));
+        let cap = w * 1_000 * ROUND_NS / base.max(1) + 1_000;
+        self.tokens_milli = (u128::from(self.tokens_milli) + earned).min(u128::from(cap)) as u64;
+    }
+
+    /// A run entered a phase.
+    pub fn note_phase(&mut self, canister: Principal, phase: RunPhase, now_ns: u64, ceiling: u32) {
+        if let Some(call) = self.heavy.remove(&canister) {
+            let took = now_ns.saturating_sub(call.since_ns).max(1);
+            let base = &mut self.heavy_base_ns[call.kind.index()];
+            *base = Some(base.map_or(took, |b| b.min(took)));
+        }
+        match phase {
+            RunPhase::Running => {
+                self.stopped.remove(&canister);
+            }
+            RunPhase::Stopped => {
+                self.stopped.insert(canister);
+            }
+            RunPhase::Heavy(kind) => {
+                self.stopped.insert(canister);
+                let admitted_with = self.admitted.get(&canister).copied().unwrap_or(self.window);
+                self.heavy.insert(
+                    canister,
+                    HeavyCall {
+                        kind,
+                        since_ns: now_ns,
+                        admitted_with,
+                    },
+                );
+            }
+        }
+        self.judge(now_ns, ceiling);
+    }
+
+    /// The run on `canister` ended (recorded, or handed back to the queue).
+    pub fn on_ended(&mut self, canister: Principal) {
+        self.stopped.remove(&canister);
+        self.heavy.remove(&canister);
+        self.admitted.remove(&canister);
+    }
+
+    /// Our heavy calls waiting now (`q`), and the least in-flight count any
+    /// of them started with.
+    fn waiting(&self, now_ns: u64) -> (u32, Option<u32>) {
+        let mut n = 0u32;
+        let mut knee: Option<u32> = None;
+        for call in self.heavy.values() {
+            let Some(base) = self.heavy_base_ns[call.kind.index()] else {
+                continue;
+            };
+            if now_ns.saturating_sub(call.since_ns) > base + HALF_ROUND_NS {
+                n += 1;
+                knee = Some(knee.map_or(call.admitted_with, |k| k.min(call.admitted_with)));
+            }
+        }
+        (n, knee)
+    }
+
+    fn judge(&mut self, now_ns: u64, ceiling: u32) {
+        let (q, knee) = self.waiting(now_ns);
+        self.queued = q;
+        self.epoch_max_queued = self.epoch_max_queued.max(q);
+        if q == 0 {
+            return;
+        }
+        if self.slow_start() && self.ssthresh == u32::MAX {
+            // The first queue: the knee is where it began.
+            let w = knee.unwrap_or(self.window).min(self.window);
+            self.window = w.clamp(1, ceiling.max(1));
+            self.ssthresh = self.window;
+            self.knee = Some(self.window);
+            self.served_since_move = 0;
+            self.epoch_max_queued = 0;
+            return;
+        }
+        if q > BETA && self.may_cut(now_ns) {
+            let before = self.window;
+            self.window = before.saturating_sub(q - ALPHA).clamp(1, ceiling.max(1));
+            self.ssthresh = self.knee.unwrap_or(before / 2).max(self.window);
+            self.after_cut(now_ns);
+        }
+    }
+
+    fn may_cut(&self, now_ns: u64) -> bool {
+        let rtt = self.base_ns.unwrap_or(0).max(ROUND_NS);
+        self.last_cut_ns
+            .is_none_or(|t| now_ns.saturating_sub(t) >= rtt)
+    }
+
+    fn after_cut(&mut self, now_ns: u64) {
+        self.last_cut_ns = Some(now_ns);
+        self.served_since_move = 0;
+        self.epoch_max_queued = 0;
+        self.cuts += 1;
     }
 
     /// An upgrade that installed took `latency_ns`; `in_flight` upgrades
     /// (this one included) were in flight; `ceiling` is `max_in_flight`.
-    pub fn on_served(&mut self, latency_ns: u64, in_flight: u32, ceiling: u32) {
+    pub fn on_served(&mut self, latency_ns: u64, in_flight: u32, ceiling: u32, now_ns: u64) {
         let latency = latency_ns.max(1);
-        let base = self.base_ns.map_or(latency, |b| b.min(latency));
-        self.base_ns = Some(base);
-        let smoothed = match self.smoothed_ns {
-            None => latency,
-            Some(s) => s - (s >> SMOOTHING_SHIFT) + (latency >> SMOOTHING_SHIFT),
-        }
-        .max(base);
-        self.smoothed_ns = Some(smoothed);
-        let n = u64::from(in_flight.max(1));
-        let delay = smoothed - base;
-        // q = n (1 − B/L), in thousandths.
-        self.queued_milli = n * 1_000 * delay / smoothed;
-        let room = self.queued_milli < ALPHA_MILLI || delay < HALF_ROUND_NS;
-        let crowded = self.queued_milli > BETA_MILLI && delay > ROUND_AND_HALF_NS;
+        self.base_ns = Some(self.base_ns.map_or(latency, |b| b.min(latency)));
+        self.last_latency_ns = Some(latency);
+        self.judge(now_ns, ceiling);
         // A window the rollout does not fill says nothing about a larger one.
-        let filled = in_flight.saturating_add(1) >= self.window;
-        // What the subnet serves within the least latency, plus BETA: the
-        // window that drains our queue at once.
-        let drained = u32::try_from(n * base / smoothed).unwrap_or(u32::MAX) + BETA;
-        if self.window < self.ssthresh {
-            // Slow start: the first queue ends the first one; later ones
-            // (after a backoff) climb back to the rate found before.
-            if !room && self.ssthresh == u32::MAX {
-                self.ssthresh = self.window;
-            }
-            // Climbing back (ssthresh known) asks for both signs of room:
-            // the smoothed latency lags, and a fast climb on a stale sign
-            // overshoots into the queue it just left.
-            let first = self.ssthresh == u32::MAX;
-            let clear = self.queued_milli < ALPHA_MILLI && delay < HALF_ROUND_NS;
-            if crowded {
-                self.window = self.window.min(drained);
-            } else if ((room && first) || clear) && filled {
-                self.window += 1;
-            } else if !first && !clear {
-                // Near the rate again: probe on from here, one a round trip.
-                self.ssthresh = self.window;
-            }
-        } else {
-            self.served_since_move += 1;
-            if self.served_since_move >= self.window {
+        let filled = in_flight.saturating_add(2) >= self.window;
+        self.served_since_move += 1;
+        if self.slow_start() {
+            if self.queued == 0 && filled {
                 self.served_since_move = 0;
-                if room && filled {
-                    self.window += 1;
-                } else if crowded {
-                    // Once the subnet is free again, slow start climbs
-                    // back halfway to this point (all the way overshoots:
-                    // this point was already too many).
-                    self.ssthresh = (self.window / 2).max(drained);
-                    self.window = (self.window - 1).min(drained);
-                }
+                self.window += 1;
             }
+        } else if self.served_since_move >= self.window {
+            if self.epoch_max_queued == 0 && self.queued == 0 && filled {
+                self.window += 1;
+                self.knee = Some(self.knee.map_or(self.window, |k| k.max(self.window)));
+            }
+            self.served_since_move = 0;
+            self.epoch_max_queued = self.queued;
         }
         self.window = self.window.clamp(1, ceiling.max(1));
     }
 
     /// The IC refused work as too much, or a bounded-wait call timed out.
     pub fn on_congested(&mut self, now_ns: u64) {
-        let rtt = self.smoothed_ns.unwrap_or(0).max(ROUND_NS);
-        if self
-            .last_cut_ns
-            .is_some_and(|t| now_ns.saturating_sub(t) < rtt)
-        {
+        if !self.may_cut(now_ns) {
             return;
         }
-        self.last_cut_ns = Some(now_ns);
-        self.ssthresh = (self.window / 2).max(1);
-        self.window = self.ssthresh;
-        self.served_since_move = 0;
-        self.cuts += 1;
-    }
-
-    /// A run entered a phase: `stopped` from its stop to its start.
-    pub fn note_phase(&mut self, canister: Principal, stopped: bool) {
-        if stopped {
-            self.stopped.insert(canister);
-        } else {
-            self.stopped.remove(&canister);
-        }
+        let before = self.window;
+        self.window = (before / 2).max(1);
+        self.ssthresh = self.window;
+        self.after_cut(now_ns);
     }
 
     pub fn stopped_now(&self) -> u32 {
@@ -222,14 +375,14 @@ impl Admission {
     }
 
     pub fn view(&self) -> AdmissionView {
-        let smoothed = self.smoothed_ns.unwrap_or(0);
+        let base = self.base_ns.unwrap_or(0);
         AdmissionView {
             window: self.window,
-            base_latency_ns: self.base_ns.unwrap_or(0),
-            smoothed_latency_ns: smoothed,
-            queued_milli: self.queued_milli,
+            base_latency_ns: base,
+            latency_ns: self.last_latency_ns.unwrap_or(0),
+            queued: self.queued,
             served_per_ks: (u128::from(self.window) * 1_000_000_000_000)
-                .checked_div(u128::from(smoothed))
+                .checked_div(u128::from(base))
                 .map_or(0, |v| v as u64),
             cuts: self.cuts,
         }

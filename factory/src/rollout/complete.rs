@@ -47,7 +47,7 @@ fn record<M: Memory>(
         // Reconciled meanwhile: another run owns the canister now.
         _ => return false,
     };
-    s.admission.note_phase(canister, false);
+    s.admission.on_ended(canister);
     if report.topped_up > 0 {
         sc.totals.top_ups += 1;
         sc.totals.top_up_cycles += report.topped_up;
@@ -74,7 +74,7 @@ fn record<M: Memory>(
             // A latency sample for the admission window (`admission`).
             let (n, ceiling) = (super::take::in_flight(s), super::take::cap(s));
             s.admission
-                .on_served(now.saturating_sub(run.since_ns), n, ceiling);
+                .on_served(now.saturating_sub(run.since_ns), n, ceiling, now);
             outcome(&mut user, &item, now, None);
             user.previous_version = user.version.replace(run.step.clone());
             // Without a new snapshot the old one predates the previous
@@ -151,6 +151,12 @@ fn record<M: Memory>(
                     Place::Done(Final::Failed)
                 }
             }
+        }
+        JobOutcome::Deferred => {
+            // Nothing happened to it: an interrupted run's record is kept
+            // for the next try (its install may have landed).
+            item.interrupted = interrupted.clone();
+            Place::Queue
         }
         JobOutcome::TooPoorToUpgrade { cycles, needed } => {
             let message = format!(

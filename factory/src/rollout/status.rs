@@ -54,7 +54,7 @@ fn admission<M: Memory>(s: &FactoryState<M>, sc: &Sched) -> AdmissionStatus {
         window: super::take::limit(s),
         stopped_now,
         base_latency_ns: v.base_latency_ns,
-        latency_ns: v.smoothed_latency_ns,
+        latency_ns: v.latency_ns,
         upgrades_per_ks: v.served_per_ks,
         policy_bound_per_kround: policy_bound,
         eta_at_rate_ns,

@@ -60,19 +60,38 @@ pub fn in_flight<M: Memory>(s: &FactoryState<M>) -> u32 {
 /// In flight allowed now: the admission window (the subnet's observed
 /// service rate, `admission`) under the plan's hard ceiling.
 pub fn limit<M: Memory>(s: &FactoryState<M>) -> u32 {
-    let fixed = s
-        .sched
-        .active_plan()
-        .is_some_and(|a| a.plan.admission == Some(AdmissionPolicy::Fixed));
-    if fixed {
+    if fixed(s) {
         cap(s)
     } else {
         s.admission.limit(cap(s))
     }
 }
 
-pub fn has_slot<M: Memory>(s: &FactoryState<M>) -> bool {
-    in_flight(s) < limit(s)
+/// Whether a run may stop its canister now (`Admission::may_stop`); always
+/// under a fixed plan.
+pub fn may_stop<M: Memory>(s: &mut FactoryState<M>, now: u64) -> bool {
+    if fixed(s) {
+        return true;
+    }
+    let ceiling = cap(s);
+    s.admission.may_stop(now, ceiling)
+}
+
+fn fixed<M: Memory>(s: &FactoryState<M>) -> bool {
+    s.sched
+        .active_plan()
+        .is_some_and(|a| a.plan.admission == Some(AdmissionPolicy::Fixed))
+}
+
+/// Whether one more upgrade may start now: under a fixed plan, a free slot
+/// under `max_in_flight`; else the admission window and its pacing.
+fn admits<M: Memory>(s: &mut FactoryState<M>, now: u64) -> bool {
+    let (n, ceiling) = (in_flight(s), cap(s));
+    if fixed(s) {
+        n < ceiling
+    } else {
+        s.admission.may_start(n, ceiling, now)
+    }
 }
 
 /// Starts the next startable canister, or None.
@@ -85,7 +104,7 @@ pub fn take_next<M: Memory>(s: &mut FactoryState<M>, now: u64) -> Option<Job> {
 
 fn take<M: Memory>(s: &mut FactoryState<M>, sc: &mut Sched, now: u64) -> Option<Job> {
     let epoch = s.epoch();
-    if !has_slot(s) {
+    if !admits(s, now) {
         return None;
     }
     for _ in 0..MAX_SETTLED_PER_TAKE {
@@ -108,7 +127,11 @@ fn take<M: Memory>(s: &mut FactoryState<M>, sc: &mut Sched, now: u64) -> Option<
             }
         }
         match start(s, sc, canister, item, now, epoch) {
-            Some(job) => return Some(job),
+            Some(job) => {
+                let n = in_flight(s);
+                s.admission.on_started(job.canister, n);
+                return Some(job);
+            }
             None => continue,
         }
     }
