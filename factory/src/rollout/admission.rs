@@ -11,8 +11,9 @@
 //!   round. Each is a canister of ours stopped and waiting in the subnet's
 //!   queue: exactly the downtime to bound, and Vegas' queue estimate
 //!   `in_flight − rate × base_latency`, read directly instead of inferred
-//!   from whole-upgrade latencies (which show a queue only a round trip
-//!   after it formed: a slow start doubling meanwhile overshoots by double);
+//!   from whole-upgrade latencies, which show a queue only a round trip
+//!   after it formed (an EWMA of them later still: the last version's slow
+//!   start doubled past the knee before its average moved);
 //! - `B`: the least latency of a whole upgrade in this stage (taken →
 //!   recorded), the round trip.
 //!
@@ -20,36 +21,42 @@
 //! `W` (upgrades in flight) is judged at every event (a phase change, a
 //! completion, a tick) on the `q` of that moment:
 //! - **pacing**: new upgrades start at `W / B` per second at most (a token
-//!   bucket holding one round's worth plus one). A window released in a
-//!   burst sends its stops together, then its snapshots together: the last of
-//!   the burst waits `W` rounds in the queue although `W` staggered ones would
-//!   each find the subnet free, and the pipeline's stages idle in turn
-//!   (lock-step batches: on the emulator, a window of 9 gave 0.36 upgrades a
-//!   round where the subnet serves one);
-//! - **slow start**, until the first queue: `W += 1` every second completion
-//!   while `q = 0` (× 1.5 a round trip: the loop's delay is the few rounds
-//!   from a start to its first heavy call, and each round of it adds to the
-//!   overshoot). At the first `q ≥ 1`, `W` = the in-flight count the first
-//!   waiting call's upgrade started with: the knee, one more than the subnet
-//!   serves without a queue; slow start ends;
-//! - **congestion avoidance**: `q > BETA` (more than two of ours waiting):
+//!   bucket holding one round's worth plus one), with no pacing gain even in
+//!   slow start. A window released in a burst sends its stops together, then
+//!   its snapshots together: the last of the burst waits `W` rounds in the
+//!   queue although `W` staggered ones would each find the subnet free, and
+//!   the pipeline's stages idle in turn (lock-step batches: on the emulator
+//!   a window of 9 gave 0.36 upgrades a round where the subnet serves one).
+//!   The subnet serves heavy calls at a *rate*, so starts faster than `W / B`
+//!   (TCP's gain of 2) queue below the knee and end slow start too early
+//!   (measured: at a window of 7 where the knee is 12);
+//! - **slow start**, until the first queue: `W += 1` per completion while
+//!   `q = 0` (doubling each round trip). At the first `q ≥ 1`, `W` = the
+//!   in-flight count the first waiting call's upgrade started with: the
+//!   knee, one more than the subnet serves without a queue;
+//! - **congestion avoidance**: `q > BETA` (more than one of ours waiting):
 //!   `W −= q − ALPHA`, at most once per `B` (a cut shows only after a round
-//!   trip); `q = 0` through a whole window's worth of completions: `W += 1`;
-//!   otherwise hold: about one of ours waits, so the subnet never idles for
-//!   lack of work, and a stopped canister's heavy call starts within a round
-//!   or two;
+//!   trip); `q = 0` through a whole window's worth of completions: `W += 1`
+//!   (and the knee with it); otherwise hold: one of ours waits, so the
+//!   subnet never idles for lack of work;
+//! - **the stop gate**: a run stops its canister only while at most `ALPHA`
+//!   of ours wait (`may_stop`); otherwise it hands the canister back to the
+//!   queue still running, without spending a try. The window's loop has a
+//!   delay of several rounds (a start reaches its first heavy call after a
+//!   status call and a stop), so whatever it overshoots meanwhile is held
+//!   here, before any downtime: the issue's "stops a canister only when the
+//!   management work for it can start within about a round";
 //! - a **SysTransient reject** (`CanisterInstallCodeRateLimited`, a full
 //!   queue, `StopCanisterRequestTimeout`) or a bounded-wait call that timed
 //!   out is the IC saying "too much": `W = W / 2`, at most once per round trip
 //!   (the rejects of one overload arrive together).
 //!
-//! After any cut `ssthresh = max(W_before / 2, W)`: once the subnet is free
-//! (`q = 0`), slow start climbs back fast to half of what was held before,
-//! then probes one a round trip. A neighbour flooding the subnet puts its
-//! calls ahead of ours: our heavy calls wait, `q` grows and `W` shrinks (we
-//! yield the subnet); once its queue has drained `q = 0` and `W` grows again.
-//! `W` never exceeds the plan's `max_in_flight` (the hard ceiling) nor falls
-//! below 1.
+//! After a cut `ssthresh` = the knee: once the subnet is free (`q = 0`) slow
+//! start climbs straight back to the rate found before. A neighbour flooding
+//! the subnet puts its calls ahead of ours: our heavy calls wait, `q` grows,
+//! stops are held and `W` shrinks (we yield the subnet); once its queue has
+//! drained `q = 0` and `W` grows again. `W` never exceeds the plan's
+//! `max_in_flight` (the hard ceiling) nor falls below 1.
 //!
 //! Learned state lives on the heap: after a factory upgrade (or at a new
 //! rollout) it starts over from `INITIAL_WINDOW`, which costs a few round
@@ -340,7 +347,8 @@ impl Admission {
         self.base_ns = Some(self.base_ns.map_or(latency, |b| b.min(latency)));
         self.last_latency_ns = Some(latency);
         self.judge(now_ns, ceiling);
-        // A window the rollout does not fill says nothing about a larger one.
+        // A window the rollout does not fill says nothing about a larger one
+        // (pacing lets the in-flight count trail the window by one or two).
         let filled = in_flight.saturating_add(2) >= self.window;
         self.served_since_move += 1;
         if self.slow_start() {

@@ -25,7 +25,7 @@ pub struct AdmissionStatus {
     pub window: u32,
     /// Canisters stopping, stopped or being installed right now.
     pub stopped_now: u32,
-    /// Least and smoothed latency of one upgrade, taken to recorded.
+    /// Least and latest latency of one upgrade, taken to recorded.
     pub base_latency_ns: u64,
     pub latency_ns: u64,
     /// The service rate at this window (`window / latency`), per 1,000 s
