@@ -63,7 +63,10 @@
 //! trips of slow start, never correctness.
 
 use candid::Principal;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, VecDeque};
+
+/// Stopped intervals kept for the downtime percentiles.
+pub const DOWNTIME_SAMPLES: usize = 1_000;
 
 /// Upgrades allowed in flight before anything is learned.
 pub const INITIAL_WINDOW: u32 = 2;
@@ -114,8 +117,10 @@ struct HeavyCall {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Admission {
-    /// Canisters whose run is between its stop and its start.
-    stopped: BTreeSet<Principal>,
+    /// Canisters whose run is between its stop and its start, since when.
+    stopped: BTreeMap<Principal, u64>,
+    /// The latest stopped intervals, at most `DOWNTIME_SAMPLES`.
+    downtimes: VecDeque<u64>,
     /// In-flight count each run started with.
     admitted: BTreeMap<Principal, u32>,
     heavy: BTreeMap<Principal, HeavyCall>,
@@ -151,6 +156,8 @@ pub struct AdmissionView {
     /// Upgrades the subnet serves per 1,000 s at the current window (`W / B`).
     pub served_per_ks: u64,
     pub cuts: u64,
+    /// Nearest-rank p50, p99 and max of the latest stopped intervals.
+    pub downtime_ns: [u64; 3],
 }
 
 impl Default for Admission {
@@ -162,7 +169,8 @@ impl Default for Admission {
 impl Admission {
     pub const fn new() -> Self {
         Admission {
-            stopped: BTreeSet::new(),
+            stopped: BTreeMap::new(),
+            downtimes: VecDeque::new(),
             admitted: BTreeMap::new(),
             heavy: BTreeMap::new(),
             heavy_base_ns: [None; 2],
@@ -257,13 +265,18 @@ impl Admission {
         }
         match phase {
             RunPhase::Running => {
-                self.stopped.remove(&canister);
+                if let Some(since) = self.stopped.remove(&canister) {
+                    if self.downtimes.len() >= DOWNTIME_SAMPLES {
+                        self.downtimes.pop_front();
+                    }
+                    self.downtimes.push_back(now_ns.saturating_sub(since));
+                }
             }
             RunPhase::Stopped => {
-                self.stopped.insert(canister);
+                self.stopped.entry(canister).or_insert(now_ns);
             }
             RunPhase::Heavy(kind) => {
-                self.stopped.insert(canister);
+                self.stopped.entry(canister).or_insert(now_ns);
                 let admitted_with = self.admitted.get(&canister).copied().unwrap_or(self.window);
                 self.heavy.insert(
                     canister,
@@ -393,7 +406,18 @@ impl Admission {
                 .checked_div(u128::from(base))
                 .map_or(0, |v| v as u64),
             cuts: self.cuts,
+            downtime_ns: self.downtime_percentiles(),
         }
+    }
+
+    fn downtime_percentiles(&self) -> [u64; 3] {
+        let mut v: Vec<u64> = self.downtimes.iter().copied().collect();
+        if v.is_empty() {
+            return [0; 3];
+        }
+        v.sort_unstable();
+        let rank = |p: usize| v[((v.len() * p).div_ceil(100)).clamp(1, v.len()) - 1];
+        [rank(50), rank(99), rank(100)]
     }
 }
 

@@ -67,6 +67,8 @@ fn a_heavy_call_waiting_a_round_past_its_least_ends_slow_start_at_the_knee() {
     assert!(a.may_stop(14 * ROUND, 500));
     assert_eq!(a.view().queued, 0);
     assert_eq!(a.stopped_now(), 1, "the first is still stopped");
+    // Its stopped interval (heavy call at 10, running at 14) is the only one.
+    assert_eq!(a.view().downtime_ns, [4 * ROUND; 3]);
 }
 
 #[test]

@@ -59,6 +59,9 @@ fn admission<M: Memory>(s: &FactoryState<M>, sc: &Sched) -> AdmissionStatus {
         policy_bound_per_kround: policy_bound,
         eta_at_rate_ns,
         cuts: v.cuts,
+        downtime_p50_ns: v.downtime_ns[0],
+        downtime_p99_ns: v.downtime_ns[1],
+        downtime_max_ns: v.downtime_ns[2],
     }
 }
 

@@ -40,6 +40,11 @@ pub struct AdmissionStatus {
     pub eta_at_rate_ns: Option<u64>,
     /// Times a SysTransient reject or a timeout halved the window.
     pub cuts: u64,
+    /// Stopped intervals (stop sent → start answered) of the latest
+    /// upgrades, as the factory saw them: p50, p99, max.
+    pub downtime_p50_ns: u64,
+    pub downtime_p99_ns: u64,
+    pub downtime_max_ns: u64,
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]

@@ -185,12 +185,17 @@ fn print_scheduler(s: &RolloutStatus) {
 pub fn admission_line(a: &factory_client::AdmissionStatus) -> String {
     let secs = |ns: u64| ns as f64 / 1e9;
     let mut line = format!(
-        "admission: window={} stopped_now={} rate={:.2}/s latency={:.1}s (least {:.1}s) cuts={}",
+        "admission: window={} stopped_now={} rate={:.2}/round latency={:.1}s (least {:.1}s) \
+         downtime p50/p99/max={:.0}/{:.0}/{:.0}s cuts={}",
         a.window,
         a.stopped_now,
+        // One round a second on an application subnet.
         a.upgrades_per_ks as f64 / 1_000.0,
         secs(a.latency_ns),
         secs(a.base_latency_ns),
+        secs(a.downtime_p50_ns),
+        secs(a.downtime_p99_ns),
+        secs(a.downtime_max_ns),
         a.cuts
     );
     if let Some(bound) = a.policy_bound_per_kround {
