@@ -115,6 +115,16 @@ impl Fleet {
 
     /// Runs a rollout to its end; panics if it does not complete cleanly.
     pub fn rollout(&self, plan: RolloutPlan) -> RolloutRun {
+        self.rollout_with(plan, |_| {})
+    }
+
+    /// [`Fleet::rollout`], calling `before_round` before every round (another
+    /// app's work on the same subnet).
+    pub fn rollout_with(
+        &self,
+        plan: RolloutPlan,
+        mut before_round: impl FnMut(&ic_emulator::Emulator),
+    ) -> RolloutRun {
         let emu = &self.world.emu;
         let admin = self.world.admin();
         let totals = self.totals();
@@ -126,6 +136,7 @@ impl Fleet {
             admin.start_rollout(plan).expect("start_rollout");
             while admin.rollout_status().expect("status").active.is_some() {
                 assert!(emu.rounds() - rounds < MAX_ROUNDS, "the rollout never ends");
+                before_round(emu);
                 self.round();
                 let now = emu.management_calls_in_flight(self.world.factory).current;
                 peak = peak.max(now);
@@ -173,6 +184,7 @@ pub fn plan(version: &str, in_flight: u32) -> RolloutPlan {
         top_up: None,
         allow_downgrade: None,
         supersede: None,
+        admission: None,
     }
 }
 

@@ -9,6 +9,7 @@ mod factory_cost;
 mod fleet;
 mod fleet_subnets;
 mod measure;
+mod neighbour;
 mod report;
 mod rollout;
 mod size;

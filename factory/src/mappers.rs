@@ -44,6 +44,7 @@ impl From<&Plan> for factory_api::Plan {
             snapshot: p.snapshot,
             top_up: p.top_up,
             allow_downgrade: p.allow_downgrade,
+            admission: p.admission.unwrap_or_default(),
         }
     }
 }

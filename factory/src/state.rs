@@ -94,6 +94,9 @@ pub struct FactoryState<M: Memory> {
     /// The memories the per-user structures live in (users, both reverse
     /// indexes, version counts), for the stable-bytes-per-user metric.
     pub user_memories: Vec<M>,
+    /// The rollout's admission window, learned from completions; heap only
+    /// (re-learned after an upgrade, see `rollout::admission`).
+    pub admission: crate::rollout::admission::Admission,
 }
 
 pub type VMem<I> = VirtualMemory<I>;
@@ -147,6 +150,7 @@ impl<I: Memory> FactoryState<VMem<I>> {
             ]
             .map(m)
             .into(),
+            admission: crate::rollout::admission::Admission::new(),
         }
     }
 }

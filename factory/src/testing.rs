@@ -90,6 +90,9 @@ pub struct FakeIc {
     pub next_snapshot: u64,
     /// Methods to fail, with how many more times.
     pub failing: BTreeMap<&'static str, u32>,
+    /// Of those, the ones refused as SYS_TRANSIENT (the subnet too busy:
+    /// rate limited, queue full) rather than CANISTER_ERROR.
+    pub transient: BTreeSet<&'static str>,
     pub calls: Vec<&'static str>,
     /// Canisters whose stop never completes (it times out).
     pub never_stops: BTreeSet<Principal>,
@@ -137,6 +140,13 @@ impl FakeManagement {
         self.ic.borrow_mut().failing.insert(method, times);
     }
 
+    /// `fail`, refused as SYS_TRANSIENT (e.g. `CanisterInstallCodeRateLimited`).
+    pub fn fail_transient(&self, method: &'static str, times: u32) {
+        let mut ic = self.ic.borrow_mut();
+        ic.failing.insert(method, times);
+        ic.transient.insert(method);
+    }
+
     pub fn calls(&self, method: &str) -> usize {
         self.ic
             .borrow()
@@ -178,7 +188,7 @@ impl FakeManagement {
                 *n -= 1;
                 return Err(CallFailure {
                     method,
-                    reject_code: 5,
+                    reject_code: if ic.transient.contains(method) { 2 } else { 5 },
                     message: format!("injected failure of {method}"),
                 });
             }

@@ -3,7 +3,7 @@
 //! new failure reason printed the moment its count grows.
 
 use crate::commands::stage_line;
-use factory_client::{ActiveRollout, StagePhase};
+use factory_client::{ActiveRollout, AdmissionStatus, StagePhase};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
 
@@ -44,8 +44,9 @@ impl RolloutProgress {
         }
     }
 
-    /// Shows one observation of the active rollout.
-    pub fn update(&mut self, round: u64, a: &ActiveRollout) {
+    /// Shows one observation of the active rollout and of its admission
+    /// (the live rate, canisters stopped now, downtime percentiles).
+    pub fn update(&mut self, round: u64, a: &ActiveRollout, adm: &AdmissionStatus) {
         for f in &a.failure_reasons {
             let seen = self.failures_seen.entry(f.reason.clone()).or_insert(0);
             if f.count > *seen {
@@ -73,8 +74,11 @@ impl RolloutProgress {
             if let Some(s) = current {
                 bar.set_prefix(s.name.clone());
                 bar.set_message(format!(
-                    "upgraded {} failed {} in flight {}",
-                    s.counters.upgraded, s.counters.failed, s.counters.in_flight
+                    "upgraded {} failed {} in flight {} | {}",
+                    s.counters.upgraded,
+                    s.counters.failed,
+                    s.counters.in_flight,
+                    admission_summary(adm)
                 ));
             }
             if !bar.is_hidden() {
@@ -85,7 +89,10 @@ impl RolloutProgress {
         if let Some(s) = current {
             let line = stage_line(s);
             if line != self.last_line {
-                self.say(&format!("round {round}: {line}"));
+                self.say(&format!(
+                    "round {round}: {line} | {}",
+                    admission_summary(adm)
+                ));
                 self.last_line = line;
             }
         }
@@ -96,4 +103,18 @@ impl RolloutProgress {
             b.finish_and_clear();
         }
     }
+}
+
+/// Upgrades per round (one round a second on an application subnet), what
+/// is stopped now and the stopped intervals' p50 / p99 / max.
+pub fn admission_summary(a: &AdmissionStatus) -> String {
+    let secs = |ns: u64| ns / 1_000_000_000;
+    format!(
+        "{:.2} upgrades/round, {} stopped now, downtime p50/p99/max {}/{}/{} s",
+        a.upgrades_per_ks as f64 / 1_000.0,
+        a.stopped_now,
+        secs(a.downtime_p50_ns),
+        secs(a.downtime_p99_ns),
+        secs(a.downtime_max_ns)
+    )
 }

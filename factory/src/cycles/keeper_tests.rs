@@ -280,6 +280,7 @@ fn roll_out(h: &Harness, target: &str) -> RolloutEnd {
         retry: None,
         filter: None,
         snapshot: None,
+        admission: None,
         // No plan top-up: what is tested is the frozen-canister rule.
         top_up: Some(crate::rollout::plan::TopUpPolicy {
             below: 0,

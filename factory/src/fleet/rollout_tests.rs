@@ -26,6 +26,7 @@ fn plan(stages: Vec<StagePlan>) -> RolloutPlan {
         retry: None,
         filter: None,
         snapshot: None,
+        admission: None,
         top_up: None,
         allow_downgrade: None,
         supersede: None,
@@ -87,6 +88,7 @@ fn active(id: u64, n: usize, cur: u8, c: StageCounters, enumerated: bool) -> Pol
             below: 0,
             amount: 0,
         },
+        admission: factory_api::rollout::AdmissionPolicy::default(),
         allow_downgrade: false,
     };
     Polled::Active(Box::new(ActiveRollout {

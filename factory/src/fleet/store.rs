@@ -334,6 +334,7 @@ mod tests {
             retry: None,
             filter: None,
             snapshot: None,
+            admission: None,
             top_up: None,
             allow_downgrade: None,
             supersede: None,

@@ -47,6 +47,7 @@ fn record<M: Memory>(
         // Reconciled meanwhile: another run owns the canister now.
         _ => return false,
     };
+    s.admission.on_ended(canister);
     if report.topped_up > 0 {
         sc.totals.top_ups += 1;
         sc.totals.top_up_cycles += report.topped_up;
@@ -70,6 +71,10 @@ fn record<M: Memory>(
     };
     let next = match outcome_now {
         JobOutcome::Upgraded { snapshot_id } => {
+            // A latency sample for the admission window (`admission`).
+            let (n, ceiling) = (super::take::in_flight(s), super::take::cap(s));
+            s.admission
+                .on_served(now.saturating_sub(run.since_ns), n, ceiling, now);
             outcome(&mut user, &item, now, None);
             user.previous_version = user.version.replace(run.step.clone());
             // Without a new snapshot the old one predates the previous
@@ -112,7 +117,17 @@ fn record<M: Memory>(
             }
             let message = error.to_string();
             outcome(&mut user, &item, now, Some(message.clone()));
-            item.attempts = item.attempts.saturating_add(1);
+            // The subnet too busy for it now (rate limited, queue full): not
+            // the canister's failure; a smaller window, the same try again.
+            // A stop that timed out counts as a try (the canister may never
+            // stop), and also shrinks the window.
+            let congested = congestion(&error);
+            if congested.is_some() {
+                s.admission.on_congested(now);
+            }
+            if congested != Some(Congestion::SubnetBusy) {
+                item.attempts = item.attempts.saturating_add(1);
+            }
             item.last_error = Some(reasons::truncate(message.clone(), MAX_OUTCOME_ERROR));
             if let Some(r) = running {
                 item.must_start = !r;
@@ -122,7 +137,7 @@ fn record<M: Memory>(
             if item.attempts < policy.max_attempts && !orphan {
                 sc.totals.retries += 1;
                 Place::Retry {
-                    ready_at_ns: now.saturating_add(backoff_ns(&policy, item.attempts)),
+                    ready_at_ns: now.saturating_add(backoff_ns(&policy, item.attempts.max(1))),
                 }
             } else {
                 reasons::record(s, reasons::group(&error), &message);
@@ -136,6 +151,12 @@ fn record<M: Memory>(
                     Place::Done(Final::Failed)
                 }
             }
+        }
+        JobOutcome::Deferred => {
+            // Nothing happened to it: an interrupted run's record is kept
+            // for the next try (its install may have landed).
+            item.interrupted = interrupted.clone();
+            Place::Queue
         }
         JobOutcome::TooPoorToUpgrade { cycles, needed } => {
             let message = format!(
@@ -155,6 +176,38 @@ fn record<M: Memory>(
     s.put_user(user);
     place(s, sc, canister, item, next);
     true
+}
+
+/// Management methods that count toward a subnet's round budget for heavy
+/// messages (`counts_toward_round_limit`,
+/// rs/execution_environment/src/ic00_permissions.rs) among those a job calls.
+const HEAVY_METHODS: [&str; 2] = ["install_chunked_code", "take_canister_snapshot"];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Congestion {
+    /// Install or snapshot refused as too much for now.
+    SubnetBusy,
+    /// A stop or any other call that timed out.
+    TimedOut,
+}
+
+fn congestion(error: &crate::error::FactoryError) -> Option<Congestion> {
+    match error {
+        crate::error::FactoryError::ManagementCall {
+            method,
+            reject_code,
+            ..
+        } if super::admission::is_congestion(*reject_code) => Some(
+            // Only the heavy calls the subnet rations per round; a canister
+            // unreachable on every call is not the subnet being busy.
+            if *reject_code == 2 && HEAVY_METHODS.contains(&method.as_str()) {
+                Congestion::SubnetBusy
+            } else {
+                Congestion::TimedOut
+            },
+        ),
+        _ => None,
+    }
 }
 
 /// Done at the target, or queued again for the next step of the path.

@@ -88,6 +88,8 @@ fn start<M: Memory>(
             eligible_estimate,
         });
     });
+    // Another module: its upgrades' least latency is learned anew.
+    s.admission.new_stage();
     Ok(id)
 }
 

@@ -29,6 +29,9 @@ pub enum JobOutcome {
     },
     /// A top-up would take the factory below its reserve.
     LowCycles { balance: u128, needed: u128 },
+    /// Not stopped: the subnet's queue already holds ours waiting
+    /// (`take::may_stop`); back to the queue, running, no try spent.
+    Deferred,
     /// Too poor to be upgraded (the IC refuses the install) and the factory
     /// cannot pay for it: skipped, not failed (`cycles::frozen`).
     TooPoorToUpgrade { cycles: u128, needed: u128 },
@@ -95,6 +98,10 @@ async fn steps<E: Env, G: Management, M: Memory>(
     }
     if let Err(outcome) = unfreeze(ctx, job, &status, topped_up).await {
         return outcome;
+    }
+    let now = ctx.env.now_ns();
+    if !ctx.with(|s| super::take::may_stop(s, now)) {
+        return JobOutcome::Deferred;
     }
     let req = UpgradeRequest {
         canister_id: c,
@@ -187,6 +194,7 @@ fn set_phase<E: Env, G: Management, M: Memory>(
     phase: JobPhase,
     snapshot: Option<&[u8]>,
 ) {
+    let now = ctx.env.now_ns();
     ctx.with(|s| {
         let Some(mut item) = s.sched.items.get(&job.canister) else {
             return;
@@ -197,6 +205,15 @@ fn set_phase<E: Env, G: Management, M: Memory>(
         if run.token != job.token {
             return;
         }
+        use super::admission::{HeavyKind, RunPhase};
+        let counted = match phase {
+            JobPhase::Stopping | JobPhase::Starting => RunPhase::Stopped,
+            JobPhase::Snapshotting => RunPhase::Heavy(HeavyKind::Snapshot),
+            JobPhase::Installing => RunPhase::Heavy(HeavyKind::Install),
+            _ => RunPhase::Running,
+        };
+        let ceiling = super::take::cap(s);
+        s.admission.note_phase(job.canister, counted, now, ceiling);
         run.phase = phase;
         if let Some(id) = snapshot {
             run.snapshot_id = Some(id.to_vec());

@@ -20,6 +20,7 @@
 //! (ready time), or in flight (epoch, canister); [`transitions`] keeps the
 //! per-stage counters equal to those sets.
 
+pub mod admission;
 pub mod arming;
 pub mod complete;
 pub mod control;

@@ -5,7 +5,8 @@ use crate::error::FactoryError;
 use candid::{CandidType, Deserialize, Principal};
 
 pub use factory_api::{
-    RetryPolicy, RolloutFilter, RolloutPlan, SnapshotPolicy, StagePlan, TopUpPolicy,
+    AdmissionPolicy, RetryPolicy, RolloutFilter, RolloutPlan, SnapshotPolicy, StagePlan,
+    TopUpPolicy,
 };
 
 const SECOND_NS: u64 = 1_000_000_000;
@@ -39,6 +40,9 @@ pub struct Plan {
     pub snapshot: SnapshotPolicy,
     pub top_up: TopUpPolicy,
     pub allow_downgrade: bool,
+    /// Optional so that a plan stored before it existed still decodes
+    /// (None: `Adaptive`).
+    pub admission: Option<AdmissionPolicy>,
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -115,6 +119,7 @@ impl Normalize for RolloutPlan {
             snapshot: self.snapshot.unwrap_or(SnapshotPolicy::ReplacePrevious),
             top_up,
             allow_downgrade: self.allow_downgrade.unwrap_or(false),
+            admission: Some(self.admission.unwrap_or_default()),
         })
     }
 }

@@ -71,6 +71,10 @@ pub fn evaluate<M: Memory>(s: &mut FactoryState<M>, now: u64) -> Decision {
         }
         Decision::Advanced { to_stage: p.stage }
     });
+    if let Decision::Advanced { .. } = decision {
+        // The next stage may upgrade differently (its snapshot policy).
+        s.admission.new_stage();
+    }
     if decision == Decision::Completed {
         end_rollout(s, RolloutEnd::Completed, now);
     }

@@ -9,8 +9,8 @@ use candid::Principal;
 use ic_stable_structures::Memory;
 
 pub use factory_api::{
-    ActiveRollout, HistoryPage, HistoryQuery, PendingUpgrade, RolloutStatus, StagePhase,
-    StageStatus, UpgradeStatus,
+    ActiveRollout, AdmissionStatus, HistoryPage, HistoryQuery, PendingUpgrade, RolloutStatus,
+    StagePhase, StageStatus, UpgradeStatus,
 };
 
 pub fn rollout_status<M: Memory>(s: &FactoryState<M>, now: u64) -> RolloutStatus {
@@ -26,8 +26,51 @@ pub fn rollout_status<M: Memory>(s: &FactoryState<M>, now: u64) -> RolloutStatus
         in_flight: super::take::in_flight(s),
         max_in_flight: super::take::cap(s),
         totals: sc.totals.clone(),
+        admission: admission(s, sc),
     }
 }
+
+fn admission<M: Memory>(s: &FactoryState<M>, sc: &Sched) -> AdmissionStatus {
+    let v = s.admission.view();
+    let stopped_now = s.admission.stopped_now();
+    let (policy_bound, remaining) = match (s.sched.active_plan(), sc.rollout.as_ref()) {
+        (Some(a), Some(p)) => {
+            let snap =
+                super::take::snapshots_in_stage(a.plan.snapshot, p.stage, a.plan.stages.len());
+            let attempted: u64 = p.stages.iter().map(StageCounters::attempted).sum();
+            (
+                snap.then_some(SNAPSHOTS_PER_KROUND),
+                Some(p.eligible_estimate.saturating_sub(attempted)),
+            )
+        }
+        _ => (None, None),
+    };
+    let eta_at_rate_ns = remaining.and_then(|r| {
+        (u128::from(r) * 1_000 * 1_000_000_000)
+            .checked_div(u128::from(v.served_per_ks))
+            .map(|ns| ns as u64)
+    });
+    AdmissionStatus {
+        window: super::take::limit(s),
+        stopped_now,
+        base_latency_ns: v.base_latency_ns,
+        latency_ns: v.latency_ns,
+        upgrades_per_ks: v.served_per_ks,
+        policy_bound_per_kround: policy_bound,
+        eta_at_rate_ns,
+        cuts: v.cuts,
+        downtime_p50_ns: v.downtime_ns[0],
+        downtime_p99_ns: v.downtime_ns[1],
+        downtime_max_ns: v.downtime_ns[2],
+    }
+}
+
+/// A snapshot counts `DEFAULT_CANISTERS_SNAPSHOT_BASELINE_INSTRUCTIONS` (2 B,
+/// rs/config/src/subnet_config.rs) against the heavy-message budget of
+/// `max_instructions_per_round / SUBNET_MESSAGES_LIMIT_FRACTION` (7 B / 16,
+/// rs/execution_environment/src/scheduler.rs), checked before each message:
+/// one snapshot fills a round, so at most one per round.
+pub const SNAPSHOTS_PER_KROUND: u64 = 1_000;
 
 fn active<M: Memory>(s: &FactoryState<M>, a: &ActivePlan, p: &Progress, now: u64) -> ActiveRollout {
     let stages = a

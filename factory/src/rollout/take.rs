@@ -4,7 +4,7 @@
 //! counts are exact before the first call goes out.
 
 use super::model::*;
-use super::plan::{SnapshotPolicy, TopUpPolicy, DEFAULT_TOP_UP};
+use super::plan::{AdmissionPolicy, SnapshotPolicy, TopUpPolicy, DEFAULT_TOP_UP};
 use super::reasons;
 use super::transitions::{discard, place, Place};
 use crate::error::FactoryError;
@@ -57,8 +57,41 @@ pub fn in_flight<M: Memory>(s: &FactoryState<M>) -> u32 {
     u32::try_from(s.sched.running.len()).unwrap_or(u32::MAX)
 }
 
-pub fn has_slot<M: Memory>(s: &FactoryState<M>) -> bool {
-    in_flight(s) < cap(s)
+/// In flight allowed now: the admission window (the subnet's observed
+/// service rate, `admission`) under the plan's hard ceiling.
+pub fn limit<M: Memory>(s: &FactoryState<M>) -> u32 {
+    if fixed(s) {
+        cap(s)
+    } else {
+        s.admission.limit(cap(s))
+    }
+}
+
+/// Whether a run may stop its canister now (`Admission::may_stop`); always
+/// under a fixed plan.
+pub fn may_stop<M: Memory>(s: &mut FactoryState<M>, now: u64) -> bool {
+    if fixed(s) {
+        return true;
+    }
+    let ceiling = cap(s);
+    s.admission.may_stop(now, ceiling)
+}
+
+fn fixed<M: Memory>(s: &FactoryState<M>) -> bool {
+    s.sched
+        .active_plan()
+        .is_some_and(|a| a.plan.admission == Some(AdmissionPolicy::Fixed))
+}
+
+/// Whether one more upgrade may start now: under a fixed plan, a free slot
+/// under `max_in_flight`; else the admission window and its pacing.
+fn admits<M: Memory>(s: &mut FactoryState<M>, now: u64) -> bool {
+    let (n, ceiling) = (in_flight(s), cap(s));
+    if fixed(s) {
+        n < ceiling
+    } else {
+        s.admission.may_start(n, ceiling, now)
+    }
 }
 
 /// Starts the next startable canister, or None.
@@ -71,7 +104,7 @@ pub fn take_next<M: Memory>(s: &mut FactoryState<M>, now: u64) -> Option<Job> {
 
 fn take<M: Memory>(s: &mut FactoryState<M>, sc: &mut Sched, now: u64) -> Option<Job> {
     let epoch = s.epoch();
-    if !has_slot(s) {
+    if !admits(s, now) {
         return None;
     }
     for _ in 0..MAX_SETTLED_PER_TAKE {
@@ -94,7 +127,11 @@ fn take<M: Memory>(s: &mut FactoryState<M>, sc: &mut Sched, now: u64) -> Option<
             }
         }
         match start(s, sc, canister, item, now, epoch) {
-            Some(job) => return Some(job),
+            Some(job) => {
+                let n = in_flight(s);
+                s.admission.on_started(job.canister, n);
+                return Some(job);
+            }
             None => continue,
         }
     }
@@ -172,7 +209,7 @@ fn start<M: Memory>(
         phase: JobPhase::Checking,
         snapshot_id: None,
     };
-    let (snapshot, top_up) = policies(s, &item);
+    let (snapshot, top_up) = policies(s, &item, key_stage(&item));
     let job = Job {
         canister,
         owner: item.owner,
@@ -228,13 +265,32 @@ fn release<M: Memory>(s: &FactoryState<M>, version: &str) -> Result<Release, Set
 
 /// Snapshot and top-up policy: the rollout's for its items, the defaults
 /// for on-demand ones.
-fn policies<M: Memory>(s: &FactoryState<M>, item: &Item) -> (bool, TopUpPolicy) {
+fn policies<M: Memory>(s: &FactoryState<M>, item: &Item, stage: u8) -> (bool, TopUpPolicy) {
     match s.sched.active_plan() {
         Some(a) if item.rollout.is_some_and(|r| r.id == a.id) => (
-            a.plan.snapshot == SnapshotPolicy::ReplacePrevious,
+            snapshots_in_stage(a.plan.snapshot, stage, a.plan.stages.len()),
             a.plan.top_up,
         ),
         _ => (true, DEFAULT_TOP_UP),
+    }
+}
+
+fn key_stage(item: &Item) -> u8 {
+    item.rollout.map_or(0, |r| r.stage)
+}
+
+/// Whether an upgrade in `stage` (of `stages`) takes a snapshot first.
+/// `CanaryStages`: every stage but the last, the one that completes the
+/// fleet; so a one-stage plan takes none. The snapshot is taken after the
+/// stop, never of a running canister: the interface spec's
+/// `take_canister_snapshot` asks that the canister be stopped first, since a
+/// snapshot with calls outstanding restores a state awaiting callbacks that
+/// will never come (management-canister.md, `take_canister_snapshot` note).
+pub fn snapshots_in_stage(policy: SnapshotPolicy, stage: u8, stages: usize) -> bool {
+    match policy {
+        SnapshotPolicy::Never => false,
+        SnapshotPolicy::ReplacePrevious => true,
+        SnapshotPolicy::CanaryStages => usize::from(stage) + 1 < stages,
     }
 }
 

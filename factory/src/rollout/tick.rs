@@ -106,7 +106,14 @@ fn reconcile_stale<M: Memory>(s: &mut FactoryState<M>, now: u64) -> u32 {
             if !settle::settled(run, sc.upgraded_at_ns, now) {
                 continue;
             }
-            item.interrupted = Some(run.clone());
+            // An earlier interrupted run that got as far as its install is
+            // kept: this one (interrupted again, before its own install)
+            // would hide that the module may have landed.
+            let earlier = item
+                .interrupted
+                .take()
+                .filter(|r| r.phase >= JobPhase::Installing && r.phase > run.phase);
+            item.interrupted = Some(earlier.unwrap_or_else(|| run.clone()));
             sc.totals.reconciled += 1;
             n += 1;
             place(s, sc, key.canister, item, Place::Queue);

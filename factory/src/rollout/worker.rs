@@ -23,11 +23,13 @@ pub async fn worker<E: Env, G: Management, M: Memory>(ctx: Ctx<'_, E, G, M>, fir
         };
         let report = run_job(&ctx, &job).await;
         guard.disarm();
+        // Held back before its stop: the next one would be too.
+        let deferred = report.outcome == super::job::JobOutcome::Deferred;
         let now = ctx.env.now_ns();
         let stopping = ctx.env.is_stopping();
         let next = ctx.with(|s| {
             complete(s, job.canister, job.token, report, now);
-            if stopping {
+            if stopping || deferred {
                 None
             } else {
                 take_next(s, now)
@@ -64,6 +66,7 @@ impl<E: Env, G: Management, M: Memory> Drop for RunGuard<'_, E, G, M> {
         let Ok(mut s) = self.ctx.state.try_borrow_mut() else {
             return;
         };
+        s.admission.on_ended(self.canister);
         with_sched(&mut s, |s, sc| {
             let Some(mut item) = s.sched.items.get(&self.canister) else {
                 return;

@@ -26,6 +26,21 @@ pub struct RolloutPlan {
     pub allow_downgrade: Option<bool>,
     /// Replace the active rollout, which is archived as superseded.
     pub supersede: Option<bool>,
+    /// Default: `Adaptive`.
+    pub admission: Option<AdmissionPolicy>,
+}
+
+/// How many upgrades run at once.
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum AdmissionPolicy {
+    /// As many as the subnet is seen to serve without a queue (learned from
+    /// the upgrades' own latencies and the IC's rejects), at most
+    /// `max_in_flight`.
+    #[default]
+    Adaptive,
+    /// Always `max_in_flight`: the schedule before admission, for
+    /// comparisons, or for a subnet whose capacity the operator knows.
+    Fixed,
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -66,6 +81,11 @@ pub enum SnapshotPolicy {
     /// Snapshot before installing, replacing the one of the previous upgrade
     /// (the IC keeps at most 10 per canister).
     ReplacePrevious,
+    /// Snapshot in every stage but the last (the canary stages, where a
+    /// rollback is most likely), none in the stage that completes the fleet:
+    /// a snapshot counts 2 B instructions against the subnet's round, so it
+    /// bounds the rollout to about one upgrade per round.
+    CanaryStages,
 }
 
 /// Cycles for user canisters about to be upgraded: an install costs cycles,
@@ -95,6 +115,7 @@ pub struct Plan {
     pub snapshot: SnapshotPolicy,
     pub top_up: TopUpPolicy,
     pub allow_downgrade: bool,
+    pub admission: AdmissionPolicy,
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]

@@ -14,6 +14,37 @@ pub struct RolloutStatus {
     pub in_flight: u32,
     pub max_in_flight: u32,
     pub totals: Totals,
+    pub admission: AdmissionStatus,
+}
+
+/// The admission window, learned from the factory's own completions: how
+/// many upgrades the subnet is seen to serve, and what waits stopped now.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct AdmissionStatus {
+    /// Upgrades allowed in flight now (under `max_in_flight`).
+    pub window: u32,
+    /// Canisters stopping, stopped or being installed right now.
+    pub stopped_now: u32,
+    /// Least and latest latency of one upgrade, taken to recorded.
+    pub base_latency_ns: u64,
+    pub latency_ns: u64,
+    /// The service rate at this window (`window / latency`), per 1,000 s
+    /// (about 1,000 rounds on the IC).
+    pub upgrades_per_ks: u64,
+    /// Most upgrades per 1,000 rounds the current stage's snapshot policy
+    /// allows: a snapshot counts 2 B instructions against a subnet's 437 M
+    /// round budget for heavy messages, so about one per round; None when
+    /// no snapshot is taken (the installs' own cost bounds it).
+    pub policy_bound_per_kround: Option<u64>,
+    /// The rest of the rollout at `upgrades_per_ks`.
+    pub eta_at_rate_ns: Option<u64>,
+    /// Times a SysTransient reject or a timeout halved the window.
+    pub cuts: u64,
+    /// Stopped intervals (stop sent → start answered) of the latest
+    /// upgrades, as the factory saw them: p50, p99, max.
+    pub downtime_p50_ns: u64,
+    pub downtime_p99_ns: u64,
+    pub downtime_max_ns: u64,
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]

@@ -85,6 +85,7 @@ pub fn plan(args: &RolloutStartArgs) -> Result<RolloutPlan> {
         top_up: None,
         allow_downgrade: None,
         supersede: Some(args.supersede),
+        admission: None,
     })
 }
 
@@ -168,6 +169,7 @@ fn print_scheduler(s: &RolloutStatus) {
         s.queued,
         s.retrying
     );
+    crate::say!("{}", admission_line(&s.admission));
     crate::say!(
         "totals: upgraded={} failed={} skipped={} retries={} on_demand={} reconciled={}",
         t.upgraded,
@@ -177,6 +179,35 @@ fn print_scheduler(s: &RolloutStatus) {
         t.on_demand_accepted,
         t.reconciled
     );
+}
+
+/// The admission window: the live rate, what is stopped now, the latency.
+pub fn admission_line(a: &factory_client::AdmissionStatus) -> String {
+    let secs = |ns: u64| ns as f64 / 1e9;
+    let mut line = format!(
+        "admission: window={} stopped_now={} rate={:.2}/round latency={:.1}s (least {:.1}s) \
+         downtime p50/p99/max={:.0}/{:.0}/{:.0}s cuts={}",
+        a.window,
+        a.stopped_now,
+        // One round a second on an application subnet.
+        a.upgrades_per_ks as f64 / 1_000.0,
+        secs(a.latency_ns),
+        secs(a.base_latency_ns),
+        secs(a.downtime_p50_ns),
+        secs(a.downtime_p99_ns),
+        secs(a.downtime_max_ns),
+        a.cuts
+    );
+    if let Some(bound) = a.policy_bound_per_kround {
+        line.push_str(&format!(
+            " policy_bound={:.2}/round",
+            bound as f64 / 1_000.0
+        ));
+    }
+    if let Some(eta) = a.eta_at_rate_ns {
+        line.push_str(&format!(" eta_at_rate={:.0}s", secs(eta)));
+    }
+    line
 }
 
 pub fn end_name(end: &RolloutEnd) -> String {

@@ -35,7 +35,7 @@ pub fn run(client: &Client, args: &WatchArgs) -> Result<()> {
         let status = client.rollout_status()?;
         match status.active {
             Some(a) if a.id == id => {
-                progress.update(step, &a);
+                progress.update(step, &a, &status.admission);
                 match &a.state {
                     RolloutState::Running => {}
                     RolloutState::Halted { .. } => {

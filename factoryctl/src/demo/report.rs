@@ -224,6 +224,28 @@ pub fn concurrency_chart(run: &RolloutRun) -> String {
     )
 }
 
+/// What the rollout costs the owners: canisters stopped at once, and the
+/// p99 of the latest stopped intervals (stop sent → start answered).
+pub fn downtime_chart(run: &RolloutRun) -> String {
+    chart(
+        run,
+        &format!("rollout {}: downtime", run.id),
+        "canisters stopped / rounds",
+        &[
+            Series {
+                name: "stopped now",
+                color: "#7b2cbf",
+                value: |s| s.stopped_now,
+            },
+            Series {
+                name: "downtime p99 (rounds)",
+                color: "#c9184a",
+                value: |s| s.downtime_p99,
+            },
+        ],
+    )
+}
+
 fn row(cells: &[String], header: bool) -> String {
     let tag = if header { "th" } else { "td" };
     let cells: String = cells
@@ -327,12 +349,13 @@ pub fn html(summary: &Summary) -> String {
     for run in &summary.rollouts {
         let _ = writeln!(
             body,
-            "<h2>Rollout {} to {}: {}</h2>\n{}\n{}",
+            "<h2>Rollout {} to {}: {}</h2>\n{}\n{}\n{}",
             run.id,
             escape(&run.target),
             escape(&run.end),
             progress_chart(run),
-            concurrency_chart(run)
+            concurrency_chart(run),
+            downtime_chart(run)
         );
     }
     format!(
@@ -356,6 +379,8 @@ mod tests {
             failed: 0,
             in_flight,
             retrying,
+            stopped_now: in_flight / 2,
+            downtime_p99: 6,
             stage: stage.into(),
         }
     }
@@ -400,5 +425,9 @@ mod tests {
         assert!(concurrency.contains(">retrying<") && concurrency.contains(">in flight<"));
         // In flight peaks at 50: its axis ends there, not at 1,000.
         assert!(concurrency.contains(">50<") && !concurrency.contains(">1,000<"));
+        let downtime = downtime_chart(&run());
+        assert!(downtime.contains(">stopped now<") && downtime.contains(">downtime p99 (rounds)<"));
+        // Its own scale: stopped peaks at 25, not the 1,000 upgraded.
+        assert!(!downtime.contains(">1,000<"));
     }
 }

@@ -23,6 +23,10 @@ pub struct Sample {
     pub in_flight: u64,
     /// Failed attempts waiting for their next try (out of flight meanwhile).
     pub retrying: u64,
+    /// Canisters stopped right now, and the p99 of the latest stopped
+    /// intervals in rounds (one a second), as the factory reports them.
+    pub stopped_now: u64,
+    pub downtime_p99: u64,
     pub stage: String,
 }
 
@@ -59,7 +63,7 @@ pub fn drive(
         let status = admin.rollout_status()?;
         match status.active.filter(|a| a.id == id) {
             Some(a) => {
-                progress.update(round, &a);
+                progress.update(round, &a, &status.admission);
                 let (upgraded, failed, skipped, in_flight) =
                     totals(a.stages.iter().map(|s| &s.counters));
                 let stage = a
@@ -74,6 +78,8 @@ pub fn drive(
                     failed,
                     in_flight,
                     retrying,
+                    stopped_now: status.admission.stopped_now.into(),
+                    downtime_p99: status.admission.downtime_p99_ns / 1_000_000_000,
                     stage,
                 });
                 let end = match &a.state {
@@ -111,6 +117,8 @@ pub fn drive(
                     failed,
                     in_flight: 0,
                     retrying: 0,
+                    stopped_now: 0,
+                    downtime_p99: samples.last().map_or(0, |s| s.downtime_p99),
                     stage: "done".into(),
                 });
                 let end = match r.end {

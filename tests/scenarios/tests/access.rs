@@ -160,6 +160,7 @@ fn plan_to(version: &str) -> RolloutPlan {
         top_up: None,
         allow_downgrade: None,
         supersede: None,
+        admission: None,
     }
 }
 

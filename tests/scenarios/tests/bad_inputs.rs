@@ -185,6 +185,7 @@ fn valid_plan() -> RolloutPlan {
         top_up: None,
         allow_downgrade: None,
         supersede: None,
+        admission: None,
     }
 }
 

@@ -217,6 +217,7 @@ impl Soak {
             top_up: None,
             allow_downgrade: Some(self.rng.chance(20)),
             supersede: Some(self.rng.chance(50)),
+            admission: None,
         };
         typed("start_rollout", self.w.admin().start_rollout(plan));
         "start_rollout"

@@ -2,6 +2,7 @@
 
 pub(crate) mod sim;
 
+mod admission_flow_tests;
 mod control_tests;
 mod on_demand_tests;
 mod plan_tests;

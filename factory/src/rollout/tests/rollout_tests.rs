@@ -20,6 +20,15 @@ fn tolerant(p: RolloutPlan) -> RolloutPlan {
     }
 }
 
+/// The cap's own tests: every slot used from the first tick (the adaptive
+/// window's tests are in `admission_flow_tests`).
+fn fixed(p: RolloutPlan) -> RolloutPlan {
+    RolloutPlan {
+        admission: Some(AdmissionPolicy::Fixed),
+        ..p
+    }
+}
+
 fn all_running(h: &Harness, ids: &[candid::Principal]) -> bool {
     ids.iter().all(|id| h.mgmt.running(*id))
 }
@@ -35,7 +44,7 @@ fn a_rollout_upgrades_everyone_within_the_cap_and_keeps_data() {
         stages: vec![stage("canary", 100, 1_000), stage("all", 10_000, 500)],
         ..plan("2.0.0", 50)
     };
-    start(&mut sim, p);
+    start(&mut sim, fixed(p));
     while !sim.idle() {
         sim.step();
         check_invariants(&h);
@@ -94,7 +103,7 @@ fn throughput_is_the_cap_not_the_tick() {
         tick_interval_ns: Some(5 * ROUND_NS),
         ..plan("2.0.0", 50)
     };
-    start(&mut sim, p);
+    start(&mut sim, fixed(p));
     let rounds = sim.run(10_000);
     let ideal = 1_000u64.div_ceil(50) * one;
     assert!(
@@ -520,7 +529,7 @@ fn a_factory_being_stopped_finishes_its_runs_and_starts_none() {
     let ids = seed(&h, 0..40, &v1);
     let v2 = h.publish("2.0.0");
     let mut sim = Sim::new(&h);
-    start(&mut sim, plan("2.0.0", 10));
+    start(&mut sim, fixed(plan("2.0.0", 10)));
     sim.step();
     sim.step();
     h.env.stopping.set(true);
@@ -633,10 +642,10 @@ fn a_tick_does_bounded_work_whatever_the_fleet_size() {
         let mut sim = Sim::new(&h);
         start(
             &mut sim,
-            RolloutPlan {
+            fixed(RolloutPlan {
                 stages,
                 ..plan("2.0.0", 50)
-            },
+            }),
         );
         sim.tick_now()
     };

@@ -185,6 +185,7 @@ pub fn plan(target: &str, max_in_flight: u32) -> RolloutPlan {
         top_up: None,
         allow_downgrade: None,
         supersede: None,
+        admission: None,
     }
 }
 
