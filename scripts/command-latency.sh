@@ -6,14 +6,18 @@
 # at 1,000 users it should stay within 2x of 10 users).
 #
 #   scripts/command-latency.sh [SIZES...]     # default: 10 1000; REPEAT=5
+#   FACTORYCTL=path/to/factoryctl scripts/command-latency.sh   # a binary already built
 #
 # Wall time on a shared machine is noisy: compare sizes within one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -gt 0 ]; then sizes=("$@"); else sizes=(10 1000); fi
 repeat=${REPEAT:-5}
-cargo build -q -p factoryctl --no-default-features   # the embedded network needs no ic-agent
-bin=target/debug/factoryctl
+bin=${FACTORYCTL:-}
+if [ -z "$bin" ]; then
+    cargo build -q -p factoryctl --no-default-features   # the embedded network needs no ic-agent
+    bin=target/debug/factoryctl
+fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/factoryctl-latency.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
