@@ -48,6 +48,18 @@ impl PageMap {
         own.count() * PAGE_SIZE
     }
 
+    /// Whether every page is the very same allocation as `other`'s: then the
+    /// bytes are equal without reading them (a shared page is never written,
+    /// `write` copies it first). What tells a save that a memory is unchanged.
+    pub fn shares_all_pages_with(&self, other: &PageMap) -> bool {
+        self.pages.len() == other.pages.len()
+            && self.pages.iter().zip(&other.pages).all(|(a, b)| match (a, b) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            })
+    }
+
     /// Reads `dst.len()` bytes at `offset`; bytes past the stored pages are zero.
     pub fn read(&self, offset: u64, dst: &mut [u8]) {
         let mut done = 0;
@@ -194,6 +206,17 @@ mod tests {
         assert_eq!(&out, b"hello", "a clone keeps the old page");
         assert_eq!(a.bytes_not_shared_with(&b), PAGE_SIZE);
         assert_eq!(b.bytes_not_shared_with(&b), 0);
+    }
+
+    #[test]
+    fn a_clone_shares_all_pages_until_one_is_written() {
+        let mut a = PageMap::default();
+        a.write(10, b"data");
+        let mut b = a.clone();
+        assert!(b.shares_all_pages_with(&a));
+        b.write(10, b"data");
+        assert!(!b.shares_all_pages_with(&a), "a write copies the page");
+        assert!(!PageMap::from_bytes(b"data").shares_all_pages_with(&a));
     }
 
     #[test]

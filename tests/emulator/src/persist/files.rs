@@ -17,6 +17,16 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     std::fs::write(path, bytes).map_err(|e| StateError::io(path, e))
 }
 
+/// Writes `bytes` beside `path` and renames them into place: a reader (or
+/// a crash) sees the old file or the new one, never half of one.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    let mut tmp = path.as_os_str().to_os_string();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).map_err(|e| StateError::io(path, e))
+}
+
 pub fn create_dir(path: &Path) -> Result<(), StateError> {
     std::fs::create_dir_all(path).map_err(|e| StateError::io(path, e))
 }

@@ -6,7 +6,8 @@ use super::manifest::Manifest;
 use super::records::{
     CanisterRecord, ChunkRecord, HeapRecord, PagesRecord, SnapshotRecord, SubnetRecord,
 };
-use super::{StateError, MODULES_DIR, SUBNET_FILE};
+use super::saved::{BlobsRecords, MemoryView, Saved, SavedCanister};
+use super::{layout, StateError};
 use crate::engine::exec::HeapState;
 use crate::engine::pages::{PageMap, PAGE_SIZE};
 use crate::engine::{self, CompiledModule};
@@ -33,7 +34,7 @@ impl Modules {
         if let Some(m) = self.loaded.get(&hash) {
             return Ok(m.clone());
         }
-        let path = self.dir.join(format!("{}.wasm", hex::encode(hash)));
+        let path = self.dir.join(layout::module_file(&hash));
         let bytes = read(&path)?;
         if engine::sha256(&bytes) != hash {
             return Err(StateError::corrupt(
@@ -48,14 +49,16 @@ impl Modules {
     }
 }
 
-pub fn read_state(dir: &Path) -> Result<(StateMachine, u64), StateError> {
+/// The state in `dir`, the rounds per call it was saved with, and what it
+/// was read from (for the next save's comparison).
+pub fn read_state(dir: &Path) -> Result<(StateMachine, u64, Saved), StateError> {
     if !dir.is_dir() {
         return Err(StateError::NotFound {
             path: dir.to_path_buf(),
         });
     }
     let manifest = Manifest::read(dir)?;
-    let subnet_path = dir.join(SUBNET_FILE);
+    let subnet_path = dir.join(layout::subnet_file(manifest.generation));
     let subnet: SubnetRecord = read_json(&subnet_path)?;
     if subnet.canisters.len() != manifest.canisters {
         return Err(StateError::corrupt(
@@ -68,12 +71,22 @@ pub fn read_state(dir: &Path) -> Result<(StateMachine, u64), StateError> {
         ));
     }
     let mut modules = Modules {
-        dir: dir.join(MODULES_DIR),
+        dir: dir.to_path_buf(),
         loaded: HashMap::new(),
     };
     let mut canisters = BTreeMap::new();
+    let mut saved = HashMap::with_capacity(subnet.canisters.len());
     for record in subnet.canisters {
-        let canister = canister_from(dir, record, &mut modules)?;
+        let blobs = BlobsRecords {
+            file: record.blobs.clone(),
+            heap: record.heap.clone(),
+            stable: record.stable.clone(),
+            chunk_store: record.chunk_store.clone(),
+            snapshots: record.snapshots.clone(),
+        };
+        let canister = canister_from(dir, &subnet_path, record, &mut modules)?;
+        let view = MemoryView::of(&canister);
+        saved.insert(canister.id, SavedCanister { view, blobs });
         if canisters.insert(canister.id, canister).is_some() {
             return Err(StateError::corrupt(
                 &subnet_path,
@@ -83,7 +96,10 @@ pub fn read_state(dir: &Path) -> Result<(StateMachine, u64), StateError> {
     }
     let rng_seed = subnet.rng_seed;
     let (subnets, xnet, doubles) =
-        super::topology::read(dir, super::capacity::read(dir)?, subnet.next_canister)?;
+        super::topology::read(
+        &dir.join(layout::topology_file(manifest.generation)),
+        super::capacity::read(&dir.join(layout::capacity_file(manifest.generation)))?,
+    )?;
     let sm = StateMachine {
         canisters,
         deleted: subnet.deleted.into_iter().collect(),
@@ -103,7 +119,12 @@ pub fn read_state(dir: &Path) -> Result<(StateMachine, u64), StateError> {
         xnet,
         doubles,
     };
-    Ok((sm, subnet.max_rounds_per_call))
+    let saved = Saved {
+        dir: dir.to_path_buf(),
+        generation: manifest.generation,
+        canisters: saved,
+    };
+    Ok((sm, subnet.max_rounds_per_call, saved))
 }
 
 /// Rebuilds a page map as `base` plus the stored pages; `max_pages` bounds
@@ -232,13 +253,14 @@ fn snapshot_from(
 
 fn canister_from(
     dir: &Path,
+    subnet_path: &Path,
     record: CanisterRecord,
     modules: &mut Modules,
 ) -> Result<Canister, StateError> {
     let blobs_path = dir.join(&record.blobs);
     if !blobs_path.starts_with(dir) || record.blobs.contains("..") {
         return Err(StateError::corrupt(
-            dir.join(SUBNET_FILE),
+            subnet_path,
             format!("blob file {:?} is outside the state", record.blobs),
         ));
     }

@@ -1,50 +1,63 @@
-//! Writing an emulator's state into a (staging) directory.
+//! Writing an emulator's state into its directory: the blob files of the
+//! canisters that changed since `previous` (the last save or load of this
+//! directory), the small files of the new generation, and the manifest last.
 
 use super::blobs::BlobWriter;
-use super::files::{create_dir, write, write_gz, write_json};
+use super::files::{write_atomically, write_gz, write_json};
 use super::manifest::Manifest;
 use super::records::{
     CanisterRecord, ChunkRecord, HeapRecord, PagesRecord, SnapshotRecord, SubnetRecord,
 };
-use super::{StateError, CANISTERS_DIR, MODULES_DIR, SUBNET_FILE};
+use super::saved::{BlobsRecords, MemoryView, Saved, SavedCanister};
+use super::{layout, StateError};
 use crate::engine::exec::HeapState;
 use crate::engine::pages::PageMap;
 use crate::engine::CompiledModule;
 use crate::state::canister::{Canister, CanisterSnapshot};
 use crate::state::StateMachine;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
 /// Modules referred to by the canisters written so far, by hash.
 type Modules = BTreeMap<[u8; 32], Arc<CompiledModule>>;
 
-/// Writes every file of the state into `root`, the manifest last.
+/// Writes generation `generation` of the state into `root` (which holds the
+/// previous one, untouched until the manifest names the new one) and
+/// returns what it wrote, for the next save, and the files the new
+/// generation names in `canisters/` and `modules/`.
 pub fn write_state(
     sm: &StateMachine,
     max_rounds_per_call: u64,
     root: &Path,
-) -> Result<(), StateError> {
-    create_dir(&root.join(MODULES_DIR))?;
-    create_dir(&root.join(CANISTERS_DIR))?;
+    generation: u64,
+    previous: Option<&Saved>,
+) -> Result<(Saved, HashSet<String>), StateError> {
+    layout::create_dirs(root)?;
     let mut modules = Modules::new();
     let mut canisters = Vec::with_capacity(sm.canisters.len());
-    for (index, canister) in sm.canisters.values().enumerate() {
-        let blobs_name = format!("{CANISTERS_DIR}/{index}.bin.gz");
-        let mut blobs = BlobWriter::default();
-        canisters.push(canister_record(
-            canister,
-            blobs_name.clone(),
-            &mut blobs,
-            &mut modules,
-        ));
-        write_gz(&root.join(&blobs_name), &blobs.into_bytes())?;
+    let mut saved = HashMap::with_capacity(sm.canisters.len());
+    for canister in sm.canisters.values() {
+        let view = MemoryView::of(canister);
+        let blobs = match previous.and_then(|p| p.unchanged(&canister.id, &view)) {
+            Some(blobs) => {
+                add_modules(canister, &mut modules);
+                blobs.clone()
+            }
+            None => write_blobs(root, canister, generation, &mut modules)?,
+        };
+        canisters.push(canister_record(canister, blobs.clone()));
+        saved.insert(canister.id, SavedCanister { view, blobs });
     }
+    let mut live: HashSet<String> = saved.values().map(|c| c.blobs.file.clone()).collect();
     for (hash, module) in &modules {
-        let path = root
-            .join(MODULES_DIR)
-            .join(format!("{}.wasm", hex::encode(hash)));
-        write(&path, &module.submitted)?;
+        let name = layout::module_file(hash);
+        let path = root.join(&name);
+        live.insert(name);
+        // Named by its hash: a module already there is this one.
+        if !path.is_file() {
+            write_atomically(&path, &module.submitted)?;
+        }
     }
     let StateMachine {
         canisters: _,
@@ -65,8 +78,11 @@ pub fn write_state(
         xnet: _,
         doubles: _,
     } = sm;
-    super::capacity::write(root, &subnets[0].capacity)?;
-    super::topology::write(root, sm)?;
+    super::capacity::write(
+        &root.join(layout::capacity_file(generation)),
+        &subnets[0].capacity,
+    )?;
+    super::topology::write(&root.join(layout::topology_file(generation)), sm)?;
     let subnet = SubnetRecord {
         time: *time,
         round: *round,
@@ -93,8 +109,52 @@ pub fn write_state(
         max_rounds_per_call,
         canisters,
     };
-    write_json(&root.join(SUBNET_FILE), &subnet)?;
-    Manifest::new(sm.time, sm.round, sm.canisters.len()).write(root)
+    write_json(&root.join(layout::subnet_file(generation)), &subnet)?;
+    Manifest::new(sm.time, sm.round, sm.canisters.len(), generation).write(root)?;
+    let saved = Saved {
+        dir: root.to_path_buf(),
+        generation,
+        canisters: saved,
+    };
+    Ok((saved, live))
+}
+
+/// Writes `c`'s memory, chunks and snapshots into a new blob file of this
+/// generation.
+fn write_blobs(
+    root: &Path,
+    c: &Canister,
+    generation: u64,
+    modules: &mut Modules,
+) -> Result<BlobsRecords, StateError> {
+    let file = layout::blob_file(&c.id, generation);
+    let mut blobs = BlobWriter::default();
+    let records = BlobsRecords {
+        heap: c
+            .heap
+            .as_ref()
+            .map(|h| heap_record(h, &mut blobs, modules)),
+        stable: pages_record(&c.stable, &PageMap::default(), &mut blobs),
+        chunk_store: chunk_records(&c.chunk_store, &mut blobs),
+        snapshots: c
+            .snapshots
+            .values()
+            .map(|s| snapshot_record(s, &mut blobs, modules))
+            .collect(),
+        file,
+    };
+    write_gz(&root.join(&records.file), &blobs.into_bytes())?;
+    Ok(records)
+}
+
+/// The modules an unchanged canister still uses.
+fn add_modules(c: &Canister, modules: &mut Modules) {
+    let heaps = c.heap.iter().chain(c.snapshots.values().map(|s| &s.heap));
+    for heap in heaps {
+        modules
+            .entry(heap.module.hash)
+            .or_insert_with(|| heap.module.clone());
+    }
 }
 
 fn pages_record(map: &PageMap, base: &PageMap, blobs: &mut BlobWriter) -> PagesRecord {
@@ -150,12 +210,7 @@ fn snapshot_record(
     }
 }
 
-fn canister_record(
-    c: &Canister,
-    blobs_name: String,
-    blobs: &mut BlobWriter,
-    modules: &mut Modules,
-) -> CanisterRecord {
+fn canister_record(c: &Canister, blobs: BlobsRecords) -> CanisterRecord {
     // Exhaustive, so that a new field fails to compile until it is persisted.
     let Canister {
         id,
@@ -163,8 +218,8 @@ fn canister_record(
         status,
         cycles,
         version,
-        heap,
-        stable,
+        heap: _,
+        stable: _,
         stable_pages,
         certified_data,
         global_timer,
@@ -174,23 +229,23 @@ fn canister_record(
         next_callback_id,
         outstanding,
         stop_requests,
-        chunk_store,
+        chunk_store: _,
         history,
         total_changes,
-        snapshots,
+        snapshots: _,
         next_snapshot,
         stats,
         faults,
     } = c;
     CanisterRecord {
         id: *id,
-        blobs: blobs_name,
+        blobs: blobs.file,
         settings: settings.clone(),
         status: *status,
         cycles: *cycles,
         version: *version,
-        heap: heap.as_ref().map(|h| heap_record(h, blobs, modules)),
-        stable: pages_record(stable, &PageMap::default(), blobs),
+        heap: blobs.heap,
+        stable: blobs.stable,
         stable_pages: *stable_pages,
         certified_data: certified_data.clone(),
         global_timer: *global_timer,
@@ -200,13 +255,10 @@ fn canister_record(
         next_callback_id: *next_callback_id,
         outstanding: outstanding.iter().map(|(p, n)| (*p, *n)).collect(),
         stop_requests: stop_requests.clone(),
-        chunk_store: chunk_records(chunk_store, blobs),
+        chunk_store: blobs.chunk_store,
         history: history.iter().cloned().collect(),
         total_changes: *total_changes,
-        snapshots: snapshots
-            .values()
-            .map(|s| snapshot_record(s, blobs, modules))
-            .collect(),
+        snapshots: blobs.snapshots,
         next_snapshot: *next_snapshot,
         stats: stats.clone(),
         faults: faults.clone(),
