@@ -34,5 +34,8 @@ pub fn bytes(name: &str, current: &[u8]) -> Vec<u8> {
 pub fn check<T: Storable + PartialEq + std::fmt::Debug>(name: &str, value: &T) {
     let golden = bytes(name, &value.to_bytes());
     let decoded = T::from_bytes(Cow::Owned(golden));
-    assert_eq!(&decoded, value, "{name}: the golden bytes decode differently");
+    assert_eq!(
+        &decoded, value,
+        "{name}: the golden bytes decode differently"
+    );
 }

@@ -60,10 +60,7 @@ fn find_version(mut wasm: impl Read) -> Option<String> {
         if id[0] == 0 {
             let name_len = u64::from(leb_u32(&mut section)?);
             let mut name = Vec::new();
-            (&mut section)
-                .take(name_len)
-                .read_to_end(&mut name)
-                .ok()?;
+            (&mut section).take(name_len).read_to_end(&mut name).ok()?;
             if name == VERSION_SECTION.as_bytes() {
                 let mut value = Vec::new();
                 section

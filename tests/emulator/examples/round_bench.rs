@@ -13,7 +13,6 @@ use factory_guest::InstallArgs;
 use ic_emulator::Emulator;
 use std::time::Instant;
 
-
 /// A `/proc/self/status` field in MiB (Linux).
 fn status_mib(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

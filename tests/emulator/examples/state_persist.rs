@@ -13,7 +13,6 @@ use ic_emulator::Emulator;
 use std::path::Path;
 use std::time::Instant;
 
-
 fn dir_size(path: &Path) -> (u64, usize) {
     let mut total = (0, 0);
     for entry in std::fs::read_dir(path).expect("readable state directory") {

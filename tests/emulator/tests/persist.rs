@@ -509,6 +509,7 @@ fn corrupt_files_are_reported_as_corrupt_or_io() {
     std::fs::write(dir.join("manifest.json"), b"{ not json").unwrap();
     is_corrupt(load_err(&dir), "manifest.json");
 
+    fresh();
     let subnet = subnet_file(&dir);
     let subnet_name = subnet.file_name().unwrap().to_string_lossy().into_owned();
     let blob = std::fs::read_dir(dir.join("canisters"))
@@ -522,9 +523,25 @@ fn corrupt_files_are_reported_as_corrupt_or_io() {
     std::fs::write(&subnet, b"[]").unwrap();
     is_corrupt(load_err(&dir), &subnet_name);
 
+    // Memory is read when something first touches it (here a save to a new
+    // directory, which writes all of it): a damaged blob file is found then,
+    // and named.
     fresh();
     std::fs::write(&blob, b"\x1f\x8b\x08 truncated").unwrap();
-    is_corrupt(load_err(&dir), ".bin.gz");
+    let loaded = Emulator::load_state(&dir).expect("memory is read lazily");
+    let touched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        loaded.save_state(&tmp.0.join("elsewhere"))
+    }));
+    let message = touched.expect_err("the damaged memory is found");
+    let message = message
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(message.contains(".bin.gz"), "{message}");
+
+    fresh();
+    std::fs::remove_file(&blob).unwrap();
+    is_corrupt(load_err(&dir), &subnet_name);
 
     fresh();
     edit_json(&subnet, |v| {

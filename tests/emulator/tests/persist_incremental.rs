@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use ic_emulator::{Emulator, Principal, STATE_FORMAT_VERSION};
+use ic_emulator::{Emulator, Principal, SaveReport, STATE_FORMAT_VERSION};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -133,7 +133,10 @@ fn a_save_after_another_writer_rewrites_everything() {
     put(&first, a, 100);
     first.save_state(dir).unwrap();
     let loaded = Emulator::load_state(dir).unwrap();
-    assert_eq!((stored(&loaded, a), stored(&loaded, b)), ((100, 100), (2, 2)));
+    assert_eq!(
+        (stored(&loaded, a), stored(&loaded, b)),
+        ((100, 100), (2, 2))
+    );
 }
 
 #[test]
@@ -149,7 +152,11 @@ fn a_save_cut_short_before_its_manifest_leaves_the_previous_state() {
     let next = manifest["generation"].as_u64().unwrap() + 1;
     // What a save stopped half-way leaves: files of the next generation, half written.
     std::fs::write(dir.join(format!("subnet.{next}.json")), b"{\"time\":").unwrap();
-    std::fs::write(dir.join(format!("canisters/{a}.{next}.bin.gz")), b"\x1f\x8b").unwrap();
+    std::fs::write(
+        dir.join(format!("canisters/{a}.{next}.bin.gz")),
+        b"\x1f\x8b",
+    )
+    .unwrap();
     std::fs::write(dir.join("manifest.json.tmp"), b"{").unwrap();
 
     let loaded = Emulator::load_state(dir).unwrap();
@@ -167,11 +174,64 @@ fn a_save_cut_short_before_its_manifest_leaves_the_previous_state() {
         "manifest.json".to_string(),
         format!("subnet.{next}.json"),
         format!("capacity.{next}.json"),
+        format!("subnets.{next}.json"),
         "canisters".into(),
         "modules".into(),
     ]
     .into();
     assert_eq!(root, expected);
+}
+
+/// Every file of the state and its modification time.
+fn file_times(dir: &Path) -> BTreeSet<(PathBuf, std::time::SystemTime)> {
+    let mut out = BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(file_times(&path));
+        } else {
+            out.insert((
+                path.clone(),
+                std::fs::metadata(&path).unwrap().modified().unwrap(),
+            ));
+        }
+    }
+    out
+}
+
+/// As one factoryctl command: load a state of many canisters, touch one.
+#[test]
+fn a_loaded_state_reads_only_what_is_touched_and_writes_only_what_changed() {
+    let tmp = TempDir::new("lazy");
+    let dir = &tmp.0;
+    let emu = Emulator::new();
+    let ids: Vec<_> = (0..6).map(|_| install(&emu, STORE)).collect();
+    for (i, id) in ids.iter().enumerate() {
+        put(&emu, *id, i as i64);
+    }
+    emu.save_state(dir).unwrap();
+    assert_eq!(emu.canisters_in_memory(), ids.len());
+
+    let loaded = Emulator::load_state(dir).unwrap();
+    assert_eq!(loaded.canisters_in_memory(), 0, "nothing read at load");
+    assert_eq!(stored(&loaded, ids[2]), (2, 2));
+    assert_eq!(loaded.canisters_in_memory(), 1, "only the queried one");
+    let before = file_times(dir);
+    assert_eq!(
+        loaded.save_state(dir).unwrap(),
+        SaveReport::default(),
+        "a read-only session writes nothing"
+    );
+    assert_eq!(file_times(dir), before);
+
+    put(&loaded, ids[4], 40);
+    let report = loaded.save_state(dir).unwrap();
+    // Its blob file, the generation's three records and the manifest.
+    assert_eq!(report.files_written, 5, "{report:?}");
+    assert_eq!(loaded.canisters_in_memory(), 2);
+    let again = Emulator::load_state(dir).unwrap();
+    assert_eq!(stored(&again, ids[4]), (40, 40));
+    assert_eq!(stored(&again, ids[5]), (5, 5));
 }
 
 fn golden_dir() -> PathBuf {

@@ -1,13 +1,13 @@
 //! Rebuilding an emulator from a state directory, checking every reference.
 
 use super::blobs::BlobReader;
-use super::files::{read, read_gz, read_json};
+use super::files::{from_json, read, read_gz};
 use super::manifest::Manifest;
 use super::records::{
     CanisterRecord, ChunkRecord, HeapRecord, PagesRecord, SnapshotRecord, SubnetRecord,
 };
 use super::saved::{BlobsRecords, MemoryView, Saved, SavedCanister};
-use super::{layout, StateError};
+use super::{layout, save, StateError};
 use crate::engine::exec::HeapState;
 use crate::engine::pages::{PageMap, PAGE_SIZE};
 use crate::engine::{self, CompiledModule};
@@ -16,7 +16,7 @@ use crate::state::canister::{Canister, CanisterSnapshot};
 use crate::state::StateMachine;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// 4 KiB pages per 64 KiB wasm or stable page.
 const PAGES_PER_WASM_PAGE: u64 = limits::WASM_PAGE / PAGE_SIZE as u64;
@@ -59,7 +59,15 @@ pub fn read_state(dir: &Path) -> Result<(StateMachine, u64, Saved), StateError> 
     }
     let manifest = Manifest::read(dir)?;
     let subnet_path = dir.join(layout::subnet_file(manifest.generation));
-    let subnet: SubnetRecord = read_json(&subnet_path)?;
+    let capacity_path = dir.join(layout::capacity_file(manifest.generation));
+    let topology_path = dir.join(layout::topology_file(manifest.generation));
+    let (subnet_bytes, capacity_bytes, topology_bytes) = (
+        read(&subnet_path)?,
+        read(&capacity_path)?,
+        read(&topology_path)?,
+    );
+    let digest = save::small_digest(&subnet_bytes, &capacity_bytes, &topology_bytes);
+    let subnet: SubnetRecord = from_json(&subnet_path, &subnet_bytes)?;
     if subnet.canisters.len() != manifest.canisters {
         return Err(StateError::corrupt(
             &subnet_path,
@@ -95,10 +103,10 @@ pub fn read_state(dir: &Path) -> Result<(StateMachine, u64, Saved), StateError> 
         }
     }
     let rng_seed = subnet.rng_seed;
-    let (subnets, xnet, doubles) =
-        super::topology::read(
-        &dir.join(layout::topology_file(manifest.generation)),
-        super::capacity::read(&dir.join(layout::capacity_file(manifest.generation)))?,
+    let (subnets, xnet, doubles) = super::topology::read(
+        &topology_path,
+        &topology_bytes,
+        from_json(&capacity_path, &capacity_bytes)?,
     )?;
     let sm = StateMachine {
         canisters,
@@ -123,62 +131,86 @@ pub fn read_state(dir: &Path) -> Result<(StateMachine, u64, Saved), StateError> 
         dir: dir.to_path_buf(),
         generation: manifest.generation,
         canisters: saved,
+        digest,
     };
     Ok((sm, subnet.max_rounds_per_call, saved))
 }
 
-/// Rebuilds a page map as `base` plus the stored pages; `max_pages` bounds
-/// what a corrupt record could make us allocate.
+/// A canister's blob file, read and inflated on first use (by whichever of
+/// its memories is touched first) and then shared by all of them.
+struct LazyBlob {
+    path: PathBuf,
+    reader: OnceLock<Result<BlobReader, String>>,
+}
+
+impl LazyBlob {
+    fn reader(&self) -> Result<&BlobReader, String> {
+        self.reader
+            .get_or_init(|| {
+                read_gz(&self.path)
+                    .map(|bytes| BlobReader::new(&self.path, bytes))
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+/// Checks what can be checked of a page record without its blob file
+/// (`max_pages` bounds what a corrupt record could make us allocate) and
+/// returns a map of its pages over `base`, read from `blob` on first use.
 fn pages_from(
     record: &PagesRecord,
     base: &PageMap,
     max_pages: u64,
-    blobs: &BlobReader,
+    blob: &Arc<LazyBlob>,
 ) -> Result<PageMap, StateError> {
-    let corrupt = |why: String| StateError::corrupt(blobs.path(), why);
+    let corrupt = |why: String| StateError::corrupt(&blob.path, why);
     if record.page_count > max_pages {
         return Err(corrupt(format!(
             "{} pages where at most {max_pages} fit",
             record.page_count
         )));
     }
-    let data = blobs.get(record.data)?;
-    if data.len() != record.changed.len() * PAGE_SIZE {
+    if record.data.len != (record.changed.len() * PAGE_SIZE) as u64 {
         return Err(corrupt(format!(
             "{} bytes for {} pages",
-            data.len(),
+            record.data.len,
             record.changed.len()
         )));
     }
-    let mut map = base.clone();
-    for (&index, bytes) in record.changed.iter().zip(data.chunks_exact(PAGE_SIZE)) {
-        if index >= record.page_count {
-            return Err(corrupt(format!("page {index} is past the memory's end")));
-        }
-        map.set_page(
-            index as usize,
-            bytes.try_into().expect("chunks of PAGE_SIZE"),
-        );
+    if let Some(index) = record.changed.iter().find(|&&i| i >= record.page_count) {
+        return Err(corrupt(format!("page {index} is past the memory's end")));
     }
-    map.set_page_count(record.page_count as usize);
-    Ok(map)
+    let (record, base, blob) = (record.clone(), base.clone(), blob.clone());
+    Ok(PageMap::lazy(record.page_count as usize, move || {
+        let blobs = blob.reader()?;
+        let data = blobs.get(record.data).map_err(|e| e.to_string())?;
+        let mut map = base.clone();
+        for (&index, bytes) in record.changed.iter().zip(data.chunks_exact(PAGE_SIZE)) {
+            let page: &[u8; PAGE_SIZE] = bytes.try_into().map_err(|_| "a short page")?;
+            map.set_page(index as usize, page);
+        }
+        map.set_page_count(record.page_count as usize);
+        Ok(map)
+    }))
 }
 
 fn heap_from(
     record: &HeapRecord,
-    blobs: &BlobReader,
+    blob: &Arc<LazyBlob>,
     modules: &mut Modules,
 ) -> Result<HeapState, StateError> {
     let module = modules.get(record.module)?;
     if record.heap_pages > MAX_HEAP_WASM_PAGES {
         return Err(StateError::corrupt(
-            blobs.path(),
+            &blob.path,
             format!("a heap of {} wasm pages", record.heap_pages),
         ));
     }
     if record.globals.len() != module.mutable_global_count() {
         return Err(StateError::corrupt(
-            blobs.path(),
+            &blob.path,
             format!(
                 "{} globals saved for a module with {}",
                 record.globals.len(),
@@ -188,7 +220,7 @@ fn heap_from(
     }
     let max_pages = record.heap_pages * PAGES_PER_WASM_PAGE;
     Ok(HeapState {
-        heap: pages_from(&record.pages, module.base_heap(), max_pages, blobs)?,
+        heap: pages_from(&record.pages, module.base_heap(), max_pages, blob)?,
         heap_pages: record.heap_pages,
         globals: record.globals.clone(),
         module,
@@ -198,11 +230,11 @@ fn heap_from(
 fn stable_from(
     record: &PagesRecord,
     stable_pages: u64,
-    blobs: &BlobReader,
+    blob: &Arc<LazyBlob>,
 ) -> Result<PageMap, StateError> {
     if stable_pages > limits::MAX_STABLE_PAGES {
         return Err(StateError::corrupt(
-            blobs.path(),
+            &blob.path,
             format!("{stable_pages} stable pages"),
         ));
     }
@@ -210,14 +242,22 @@ fn stable_from(
         record,
         &PageMap::default(),
         stable_pages * PAGES_PER_WASM_PAGE,
-        blobs,
+        blob,
     )
 }
 
+/// Chunks are read at load (only canisters that have some read their blob
+/// file for them): a chunk store is a plain map, with no place to defer to.
 fn chunks_from(
     records: &[ChunkRecord],
-    blobs: &BlobReader,
+    blob: &LazyBlob,
 ) -> Result<BTreeMap<[u8; 32], Vec<u8>>, StateError> {
+    if records.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let blobs = blob
+        .reader()
+        .map_err(|e| StateError::corrupt(&blob.path, e))?;
     records
         .iter()
         .map(|c| {
@@ -235,13 +275,13 @@ fn chunks_from(
 
 fn snapshot_from(
     record: SnapshotRecord,
-    blobs: &BlobReader,
+    blob: &Arc<LazyBlob>,
     modules: &mut Modules,
 ) -> Result<CanisterSnapshot, StateError> {
     Ok(CanisterSnapshot {
-        heap: heap_from(&record.heap, blobs, modules)?,
-        stable: stable_from(&record.stable, record.stable_pages, blobs)?,
-        chunk_store: chunks_from(&record.chunk_store, blobs)?,
+        heap: heap_from(&record.heap, blob, modules)?,
+        stable: stable_from(&record.stable, record.stable_pages, blob)?,
+        chunk_store: chunks_from(&record.chunk_store, blob)?,
         id: record.id,
         taken_at: record.taken_at,
         stable_pages: record.stable_pages,
@@ -264,15 +304,25 @@ fn canister_from(
             format!("blob file {:?} is outside the state", record.blobs),
         ));
     }
-    let blobs = BlobReader::new(&blobs_path, read_gz(&blobs_path)?);
+    // Memory is read when first touched; a missing file is caught now.
+    if !blobs_path.is_file() {
+        return Err(StateError::corrupt(
+            subnet_path,
+            format!("blob file {:?} is missing", record.blobs),
+        ));
+    }
+    let blob = Arc::new(LazyBlob {
+        path: blobs_path,
+        reader: OnceLock::new(),
+    });
     let heap = record
         .heap
         .as_ref()
-        .map(|h| heap_from(h, &blobs, modules))
+        .map(|h| heap_from(h, &blob, modules))
         .transpose()?;
     let mut snapshots = BTreeMap::new();
     for s in record.snapshots {
-        let snapshot = snapshot_from(s, &blobs, modules)?;
+        let snapshot = snapshot_from(s, &blob, modules)?;
         snapshots.insert(snapshot.id.clone(), snapshot);
     }
     // A struct literal, so that a new field fails to compile until it is persisted.
@@ -283,7 +333,7 @@ fn canister_from(
         cycles: record.cycles,
         version: record.version,
         heap,
-        stable: stable_from(&record.stable, record.stable_pages, &blobs)?,
+        stable: stable_from(&record.stable, record.stable_pages, &blob)?,
         stable_pages: record.stable_pages,
         certified_data: record.certified_data,
         global_timer: record.global_timer,
@@ -293,7 +343,7 @@ fn canister_from(
         next_callback_id: record.next_callback_id,
         outstanding: record.outstanding.into_iter().collect(),
         stop_requests: record.stop_requests,
-        chunk_store: chunks_from(&record.chunk_store, &blobs)?,
+        chunk_store: chunks_from(&record.chunk_store, &blob)?,
         history: record.history.into(),
         total_changes: record.total_changes,
         snapshots,

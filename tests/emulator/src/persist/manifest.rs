@@ -48,10 +48,12 @@ impl Manifest {
 
     /// Commits a save: until this rename, the previous manifest (and the
     /// generation it names) is the state.
-    pub fn write(&self, dir: &Path) -> Result<(), StateError> {
+    /// Returns the bytes written.
+    pub fn write(&self, dir: &Path) -> Result<usize, StateError> {
         let path = dir.join(FILE);
         let bytes = serde_json::to_vec(self).map_err(|e| StateError::io(&path, e.into()))?;
-        write_atomically(&path, &bytes)
+        write_atomically(&path, &bytes)?;
+        Ok(bytes.len())
     }
 
     /// The generation of the state in `dir`, 0 if none (or not readable: a

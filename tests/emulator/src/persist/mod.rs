@@ -28,7 +28,6 @@
 //! any time and the loaded emulator carries on where the saved one was.
 
 mod blobs;
-mod capacity;
 mod error;
 mod files;
 mod layout;
@@ -42,6 +41,7 @@ mod topology;
 
 pub use error::StateError;
 pub use manifest::FORMAT_VERSION;
+pub use save::SaveReport;
 pub(crate) use saved::Saved;
 
 use crate::driver::Emulator;
@@ -52,9 +52,10 @@ use std::path::Path;
 impl Emulator {
     /// Writes the emulator state into `dir` (created if missing), replacing
     /// the state there. Into the directory it was loaded from or last saved
-    /// to, only the canisters whose memory changed since are written again.
+    /// to, only the canisters whose memory changed since are written again,
+    /// and nothing at all if nothing changed. Returns what it wrote.
     /// Refuses to replace a file or a non-empty directory that is not a saved state.
-    pub fn save_state(&self, dir: &Path) -> Result<(), StateError> {
+    pub fn save_state(&self, dir: &Path) -> Result<SaveReport, StateError> {
         replace::check_replaceable(dir)?;
         let on_disk = Manifest::generation_in(dir);
         let mut last = self.saved.borrow_mut();
@@ -63,16 +64,37 @@ impl Emulator {
             .as_ref()
             .filter(|s| s.dir == dir && s.generation == on_disk);
         let generation = on_disk + 1;
-        let (saved, live) = save::write_state(
+        let written = save::write_state(
             &self.sm.borrow(),
             self.max_rounds_per_call,
             dir,
             generation,
             previous,
         )?;
-        layout::remove_unreferenced(dir, generation, &live);
-        *last = Some(saved);
-        Ok(())
+        let Some(written) = written else {
+            return Ok(SaveReport::default());
+        };
+        layout::remove_unreferenced(dir, generation, &written.live);
+        *last = Some(written.saved);
+        Ok(written.report)
+    }
+
+    /// How many canisters have any memory in this process. A loaded
+    /// emulator reads a canister's memory from disk only when something
+    /// touches it; one that was not loaded has all of it.
+    pub fn canisters_in_memory(&self) -> usize {
+        let sm = self.sm.borrow();
+        sm.canisters
+            .values()
+            .filter(|c| {
+                let heaps = c.heap.iter().chain(c.snapshots.values().map(|s| &s.heap));
+                let mut maps = heaps
+                    .map(|h| &h.heap)
+                    .chain(std::iter::once(&c.stable))
+                    .chain(c.snapshots.values().map(|s| &s.stable));
+                maps.any(|m| m.is_loaded())
+            })
+            .count()
     }
 
     /// Restores an emulator saved by [`Emulator::save_state`].

@@ -3,7 +3,7 @@
 //! directory), the small files of the new generation, and the manifest last.
 
 use super::blobs::BlobWriter;
-use super::files::{write_atomically, write_gz, write_json};
+use super::files::{to_json, write, write_atomically, write_gz};
 use super::manifest::Manifest;
 use super::records::{
     CanisterRecord, ChunkRecord, HeapRecord, PagesRecord, SnapshotRecord, SubnetRecord,
@@ -22,32 +22,89 @@ use std::sync::Arc;
 /// Modules referred to by the canisters written so far, by hash.
 type Modules = BTreeMap<[u8; 32], Arc<CompiledModule>>;
 
+/// What one save wrote (files created or replaced, and their bytes): the
+/// deterministic cost of a command against a state directory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SaveReport {
+    pub files_written: usize,
+    pub bytes_written: u64,
+}
+
+impl SaveReport {
+    fn add(&mut self, bytes: usize) {
+        self.files_written += 1;
+        self.bytes_written += bytes as u64;
+    }
+}
+
+/// A save that wrote something: what it wrote (for the next save), the
+/// files the new generation names in `canisters/` and `modules/`, and its cost.
+pub struct Written {
+    pub saved: Saved,
+    pub live: HashSet<String>,
+    pub report: SaveReport,
+}
+
+/// A canister's blob file as it will be written, or as it was.
+enum Blobs {
+    Unchanged(BlobsRecords),
+    New(BlobsRecords, Vec<u8>),
+}
+
 /// Writes generation `generation` of the state into `root` (which holds the
-/// previous one, untouched until the manifest names the new one) and
-/// returns what it wrote, for the next save, and the files the new
-/// generation names in `canisters/` and `modules/`.
+/// previous one, untouched until the manifest names the new one). `None`
+/// when the state is the one `previous` describes: then nothing is written.
 pub fn write_state(
     sm: &StateMachine,
     max_rounds_per_call: u64,
     root: &Path,
     generation: u64,
     previous: Option<&Saved>,
-) -> Result<(Saved, HashSet<String>), StateError> {
-    layout::create_dirs(root)?;
+) -> Result<Option<Written>, StateError> {
     let mut modules = Modules::new();
     let mut canisters = Vec::with_capacity(sm.canisters.len());
+    let mut blobs = Vec::with_capacity(sm.canisters.len());
     let mut saved = HashMap::with_capacity(sm.canisters.len());
     for canister in sm.canisters.values() {
         let view = MemoryView::of(canister);
-        let blobs = match previous.and_then(|p| p.unchanged(&canister.id, &view)) {
-            Some(blobs) => {
+        let b = match previous.and_then(|p| p.unchanged(&canister.id, &view)) {
+            Some(records) => {
                 add_modules(canister, &mut modules);
-                blobs.clone()
+                Blobs::Unchanged(records.clone())
             }
-            None => write_blobs(root, canister, generation, &mut modules)?,
+            None => {
+                let (records, bytes) = encode_blobs(canister, generation, &mut modules);
+                Blobs::New(records, bytes)
+            }
         };
-        canisters.push(canister_record(canister, blobs.clone()));
-        saved.insert(canister.id, SavedCanister { view, blobs });
+        let records = match &b {
+            Blobs::Unchanged(r) | Blobs::New(r, _) => r.clone(),
+        };
+        canisters.push(canister_record(canister, records.clone()));
+        saved.insert(
+            canister.id,
+            SavedCanister {
+                view,
+                blobs: records,
+            },
+        );
+        blobs.push(b);
+    }
+    let small = small_files(sm, max_rounds_per_call, canisters)?;
+    let digest = small.digest();
+    let all_unchanged = blobs.iter().all(|b| matches!(b, Blobs::Unchanged(_)));
+    if let Some(p) = previous {
+        if all_unchanged && p.canisters.len() == saved.len() && p.digest == digest {
+            return Ok(None);
+        }
+    }
+    layout::create_dirs(root)?;
+    let mut report = SaveReport::default();
+    for b in blobs {
+        if let Blobs::New(records, bytes) = b {
+            let size = write_gz(&root.join(&records.file), &bytes)?;
+            report.add(size);
+        }
     }
     let mut live: HashSet<String> = saved.values().map(|c| c.blobs.file.clone()).collect();
     for (hash, module) in &modules {
@@ -57,8 +114,61 @@ pub fn write_state(
         // Named by its hash: a module already there is this one.
         if !path.is_file() {
             write_atomically(&path, &module.submitted)?;
+            report.add(module.submitted.len());
         }
     }
+    for (name, bytes) in small.files(generation) {
+        write(&root.join(name), bytes)?;
+        report.add(bytes.len());
+    }
+    let manifest = Manifest::new(sm.time, sm.round, sm.canisters.len(), generation);
+    report.add(manifest.write(root)?);
+    let saved = Saved {
+        dir: root.to_path_buf(),
+        generation,
+        canisters: saved,
+        digest,
+    };
+    Ok(Some(Written {
+        saved,
+        live,
+        report,
+    }))
+}
+
+/// The generation's files beside the manifest, encoded.
+pub struct SmallFiles {
+    subnet: Vec<u8>,
+    capacity: Vec<u8>,
+    topology: Vec<u8>,
+}
+
+impl SmallFiles {
+    /// What tells a save that nothing but memory could have changed.
+    pub fn digest(&self) -> [u8; 32] {
+        small_digest(&self.subnet, &self.capacity, &self.topology)
+    }
+
+    fn files(&self, generation: u64) -> [(String, &[u8]); 3] {
+        [
+            (layout::subnet_file(generation), &self.subnet),
+            (layout::capacity_file(generation), &self.capacity),
+            (layout::topology_file(generation), &self.topology),
+        ]
+    }
+}
+
+pub fn small_digest(subnet: &[u8], capacity: &[u8], topology: &[u8]) -> [u8; 32] {
+    // Lengths first, so that no two triples hash alike.
+    let lengths = [subnet.len(), capacity.len(), topology.len()].map(|n| (n as u64).to_le_bytes());
+    crate::engine::sha256(&[&lengths.concat()[..], subnet, capacity, topology].concat())
+}
+
+fn small_files(
+    sm: &StateMachine,
+    max_rounds_per_call: u64,
+    canisters: Vec<CanisterRecord>,
+) -> Result<SmallFiles, StateError> {
     let StateMachine {
         canisters: _,
         deleted,
@@ -78,11 +188,6 @@ pub fn write_state(
         xnet: _,
         doubles: _,
     } = sm;
-    super::capacity::write(
-        &root.join(layout::capacity_file(generation)),
-        &subnets[0].capacity,
-    )?;
-    super::topology::write(&root.join(layout::topology_file(generation)), sm)?;
     let subnet = SubnetRecord {
         time: *time,
         round: *round,
@@ -109,31 +214,19 @@ pub fn write_state(
         max_rounds_per_call,
         canisters,
     };
-    write_json(&root.join(layout::subnet_file(generation)), &subnet)?;
-    Manifest::new(sm.time, sm.round, sm.canisters.len(), generation).write(root)?;
-    let saved = Saved {
-        dir: root.to_path_buf(),
-        generation,
-        canisters: saved,
-    };
-    Ok((saved, live))
+    Ok(SmallFiles {
+        subnet: to_json("subnet", &subnet)?,
+        capacity: to_json("capacity", &subnets[0].capacity)?,
+        topology: to_json("subnets", &super::topology::record(sm))?,
+    })
 }
 
-/// Writes `c`'s memory, chunks and snapshots into a new blob file of this
-/// generation.
-fn write_blobs(
-    root: &Path,
-    c: &Canister,
-    generation: u64,
-    modules: &mut Modules,
-) -> Result<BlobsRecords, StateError> {
+/// `c`'s memory, chunks and snapshots as a new blob file of this generation.
+fn encode_blobs(c: &Canister, generation: u64, modules: &mut Modules) -> (BlobsRecords, Vec<u8>) {
     let file = layout::blob_file(&c.id, generation);
     let mut blobs = BlobWriter::default();
     let records = BlobsRecords {
-        heap: c
-            .heap
-            .as_ref()
-            .map(|h| heap_record(h, &mut blobs, modules)),
+        heap: c.heap.as_ref().map(|h| heap_record(h, &mut blobs, modules)),
         stable: pages_record(&c.stable, &PageMap::default(), &mut blobs),
         chunk_store: chunk_records(&c.chunk_store, &mut blobs),
         snapshots: c
@@ -143,8 +236,7 @@ fn write_blobs(
             .collect(),
         file,
     };
-    write_gz(&root.join(&records.file), &blobs.into_bytes())?;
-    Ok(records)
+    (records, blobs.into_bytes())
 }
 
 /// The modules an unchanged canister still uses.

@@ -23,6 +23,8 @@ pub struct Saved {
     pub dir: PathBuf,
     pub generation: u64,
     pub canisters: HashMap<Principal, SavedCanister>,
+    /// Of the generation's other files (`save::small_digest`).
+    pub digest: [u8; 32],
 }
 
 /// One canister's blob file and the records pointing into it.

@@ -4,7 +4,7 @@
 //! `capacity.<generation>.json` and its next canister id in
 //! `subnet.<generation>.json`.
 
-use super::files::{read_json, write_json};
+use super::files::from_json;
 use super::StateError;
 use crate::doubles::Doubles;
 use crate::state::StateMachine;
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 #[derive(Serialize, Deserialize)]
-struct TopologyRecord {
+pub struct TopologyRecord {
     subnets: Vec<SubnetRecord>,
     xnet: XNetConfig,
     doubles: Doubles,
@@ -30,8 +30,8 @@ struct SubnetRecord {
     capacity: Option<SubnetState>,
 }
 
-pub fn write(path: &Path, sm: &StateMachine) -> Result<(), StateError> {
-    let record = TopologyRecord {
+pub fn record(sm: &StateMachine) -> TopologyRecord {
+    TopologyRecord {
         subnets: sm
             .subnets
             .iter()
@@ -46,16 +46,16 @@ pub fn write(path: &Path, sm: &StateMachine) -> Result<(), StateError> {
             .collect(),
         xnet: sm.xnet,
         doubles: sm.doubles.clone(),
-    };
-    write_json(path, &record)
+    }
 }
 
-/// The subnets in `path`, given the first one's capacity.
+/// The subnets in `bytes` (read from `path`), given the first one's capacity.
 pub fn read(
     path: &Path,
+    bytes: &[u8],
     first: SubnetState,
 ) -> Result<(Vec<Subnet>, XNetConfig, Doubles), StateError> {
-    let record: TopologyRecord = read_json(path)?;
+    let record: TopologyRecord = from_json(path, bytes)?;
     let mut first = Some(first);
     let mut subnets = Vec::with_capacity(record.subnets.len());
     for (i, s) in record.subnets.into_iter().enumerate() {
