@@ -163,9 +163,16 @@ fn build(root: &Path, dir: &Path, settings: &Settings) -> Result<(), BuildError>
         let did_path = root.join(kind.did_path());
         let did = std::fs::read_to_string(&did_path)
             .map_err(io(format!("reading {}", did_path.display())))?;
-        let gz = release_module(&raw, &did).map_err(|error| BuildError::Postprocess {
-            canister: kind.crate_name(),
-            error,
+        let version = if kind.is_release() {
+            Some(crate_version(root, kind)?)
+        } else {
+            None
+        };
+        let gz = release_module(&raw, &did, version.as_deref()).map_err(|error| {
+            BuildError::Postprocess {
+                canister: kind.crate_name(),
+                error,
+            }
         })?;
         let path = gz_path(dir, kind);
         std::fs::write(&path, &gz).map_err(io(format!("writing {}", path.display())))?;
@@ -178,6 +185,28 @@ fn build(root: &Path, dir: &Path, settings: &Settings) -> Result<(), BuildError>
             .map_err(io("writing the module hash"))?;
     }
     Ok(())
+}
+
+/// The package version of `kind`'s crate, as cargo resolves it
+/// (`cargo pkgid` prints `<source>#[<name>@]<version>`).
+fn crate_version(root: &Path, kind: CanisterKind) -> Result<String, BuildError> {
+    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cargo
+        .current_dir(root)
+        .args(["pkgid", "--offline", "-p", kind.crate_name()]);
+    let out = cargo.output().map_err(io(format!("running {cargo:?}")))?;
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let version = id
+        .rsplit('#')
+        .next()
+        .map(|v| v.rsplit('@').next().unwrap_or(v));
+    match version {
+        Some(v) if out.status.success() && !v.is_empty() => Ok(v.to_string()),
+        _ => Err(BuildError::Cargo {
+            command: format!("{cargo:?}"),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }),
+    }
 }
 
 fn load(dir: &Path) -> Result<Artifacts, BuildError> {

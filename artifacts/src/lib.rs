@@ -57,6 +57,16 @@ impl CanisterKind {
         }
     }
 
+    /// Whether its module is published as a release: the build then embeds
+    /// the crate's version as public metadata `release_version`, which the
+    /// registry checks at commit.
+    pub fn is_release(self) -> bool {
+        matches!(
+            self,
+            CanisterKind::UserCanister | CanisterKind::NotesV1 | CanisterKind::NotesV2
+        )
+    }
+
     /// The crate's directory, relative to the workspace root.
     pub fn dir(self) -> PathBuf {
         match self {

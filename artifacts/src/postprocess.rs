@@ -1,11 +1,16 @@
 //! From the linker's wasm to the release module: shrink, embed the Candid
-//! interface as public metadata (as dfx does), gzip deterministically.
+//! interface (as dfx does) and the release version (as Juno reads it) as
+//! public metadata, gzip deterministically.
 
 use flate2::{write::GzEncoder, Compression, GzBuilder};
 use ic_wasm::metadata::{add_metadata, Kind};
 use std::io::Write;
 
-pub fn release_module(raw_wasm: &[u8], candid_service: &str) -> Result<Vec<u8>, String> {
+pub fn release_module(
+    raw_wasm: &[u8],
+    candid_service: &str,
+    release_version: Option<&str>,
+) -> Result<Vec<u8>, String> {
     let mut module = ic_wasm::utils::parse_wasm(raw_wasm, false).map_err(|e| e.to_string())?;
     // `export_candid!()` exports `get_candid_pointer` for tools that extract the
     // interface by running the module; the interface travels as metadata
@@ -23,6 +28,14 @@ pub fn release_module(raw_wasm: &[u8], candid_service: &str) -> Result<Vec<u8>, 
         "candid:service",
         candid_service.as_bytes().to_vec(),
     );
+    if let Some(version) = release_version {
+        add_metadata(
+            &mut module,
+            Kind::Public,
+            "release_version",
+            version.as_bytes().to_vec(),
+        );
+    }
     gzip(&module.emit_wasm()).map_err(|e| e.to_string())
 }
 

@@ -57,3 +57,32 @@ fn building_again_without_changes_gives_the_same_module_hashes() {
         assert_eq!(first.get(kind).sha256, second.get(kind).sha256);
     }
 }
+
+/// A release names its version (public metadata `release_version`, the
+/// crate's version), which the registry checks against the version it is
+/// committed under: `factoryctl publish target/canisters/user_canister.wasm.gz
+/// --version 1.0.0` as the README does.
+#[test]
+fn each_release_artifact_names_its_version() {
+    let all = artifacts();
+    let expected = [
+        (canister_artifacts::CanisterKind::UserCanister, "1.0.0"),
+        (canister_artifacts::CanisterKind::NotesV1, "1.0.0"),
+        (canister_artifacts::CanisterKind::NotesV2, "2.0.0"),
+    ];
+    for kind in CANISTERS {
+        let mut wasm = Vec::new();
+        flate2::read::GzDecoder::new(&all.get(kind).wasm_gz[..])
+            .read_to_end(&mut wasm)
+            .unwrap();
+        let module = ic_wasm::utils::parse_wasm(&wasm, false).unwrap();
+        let named = ic_wasm::metadata::get_metadata(&module, "release_version")
+            .map(|v| String::from_utf8_lossy(&v).into_owned());
+        let wanted = expected
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, v)| v.to_string());
+        assert_eq!(named, wanted, "{kind:?}");
+        assert_eq!(kind.is_release(), wanted.is_some(), "{kind:?}");
+    }
+}

@@ -4,9 +4,9 @@
 //! by that u64 (8 fixed bytes instead of a length and up to 29). The u64 is
 //! scrambled by an invertible mix first: ids are allocated in sequence, and
 //! keys inserted in order leave every B-tree node half full, while scrambled
-//! ones fill nodes as random keys do. Any other id (none in practice) and
-//! every entry an earlier factory wrote stay in the `wide` map, keyed by the
-//! whole principal, so an upgrade needs no migration pass.
+//! ones fill nodes as random keys do. Any other id (none in practice: the
+//! replica allocates every canister id) is kept in the `other` map, keyed by
+//! the whole principal. Each id lives in exactly one of the two maps.
 
 use crate::user_codec::replica_canister_number;
 use candid::Principal;
@@ -21,45 +21,41 @@ fn key(canister: &Principal) -> Option<u64> {
 
 pub struct CanisterIndex<M: Memory> {
     compact: StableBTreeMap<u64, Principal, M>,
-    wide: StableBTreeMap<Principal, Principal, M>,
+    other: StableBTreeMap<Principal, Principal, M>,
 }
 
 impl<M: Memory> CanisterIndex<M> {
-    /// `wide` is the memory of the earlier, principal-keyed index.
-    pub fn init(compact: M, wide: M) -> Self {
+    /// `other` holds the ids not of the replica's form.
+    pub fn init(compact: M, other: M) -> Self {
         CanisterIndex {
             compact: StableBTreeMap::init(compact),
-            wide: StableBTreeMap::init(wide),
+            other: StableBTreeMap::init(other),
         }
     }
 
     pub fn get(&self, canister: &Principal) -> Option<Principal> {
-        key(canister)
-            .and_then(|k| self.compact.get(&k))
-            .or_else(|| self.wide.get(canister))
+        match key(canister) {
+            Some(k) => self.compact.get(&k),
+            None => self.other.get(canister),
+        }
     }
 
     pub fn insert(&mut self, canister: Principal, owner: Principal) {
         match key(&canister) {
-            Some(k) => {
-                self.compact.insert(k, owner);
-                // An entry of an earlier factory moves to the compact map.
-                self.wide.remove(&canister);
-            }
-            None => {
-                self.wide.insert(canister, owner);
-            }
-        }
+            Some(k) => self.compact.insert(k, owner),
+            None => self.other.insert(canister, owner),
+        };
     }
 
     pub fn remove(&mut self, canister: &Principal) -> Option<Principal> {
-        let compact = key(canister).and_then(|k| self.compact.remove(&k));
-        let wide = self.wide.remove(canister);
-        compact.or(wide)
+        match key(canister) {
+            Some(k) => self.compact.remove(&k),
+            None => self.other.remove(canister),
+        }
     }
 
     pub fn len(&self) -> u64 {
-        self.compact.len() + self.wide.len()
+        self.compact.len() + self.other.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -104,25 +100,6 @@ mod tests {
         assert_eq!(index.remove(&odd), Some(owner(9)));
         assert_eq!(index.remove(&odd), None);
         assert_eq!(index.len(), 300);
-    }
-
-    #[test]
-    fn entries_of_the_earlier_index_are_found_and_move_when_rewritten() {
-        let wide = VectorMemory::default();
-        {
-            // The index as the previous factory kept it: principal → principal.
-            let mut old: StableBTreeMap<Principal, Principal, _> =
-                StableBTreeMap::init(wide.clone());
-            old.insert(replica_id(1), owner(1));
-            old.insert(replica_id(2), owner(2));
-        }
-        let mut index = CanisterIndex::init(VectorMemory::default(), wide);
-        assert_eq!(index.get(&replica_id(1)), Some(owner(1)));
-        index.insert(replica_id(2), owner(3));
-        assert_eq!((index.compact.len(), index.wide.len()), (1, 1));
-        assert_eq!(index.get(&replica_id(2)), Some(owner(3)));
-        assert_eq!(index.remove(&replica_id(1)), Some(owner(1)));
-        assert!(index.wide.is_empty());
     }
 
     #[test]

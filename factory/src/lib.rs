@@ -33,7 +33,6 @@ mod storable;
 pub mod types;
 pub mod upgrade;
 mod user_codec;
-mod user_codec_v1;
 mod user_store;
 mod user_wire;
 pub mod users;
@@ -42,6 +41,10 @@ pub mod users;
 mod flow_tests;
 #[cfg(test)]
 mod footprint_tests;
+#[cfg(test)]
+mod golden;
+#[cfg(test)]
+mod golden_tests;
 #[cfg(test)]
 mod testing;
 

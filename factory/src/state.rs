@@ -23,7 +23,7 @@ mod ids {
     pub const ADMINS: u8 = 1;
     pub const ALLOWLIST: u8 = 2;
     pub const USERS: u8 = 3;
-    /// The first reverse index (principal → principal), now only read.
+    /// The reverse index of canister ids not of the replica form (`canister_index`).
     pub const CANISTERS_WIDE: u8 = 4;
     pub const AUDIT_INDEX: u8 = 5;
     pub const AUDIT_DATA: u8 = 6;

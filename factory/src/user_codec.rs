@@ -4,8 +4,7 @@
 //! from there. Canister ids of the replica's form (a u64 and `01 01`) take 8
 //! bytes, snapshot ids of the form "u64 ++ canister id" (or the reverse) only
 //! their counter, and later timestamps are deltas from `created_at_ns`.
-//! Records of earlier factories (the first compact form, 0xC5, or Candid)
-//! still decode, so an upgrade needs no migration pass.
+//! Golden bytes: `factory/tests/golden/user_record.bin` (see the tests).
 //!
 //! Layout: MAGIC, flags (u16 LE), extra flags (u8), then the fields present,
 //! in order. Lengths and small integers are LEB128, deltas zigzag LEB128,
@@ -138,21 +137,12 @@ pub fn encode(r: &UserRecord) -> Vec<u8> {
     w
 }
 
-/// The record stored under `owner`, in any format a factory wrote; None if
-/// the bytes are not a record (or are cut short).
+/// The record stored under `owner`; None if the bytes are not a record of
+/// this format (or are cut short).
 pub fn decode(b: &[u8], owner: Principal) -> Option<UserRecord> {
-    match b.first()? {
-        &MAGIC => decode_current(b, owner),
-        _ => {
-            let mut r = crate::user_codec_v1::decode(b)
-                .or_else(|| candid::decode_one::<UserRecord>(b).ok())?;
-            r.owner = owner;
-            Some(r)
-        }
+    if b.first()? != &MAGIC {
+        return None;
     }
-}
-
-fn decode_current(b: &[u8], owner: Principal) -> Option<UserRecord> {
     let mut r = Reader { b, at: 1 };
     let f = u16::from_le_bytes([r.u8()?, r.u8()?]);
     let x = r.u8()?;
@@ -321,16 +311,20 @@ mod tests {
     }
 
     #[test]
-    fn records_of_earlier_factories_still_decode() {
+    fn golden_user_record_decodes() {
+        let r = upgraded_user(3);
+        let golden = crate::golden::bytes("user_record", &encode(&r));
+        assert_eq!(decode(&golden, r.owner).as_ref(), Some(&r));
+    }
+
+    #[test]
+    fn other_encodings_are_refused() {
         let r = upgraded_user(3);
         let candid = candid::encode_one(&r).unwrap();
-        assert_eq!(decode(&candid, r.owner).as_ref(), Some(&r));
-        let v1 = crate::user_codec_v1::encode(&r);
-        assert_eq!(decode(&v1, r.owner).as_ref(), Some(&r));
-        assert!(
-            encode(&r).len() + 40 < v1.len(),
-            "smaller than the first form"
-        );
+        assert_eq!(decode(&candid, r.owner), None);
+        let mut other_magic = encode(&r);
+        other_magic[0] = 0xC5;
+        assert_eq!(decode(&other_magic, r.owner), None);
     }
 
     #[test]

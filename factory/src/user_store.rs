@@ -134,18 +134,4 @@ mod tests {
         assert_eq!(store.remove(&users[3].owner), Some(changed));
         assert!(!store.contains_key(&users[3].owner));
     }
-
-    #[test]
-    fn records_an_earlier_factory_wrote_are_read_under_the_same_memory() {
-        let memory = VectorMemory::default();
-        let r = upgraded_user(5);
-        {
-            // The map as the previous factory kept it: the whole record, in Candid.
-            let mut old: StableBTreeMap<Principal, Vec<u8>, _> =
-                StableBTreeMap::init(memory.clone());
-            old.insert(r.owner, candid::encode_one(&r).unwrap());
-        }
-        let store = UserStore::init(memory);
-        assert_eq!(store.get(&r.owner), Some(r));
-    }
 }

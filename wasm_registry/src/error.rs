@@ -118,6 +118,12 @@ pub enum RegistryError {
     GzipTooLarge {
         max: u64,
     },
+    /// The module's `icp:public release_version` metadata names another version than the
+    /// release it is uploaded as.
+    EmbeddedVersionMismatch {
+        version: String,
+        embedded: String,
+    },
     AlreadyApproved {
         version: String,
         approver: Principal,
@@ -215,6 +221,10 @@ impl fmt::Display for RegistryError {
             GzipTooLarge { max } => {
                 write!(f, "gzip stream inflates past the IC's limit of {max} bytes")
             }
+            EmbeddedVersionMismatch { version, embedded } => write!(
+                f,
+                "the module says it is release {embedded:?} (icp:public release_version), not {version}; publish it as {embedded:?} or tag it with {version}"
+            ),
             AlreadyApproved { version, approver } => {
                 write!(f, "{approver} already approved release {version}")
             }

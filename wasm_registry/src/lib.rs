@@ -71,7 +71,10 @@
 mod approval;
 mod blob_store;
 mod error;
+#[cfg(test)]
+mod golden_tests;
 mod module_check;
+mod module_version;
 mod path;
 mod registry;
 mod storage;
@@ -80,6 +83,7 @@ mod upload;
 
 pub use error::{PathError, RegistryError};
 pub use module_check::{check_module, ModuleKind, WASM_HEADER};
+pub use module_version::{embedded_version, VERSION_SECTION};
 pub use registry::Registry;
 pub use storage::RegistryMemories;
 pub use types::{

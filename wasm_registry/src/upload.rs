@@ -7,6 +7,7 @@
 
 use crate::error::RegistryError;
 use crate::module_check::check_module;
+use crate::module_version::embedded_version;
 use crate::registry::Registry;
 use crate::storage::{HashKey, ModuleEntry, StoredRelease};
 use crate::types::{
@@ -234,6 +235,14 @@ impl<M: Memory> Registry<M> {
             });
         }
         check_module(self.blobs.reader(offset, size), MAX_MODULE_SIZE)?;
+        if let Some(embedded) = embedded_version(self.blobs.reader(offset, size)) {
+            if Version::parse(embedded.trim()).ok().as_ref() != Some(version) {
+                return Err(RegistryError::EmbeddedVersionMismatch {
+                    version: version.to_string(),
+                    embedded,
+                });
+            }
+        }
         // A release revoked since this upload began may have had the same module.
         self.refuse_revoked_module(&release.sha256)?;
 

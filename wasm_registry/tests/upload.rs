@@ -647,3 +647,38 @@ fn a_failed_upload_is_replaced_by_a_republish_of_the_same_version() {
         Err(RegistryError::VersionConflict { .. })
     ));
 }
+
+/// A module with an `icp:public release_version` section holding `version`.
+fn tagged_wasm(version: &str) -> Vec<u8> {
+    let name = VERSION_SECTION.as_bytes();
+    let payload = [&[name.len() as u8][..], name, version.as_bytes()].concat();
+    [&WASM_HEADER[..], &[0, payload.len() as u8], &payload].concat()
+}
+
+#[test]
+fn commit_refuses_a_module_that_embeds_another_version() {
+    let mut reg = registry();
+    let module = gzip(&tagged_wasm("2.0.0"));
+    let begin_all = |reg: &mut Reg, version: &str, module: &[u8]| {
+        reg.begin_upload(begin_args(version, module), alice(), 5)
+            .unwrap();
+        upload_all(reg, version, module);
+    };
+    begin_all(&mut reg, "2.1.0", &module);
+    assert_eq!(
+        reg.commit_upload(&v("2.1.0"), 9),
+        Err(RegistryError::EmbeddedVersionMismatch {
+            version: "2.1.0".into(),
+            embedded: "2.0.0".into(),
+        })
+    );
+    // The same module as the version it says it is commits.
+    begin_all(&mut reg, "2.0.0", &module);
+    assert_eq!(
+        reg.commit_upload(&v("2.0.0"), 10).unwrap().state,
+        ReleaseState::Committed
+    );
+    // A module without the section is not checked.
+    begin_all(&mut reg, "3.0.0", &wasm(100, 3));
+    assert!(reg.commit_upload(&v("3.0.0"), 11).is_ok());
+}

@@ -79,7 +79,9 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<()> {
     let dir = global.state_dir.clone();
     let saved = server
         .with_emulator(move |emu| {
-            embedded::save_network(emu, &meta, &dir).map_err(|e| format!("{e:#}"))
+            embedded::save_network(emu, &meta, &dir, None)
+                .map(|_| ())
+                .map_err(|e| format!("{e:#}"))
         })
         .ok_or_else(|| anyhow!("the network stopped before its state was saved"))?;
     server.stop();

@@ -387,9 +387,10 @@ impl<'a> Story<'a> {
             generation: 1,
         };
         // No factoryctl command may read it half-written.
-        let saved = StateLock::acquire(dir).and_then(|_lock| save_network(&self.emu, &meta, dir));
+        let saved =
+            StateLock::acquire(dir).and_then(|_lock| save_network(&self.emu, &meta, dir, None));
         match saved {
-            Ok(()) => Some(dir.display().to_string()),
+            Ok(_) => Some(dir.display().to_string()),
             Err(e) => {
                 crate::output::warn(&format!("warning: the demo's network was not saved: {e:#}"));
                 None

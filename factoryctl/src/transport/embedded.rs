@@ -155,10 +155,15 @@ impl EmbeddedNetwork {
         Ok(())
     }
 
+    /// Saves what changed; a command that changed nothing writes nothing.
     pub fn save(&self) -> Result<()> {
         let mut meta = self.meta.borrow_mut();
-        meta.generation += 1;
-        save_network(&self.emu.borrow(), &meta, &self.dir)
+        let mut next = meta.clone();
+        next.generation += 1;
+        if save_network(&self.emu.borrow(), &next, &self.dir, Some(&meta))? {
+            *meta = next;
+        }
+        Ok(())
     }
 }
 
@@ -184,16 +189,31 @@ fn load(dir: &Path) -> Result<(Emulator, NetworkMeta)> {
 }
 
 /// Writes `emu` and `meta` into `dir`, where [`EmbeddedNetwork::open`] finds
-/// them. The caller holds the directory's lock.
-pub fn save_network(emu: &Emulator, meta: &NetworkMeta, dir: &Path) -> Result<()> {
+/// them. The caller holds the directory's lock. With `loaded` (what `dir`
+/// held when the command began, `meta` counting one more save), nothing is
+/// written if neither the emulator nor the metadata changed: returns whether
+/// anything was.
+pub fn save_network(
+    emu: &Emulator,
+    meta: &NetworkMeta,
+    dir: &Path,
+    loaded: Option<&NetworkMeta>,
+) -> Result<bool> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating the state directory {}", dir.display()))?;
-    emu.save_state(&dir.join(EMULATOR_DIR))
+    let report = emu
+        .save_state(&dir.join(EMULATOR_DIR))
         .map_err(|e| anyhow!("saving the embedded network to {}: {e}", dir.display()))?;
+    let unchanged =
+        loaded.is_some_and(|old| old.factory == meta.factory && old.operator == meta.operator);
+    if report.files_written == 0 && unchanged && dir.join(META_FILE).is_file() {
+        return Ok(false);
+    }
     let text = serde_json::to_string_pretty(meta).context("encoding the network metadata")?;
     // Written aside and renamed: a reader never sees half of it.
     let tmp = dir.join(format!("{META_FILE}.tmp"));
     std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, dir.join(META_FILE))
-        .with_context(|| format!("writing {}", dir.join(META_FILE).display()))
+        .with_context(|| format!("writing {}", dir.join(META_FILE).display()))?;
+    Ok(true)
 }

@@ -8,16 +8,10 @@
 //! executed and discarded); `probe` installs the emulator's probe canister and
 //! sends `put`, an update that writes a stable BTreeMap and is committed.
 
-use candid::{CandidType, Principal};
+use candid::Principal;
+use factory_guest::InstallArgs;
 use ic_emulator::Emulator;
 use std::time::Instant;
-
-#[derive(CandidType)]
-struct UserCanisterArgs {
-    owner: Principal,
-    factory: Principal,
-    version: String,
-}
 
 /// A `/proc/self/status` field in MiB (Linux).
 fn status_mib(field: &str) -> f64 {
@@ -59,12 +53,13 @@ fn main() {
             candid::encode_args(()).unwrap()
         } else {
             let owner = Principal::self_authenticating(i.to_le_bytes());
-            candid::encode_one(UserCanisterArgs {
+            InstallArgs {
                 owner,
                 factory,
                 version: "1.0.0".into(),
-            })
-            .unwrap()
+                app_arg: None,
+            }
+            .encode()
         };
         emu.install_canister(id, wasm.clone(), arg, None);
         ids.push(id);

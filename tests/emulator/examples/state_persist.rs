@@ -7,17 +7,11 @@
 //! `probe` installs the emulator's probe canister and stores one entry in
 //! each (a stable BTreeMap write and a heap change).
 
-use candid::{CandidType, Principal};
+use candid::Principal;
+use factory_guest::InstallArgs;
 use ic_emulator::Emulator;
 use std::path::Path;
 use std::time::Instant;
-
-#[derive(CandidType)]
-struct UserCanisterArgs {
-    owner: Principal,
-    factory: Principal,
-    version: String,
-}
 
 fn dir_size(path: &Path) -> (u64, usize) {
     let mut total = (0, 0);
@@ -55,12 +49,13 @@ fn main() {
         let arg = if probe {
             candid::encode_args(()).expect("encodes")
         } else {
-            candid::encode_one(UserCanisterArgs {
+            InstallArgs {
                 owner: Principal::self_authenticating(i.to_le_bytes()),
                 factory,
                 version: "1.0.0".into(),
-            })
-            .expect("encodes")
+                app_arg: None,
+            }
+            .encode()
         };
         emu.install_canister(id, wasm.clone(), arg, None);
         if probe {

@@ -62,6 +62,9 @@ pub struct Emulator {
     pub(crate) sm: RefCell<StateMachine>,
     /// Rounds [`Emulator::await_call`] runs before giving up.
     pub max_rounds_per_call: u64,
+    /// What the last `save_state`/`load_state` wrote or read, so the next
+    /// save into that directory skips unchanged canisters.
+    pub(crate) saved: RefCell<Option<crate::persist::Saved>>,
 }
 
 impl Default for Emulator {
@@ -89,6 +92,7 @@ impl Emulator {
         Emulator {
             sm: RefCell::new(StateMachine::new(seed)),
             max_rounds_per_call: 1_000,
+            saved: RefCell::new(None),
         }
     }
 

@@ -30,7 +30,7 @@ pub use driver::{Emulator, MessageId, Time};
 pub use error::{CallResult, ErrorCode, RejectCode, RejectResponse};
 pub use faults::Fault;
 pub use ic_management_canister_types as management_types;
-pub use persist::{StateError, FORMAT_VERSION as STATE_FORMAT_VERSION};
+pub use persist::{SaveReport, StateError, FORMAT_VERSION as STATE_FORMAT_VERSION};
 pub use state::canister::InstructionStats;
 pub use state::{DebugLine, InFlight};
 pub use subnet::{BudgetUse, RoundUsage, StoppedInterval, SubnetConfig, SubnetId, XNetConfig};

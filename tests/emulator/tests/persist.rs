@@ -2,7 +2,10 @@
 //! canisters carry on (heap, stable memory, timers, calls in flight), and bad
 //! directories give a typed `StateError`.
 
+mod common;
+
 use candid::Principal;
+use common::copy_dir;
 use factory_client::{
     FactoryArg, FactoryClient, FactoryInitArgs, PublishOptions, RegistryConfig, Transport,
     TransportError,
@@ -448,6 +451,13 @@ fn edit_json(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
     std::fs::write(path, serde_json::to_vec(&v).unwrap()).unwrap();
 }
 
+/// The subnet file of the generation the manifest names.
+fn subnet_file(dir: &Path) -> PathBuf {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    dir.join(format!("subnet.{}.json", manifest["generation"]))
+}
+
 fn load_err(dir: &Path) -> StateError {
     match Emulator::load_state(dir) {
         Ok(_) => panic!("{} loaded", dir.display()),
@@ -500,37 +510,62 @@ fn corrupt_files_are_reported_as_corrupt_or_io() {
     is_corrupt(load_err(&dir), "manifest.json");
 
     fresh();
-    std::fs::write(dir.join("subnet.json"), b"[]").unwrap();
-    is_corrupt(load_err(&dir), "subnet.json");
+    let subnet = subnet_file(&dir);
+    let subnet_name = subnet.file_name().unwrap().to_string_lossy().into_owned();
+    let blob = std::fs::read_dir(dir.join("canisters"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
 
     fresh();
-    let blob = dir.join("canisters/0.bin.gz");
+    std::fs::write(&subnet, b"[]").unwrap();
+    is_corrupt(load_err(&dir), &subnet_name);
+
+    // Memory is read when something first touches it (here a save to a new
+    // directory, which writes all of it): a damaged blob file is found then,
+    // and named.
+    fresh();
     std::fs::write(&blob, b"\x1f\x8b\x08 truncated").unwrap();
-    is_corrupt(load_err(&dir), "0.bin.gz");
+    let loaded = Emulator::load_state(&dir).expect("memory is read lazily");
+    let touched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        loaded.save_state(&tmp.0.join("elsewhere"))
+    }));
+    let message = touched.expect_err("the damaged memory is found");
+    let message = message
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(message.contains(".bin.gz"), "{message}");
 
     fresh();
-    edit_json(&dir.join("subnet.json"), |v| {
+    std::fs::remove_file(&blob).unwrap();
+    is_corrupt(load_err(&dir), &subnet_name);
+
+    fresh();
+    edit_json(&subnet, |v| {
         v["canisters"][0]["stable"]["data"]["len"] = 1_000_000_000u64.into()
     });
-    is_corrupt(load_err(&dir), "0.bin.gz");
+    is_corrupt(load_err(&dir), ".bin.gz");
 
     fresh();
-    edit_json(&dir.join("subnet.json"), |v| {
+    edit_json(&subnet, |v| {
         v["canisters"][0]["stable"]["page_count"] = u64::MAX.into()
     });
-    is_corrupt(load_err(&dir), "0.bin.gz");
+    is_corrupt(load_err(&dir), ".bin.gz");
 
     fresh();
-    edit_json(&dir.join("subnet.json"), |v| {
+    edit_json(&subnet, |v| {
         v["canisters"][0]["heap"]["globals"] = serde_json::json!([])
     });
-    is_corrupt(load_err(&dir), "0.bin.gz");
+    is_corrupt(load_err(&dir), ".bin.gz");
 
     fresh();
-    edit_json(&dir.join("subnet.json"), |v| {
+    edit_json(&subnet, |v| {
         v["canisters"][0]["blobs"] = "../../etc/passwd".into()
     });
-    is_corrupt(load_err(&dir), "subnet.json");
+    is_corrupt(load_err(&dir), &subnet_name);
 
     fresh();
     let module = std::fs::read_dir(dir.join("modules"))
@@ -559,17 +594,4 @@ fn corrupt_files_are_reported_as_corrupt_or_io() {
         Emulator::load_state(&dir).is_ok(),
         "the pristine copy loads"
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }

@@ -6,15 +6,53 @@
 //! thousands of canisters of one module fit in memory, and makes rollback free:
 //! a message works on a clone of the vector and a trap simply drops it.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 pub const PAGE_SIZE: usize = 4096;
 pub type Page = [u8; PAGE_SIZE];
 
+type Pages = Vec<Option<Arc<Page>>>;
+
 /// Sparse, copy-on-write bytes; a missing page reads as zeros.
-#[derive(Clone, Default, Debug)]
+///
+/// A map loaded from a saved state starts out `Lazy`: its pages are read from
+/// disk the first time something looks at them, so a command that touches a
+/// few canisters of a thousand reads only theirs. Every clone shares the one
+/// loaded vector, so a loaded-but-unwritten map still shares all its pages
+/// with the view a save compares it with.
+#[derive(Clone)]
 pub struct PageMap {
-    pages: Vec<Option<Arc<Page>>>,
+    pages: PagesState,
+}
+
+#[derive(Clone)]
+enum PagesState {
+    Loaded(Pages),
+    Lazy(Arc<LazyPages>),
+}
+
+/// Pages to be produced by `load` on first use.
+pub struct LazyPages {
+    page_count: usize,
+    load: Box<dyn Fn() -> Result<PageMap, String> + Send + Sync>,
+    loaded: OnceLock<Pages>,
+}
+
+impl Default for PageMap {
+    fn default() -> Self {
+        PageMap {
+            pages: PagesState::Loaded(Vec::new()),
+        }
+    }
+}
+
+impl std::fmt::Debug for PageMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.pages {
+            PagesState::Loaded(p) => write!(f, "PageMap({} pages)", p.len()),
+            PagesState::Lazy(l) => write!(f, "PageMap({} pages, lazy)", l.page_count),
+        }
+    }
 }
 
 fn is_zero(bytes: &[u8]) -> bool {
@@ -23,6 +61,55 @@ fn is_zero(bytes: &[u8]) -> bool {
 }
 
 impl PageMap {
+    /// A map of `page_count` pages that `load` produces when first used. A
+    /// load that fails (the state's file went missing or was damaged since
+    /// the state was opened) cannot be reported from inside a message: it
+    /// panics, naming what failed.
+    pub fn lazy(
+        page_count: usize,
+        load: impl Fn() -> Result<PageMap, String> + Send + Sync + 'static,
+    ) -> Self {
+        PageMap {
+            pages: PagesState::Lazy(Arc::new(LazyPages {
+                page_count,
+                load: Box::new(load),
+                loaded: OnceLock::new(),
+            })),
+        }
+    }
+
+    /// Whether the pages are in memory (not waiting for their first use).
+    pub fn is_loaded(&self) -> bool {
+        match &self.pages {
+            PagesState::Loaded(_) => true,
+            PagesState::Lazy(l) => l.loaded.get().is_some(),
+        }
+    }
+
+    fn pages(&self) -> &Pages {
+        match &self.pages {
+            PagesState::Loaded(p) => p,
+            PagesState::Lazy(l) => l.loaded.get_or_init(|| {
+                let map =
+                    (l.load)().unwrap_or_else(|e| panic!("reading a canister's saved memory: {e}"));
+                let mut pages = map.pages().clone();
+                pages.resize(l.page_count, None);
+                pages
+            }),
+        }
+    }
+
+    fn pages_mut(&mut self) -> &mut Pages {
+        if let PagesState::Lazy(_) = &self.pages {
+            let pages = self.pages().clone();
+            self.pages = PagesState::Loaded(pages);
+        }
+        match &mut self.pages {
+            PagesState::Loaded(p) => p,
+            PagesState::Lazy(_) => unreachable!("loaded above"),
+        }
+    }
+
     /// Pages of `bytes`; all-zero pages are not stored.
     pub fn from_bytes(bytes: &[u8]) -> Self {
         let mut map = PageMap::default();
@@ -31,13 +118,13 @@ impl PageMap {
     }
 
     fn page(&self, index: usize) -> Option<&Arc<Page>> {
-        self.pages.get(index).and_then(|p| p.as_ref())
+        self.pages().get(index).and_then(|p| p.as_ref())
     }
 
     /// Bytes in pages not shared with `base` (what this map costs on top of it).
     pub fn bytes_not_shared_with(&self, base: &PageMap) -> usize {
         let own = self
-            .pages
+            .pages()
             .iter()
             .enumerate()
             .filter(|(i, p)| match (p, base.page(*i)) {
@@ -46,6 +133,24 @@ impl PageMap {
                 (None, _) => false,
             });
         own.count() * PAGE_SIZE
+    }
+
+    /// Whether every page is the very same allocation as `other`'s: then the
+    /// bytes are equal without reading them (a shared page is never written,
+    /// `write` copies it first). What tells a save that a memory is unchanged.
+    pub fn shares_all_pages_with(&self, other: &PageMap) -> bool {
+        if let (PagesState::Lazy(a), PagesState::Lazy(b)) = (&self.pages, &other.pages) {
+            if Arc::ptr_eq(a, b) {
+                return true;
+            }
+        }
+        let (mine, theirs) = (self.pages(), other.pages());
+        mine.len() == theirs.len()
+            && mine.iter().zip(theirs).all(|(a, b)| match (a, b) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            })
     }
 
     /// Reads `dst.len()` bytes at `offset`; bytes past the stored pages are zero.
@@ -70,10 +175,11 @@ impl PageMap {
             let pos = offset as usize + done;
             let (index, within) = (pos / PAGE_SIZE, pos % PAGE_SIZE);
             let n = (PAGE_SIZE - within).min(src.len() - done);
-            if index >= self.pages.len() {
-                self.pages.resize(index + 1, None);
+            let pages = self.pages_mut();
+            if index >= pages.len() {
+                pages.resize(index + 1, None);
             }
-            let slot = &mut self.pages[index];
+            let slot = &mut pages[index];
             if slot.is_none() {
                 if is_zero(&src[done..done + n]) {
                     done += n;
@@ -89,13 +195,16 @@ impl PageMap {
 
     /// Length of the page vector (pages past it read as zeros).
     pub fn page_count(&self) -> usize {
-        self.pages.len()
+        match &self.pages {
+            PagesState::Loaded(p) => p.len(),
+            PagesState::Lazy(l) => l.page_count,
+        }
     }
 
     /// Indices of the pages whose bytes differ from `base`'s (shared pages are
     /// skipped without comparing): what a saved state must store.
     pub fn pages_differing_from(&self, base: &PageMap) -> Vec<usize> {
-        let count = self.pages.len().max(base.pages.len());
+        let count = self.page_count().max(base.page_count());
         (0..count)
             .filter(|&index| match (self.page(index), base.page(index)) {
                 (None, None) => false,
@@ -112,21 +221,22 @@ impl PageMap {
 
     /// Replaces page `index` with `bytes`, growing the vector if needed.
     pub fn set_page(&mut self, index: usize, bytes: &[u8; PAGE_SIZE]) {
-        if index >= self.pages.len() {
-            self.pages.resize(index + 1, None);
+        let pages = self.pages_mut();
+        if index >= pages.len() {
+            pages.resize(index + 1, None);
         }
-        self.pages[index] = (!is_zero(bytes)).then(|| Arc::new(*bytes));
+        pages[index] = (!is_zero(bytes)).then(|| Arc::new(*bytes));
     }
 
     /// Sets the length of the page vector (dropping or adding zero pages).
     pub fn set_page_count(&mut self, count: usize) {
-        self.pages.resize(count, None);
+        self.pages_mut().resize(count, None);
     }
 
     /// Writes into `mem` every page where `self` differs from `base`, so that a
     /// memory holding `base` ends up holding `self`. Shared pages cost nothing.
     pub fn restore_into(&self, base: &PageMap, mem: &mut [u8]) {
-        let count = self.pages.len().max(base.pages.len());
+        let count = self.page_count().max(base.page_count());
         for index in 0..count {
             let (mine, theirs) = (self.page(index), base.page(index));
             let same = match (mine, theirs) {
@@ -150,10 +260,11 @@ impl PageMap {
     /// change. Returns how many pages changed.
     pub fn sync_from(&mut self, mem: &[u8]) -> usize {
         let count = mem.len().div_ceil(PAGE_SIZE);
-        self.pages.resize(count.max(self.pages.len()), None);
-        self.pages.truncate(count);
+        let pages = self.pages_mut();
+        pages.resize(count.max(pages.len()), None);
+        pages.truncate(count);
         let mut changed = 0;
-        for (index, slot) in self.pages.iter_mut().enumerate() {
+        for (index, slot) in pages.iter_mut().enumerate() {
             let start = index * PAGE_SIZE;
             let live = &mem[start..(start + PAGE_SIZE).min(mem.len())];
             let unchanged = match slot {
@@ -197,6 +308,17 @@ mod tests {
     }
 
     #[test]
+    fn a_clone_shares_all_pages_until_one_is_written() {
+        let mut a = PageMap::default();
+        a.write(10, b"data");
+        let mut b = a.clone();
+        assert!(b.shares_all_pages_with(&a));
+        b.write(10, b"data");
+        assert!(!b.shares_all_pages_with(&a), "a write copies the page");
+        assert!(!PageMap::from_bytes(b"data").shares_all_pages_with(&a));
+    }
+
+    #[test]
     fn differing_pages_rebuild_a_map_from_its_base() {
         let mut base = PageMap::default();
         base.write(0, b"base");
@@ -214,6 +336,33 @@ mod tests {
         rebuilt.set_page_count(map.page_count());
         assert!(rebuilt.pages_differing_from(&map).is_empty());
         assert_eq!(rebuilt.page_count(), map.page_count());
+    }
+
+    #[test]
+    fn a_lazy_map_loads_once_on_first_use_and_clones_share_it() {
+        let loads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = loads.clone();
+        let lazy = PageMap::lazy(3, move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(PageMap::from_bytes(b"saved"))
+        });
+        let view = lazy.clone();
+        assert_eq!(lazy.page_count(), 3);
+        assert!(
+            lazy.shares_all_pages_with(&view),
+            "no load to compare clones"
+        );
+        assert!(!lazy.is_loaded());
+        let mut out = [0u8; 5];
+        lazy.read(0, &mut out);
+        assert_eq!(&out, b"saved");
+        assert!(view.is_loaded(), "clones share the loaded pages");
+        let mut written = lazy.clone();
+        assert!(written.shares_all_pages_with(&view), "read, not written");
+        written.write(0, b"S");
+        assert!(!written.shares_all_pages_with(&view));
+        assert_eq!(written.page_count(), 3);
+        assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[test]

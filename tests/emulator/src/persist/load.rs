@@ -1,12 +1,13 @@
 //! Rebuilding an emulator from a state directory, checking every reference.
 
 use super::blobs::BlobReader;
-use super::files::{read, read_gz, read_json};
+use super::files::{from_json, read, read_gz};
 use super::manifest::Manifest;
 use super::records::{
     CanisterRecord, ChunkRecord, HeapRecord, PagesRecord, SnapshotRecord, SubnetRecord,
 };
-use super::{StateError, MODULES_DIR, SUBNET_FILE};
+use super::saved::{BlobsRecords, MemoryView, Saved, SavedCanister};
+use super::{layout, save, StateError};
 use crate::engine::exec::HeapState;
 use crate::engine::pages::{PageMap, PAGE_SIZE};
 use crate::engine::{self, CompiledModule};
@@ -15,7 +16,7 @@ use crate::state::canister::{Canister, CanisterSnapshot};
 use crate::state::StateMachine;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// 4 KiB pages per 64 KiB wasm or stable page.
 const PAGES_PER_WASM_PAGE: u64 = limits::WASM_PAGE / PAGE_SIZE as u64;
@@ -33,7 +34,7 @@ impl Modules {
         if let Some(m) = self.loaded.get(&hash) {
             return Ok(m.clone());
         }
-        let path = self.dir.join(format!("{}.wasm", hex::encode(hash)));
+        let path = self.dir.join(layout::module_file(&hash));
         let bytes = read(&path)?;
         if engine::sha256(&bytes) != hash {
             return Err(StateError::corrupt(
@@ -48,15 +49,25 @@ impl Modules {
     }
 }
 
-pub fn read_state(dir: &Path) -> Result<(StateMachine, u64), StateError> {
+/// The state in `dir`, the rounds per call it was saved with, and what it
+/// was read from (for the next save's comparison).
+pub fn read_state(dir: &Path) -> Result<(StateMachine, u64, Saved), StateError> {
     if !dir.is_dir() {
         return Err(StateError::NotFound {
             path: dir.to_path_buf(),
         });
     }
     let manifest = Manifest::read(dir)?;
-    let subnet_path = dir.join(SUBNET_FILE);
-    let subnet: SubnetRecord = read_json(&subnet_path)?;
+    let subnet_path = dir.join(layout::subnet_file(manifest.generation));
+    let capacity_path = dir.join(layout::capacity_file(manifest.generation));
+    let topology_path = dir.join(layout::topology_file(manifest.generation));
+    let (subnet_bytes, capacity_bytes, topology_bytes) = (
+        read(&subnet_path)?,
+        read(&capacity_path)?,
+        read(&topology_path)?,
+    );
+    let digest = save::small_digest(&subnet_bytes, &capacity_bytes, &topology_bytes);
+    let subnet: SubnetRecord = from_json(&subnet_path, &subnet_bytes)?;
     if subnet.canisters.len() != manifest.canisters {
         return Err(StateError::corrupt(
             &subnet_path,
@@ -68,12 +79,22 @@ pub fn read_state(dir: &Path) -> Result<(StateMachine, u64), StateError> {
         ));
     }
     let mut modules = Modules {
-        dir: dir.join(MODULES_DIR),
+        dir: dir.to_path_buf(),
         loaded: HashMap::new(),
     };
     let mut canisters = BTreeMap::new();
+    let mut saved = HashMap::with_capacity(subnet.canisters.len());
     for record in subnet.canisters {
-        let canister = canister_from(dir, record, &mut modules)?;
+        let blobs = BlobsRecords {
+            file: record.blobs.clone(),
+            heap: record.heap.clone(),
+            stable: record.stable.clone(),
+            chunk_store: record.chunk_store.clone(),
+            snapshots: record.snapshots.clone(),
+        };
+        let canister = canister_from(dir, &subnet_path, record, &mut modules)?;
+        let view = MemoryView::of(&canister);
+        saved.insert(canister.id, SavedCanister { view, blobs });
         if canisters.insert(canister.id, canister).is_some() {
             return Err(StateError::corrupt(
                 &subnet_path,
@@ -82,8 +103,11 @@ pub fn read_state(dir: &Path) -> Result<(StateMachine, u64), StateError> {
         }
     }
     let rng_seed = subnet.rng_seed;
-    let (subnets, xnet, doubles) =
-        super::topology::read(dir, super::capacity::read(dir)?, subnet.next_canister)?;
+    let (subnets, xnet, doubles) = super::topology::read(
+        &topology_path,
+        &topology_bytes,
+        from_json(&capacity_path, &capacity_bytes)?,
+    )?;
     let sm = StateMachine {
         canisters,
         deleted: subnet.deleted.into_iter().collect(),
@@ -104,61 +128,90 @@ pub fn read_state(dir: &Path) -> Result<(StateMachine, u64), StateError> {
         doubles,
         xnet_requests: 0,
     };
-    Ok((sm, subnet.max_rounds_per_call))
+    let saved = Saved {
+        dir: dir.to_path_buf(),
+        generation: manifest.generation,
+        canisters: saved,
+        digest,
+    };
+    Ok((sm, subnet.max_rounds_per_call, saved))
 }
 
-/// Rebuilds a page map as `base` plus the stored pages; `max_pages` bounds
-/// what a corrupt record could make us allocate.
+/// A canister's blob file, read and inflated on first use (by whichever of
+/// its memories is touched first) and then shared by all of them.
+struct LazyBlob {
+    path: PathBuf,
+    reader: OnceLock<Result<BlobReader, String>>,
+}
+
+impl LazyBlob {
+    fn reader(&self) -> Result<&BlobReader, String> {
+        self.reader
+            .get_or_init(|| {
+                read_gz(&self.path)
+                    .map(|bytes| BlobReader::new(&self.path, bytes))
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+/// Checks what can be checked of a page record without its blob file
+/// (`max_pages` bounds what a corrupt record could make us allocate) and
+/// returns a map of its pages over `base`, read from `blob` on first use.
 fn pages_from(
     record: &PagesRecord,
     base: &PageMap,
     max_pages: u64,
-    blobs: &BlobReader,
+    blob: &Arc<LazyBlob>,
 ) -> Result<PageMap, StateError> {
-    let corrupt = |why: String| StateError::corrupt(blobs.path(), why);
+    let corrupt = |why: String| StateError::corrupt(&blob.path, why);
     if record.page_count > max_pages {
         return Err(corrupt(format!(
             "{} pages where at most {max_pages} fit",
             record.page_count
         )));
     }
-    let data = blobs.get(record.data)?;
-    if data.len() != record.changed.len() * PAGE_SIZE {
+    if record.data.len != (record.changed.len() * PAGE_SIZE) as u64 {
         return Err(corrupt(format!(
             "{} bytes for {} pages",
-            data.len(),
+            record.data.len,
             record.changed.len()
         )));
     }
-    let mut map = base.clone();
-    for (&index, bytes) in record.changed.iter().zip(data.chunks_exact(PAGE_SIZE)) {
-        if index >= record.page_count {
-            return Err(corrupt(format!("page {index} is past the memory's end")));
-        }
-        map.set_page(
-            index as usize,
-            bytes.try_into().expect("chunks of PAGE_SIZE"),
-        );
+    if let Some(index) = record.changed.iter().find(|&&i| i >= record.page_count) {
+        return Err(corrupt(format!("page {index} is past the memory's end")));
     }
-    map.set_page_count(record.page_count as usize);
-    Ok(map)
+    let (record, base, blob) = (record.clone(), base.clone(), blob.clone());
+    Ok(PageMap::lazy(record.page_count as usize, move || {
+        let blobs = blob.reader()?;
+        let data = blobs.get(record.data).map_err(|e| e.to_string())?;
+        let mut map = base.clone();
+        for (&index, bytes) in record.changed.iter().zip(data.chunks_exact(PAGE_SIZE)) {
+            let page: &[u8; PAGE_SIZE] = bytes.try_into().map_err(|_| "a short page")?;
+            map.set_page(index as usize, page);
+        }
+        map.set_page_count(record.page_count as usize);
+        Ok(map)
+    }))
 }
 
 fn heap_from(
     record: &HeapRecord,
-    blobs: &BlobReader,
+    blob: &Arc<LazyBlob>,
     modules: &mut Modules,
 ) -> Result<HeapState, StateError> {
     let module = modules.get(record.module)?;
     if record.heap_pages > MAX_HEAP_WASM_PAGES {
         return Err(StateError::corrupt(
-            blobs.path(),
+            &blob.path,
             format!("a heap of {} wasm pages", record.heap_pages),
         ));
     }
     if record.globals.len() != module.mutable_global_count() {
         return Err(StateError::corrupt(
-            blobs.path(),
+            &blob.path,
             format!(
                 "{} globals saved for a module with {}",
                 record.globals.len(),
@@ -168,7 +221,7 @@ fn heap_from(
     }
     let max_pages = record.heap_pages * PAGES_PER_WASM_PAGE;
     Ok(HeapState {
-        heap: pages_from(&record.pages, module.base_heap(), max_pages, blobs)?,
+        heap: pages_from(&record.pages, module.base_heap(), max_pages, blob)?,
         heap_pages: record.heap_pages,
         globals: record.globals.clone(),
         module,
@@ -178,11 +231,11 @@ fn heap_from(
 fn stable_from(
     record: &PagesRecord,
     stable_pages: u64,
-    blobs: &BlobReader,
+    blob: &Arc<LazyBlob>,
 ) -> Result<PageMap, StateError> {
     if stable_pages > limits::MAX_STABLE_PAGES {
         return Err(StateError::corrupt(
-            blobs.path(),
+            &blob.path,
             format!("{stable_pages} stable pages"),
         ));
     }
@@ -190,14 +243,22 @@ fn stable_from(
         record,
         &PageMap::default(),
         stable_pages * PAGES_PER_WASM_PAGE,
-        blobs,
+        blob,
     )
 }
 
+/// Chunks are read at load (only canisters that have some read their blob
+/// file for them): a chunk store is a plain map, with no place to defer to.
 fn chunks_from(
     records: &[ChunkRecord],
-    blobs: &BlobReader,
+    blob: &LazyBlob,
 ) -> Result<BTreeMap<[u8; 32], Vec<u8>>, StateError> {
+    if records.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let blobs = blob
+        .reader()
+        .map_err(|e| StateError::corrupt(&blob.path, e))?;
     records
         .iter()
         .map(|c| {
@@ -215,13 +276,13 @@ fn chunks_from(
 
 fn snapshot_from(
     record: SnapshotRecord,
-    blobs: &BlobReader,
+    blob: &Arc<LazyBlob>,
     modules: &mut Modules,
 ) -> Result<CanisterSnapshot, StateError> {
     Ok(CanisterSnapshot {
-        heap: heap_from(&record.heap, blobs, modules)?,
-        stable: stable_from(&record.stable, record.stable_pages, blobs)?,
-        chunk_store: chunks_from(&record.chunk_store, blobs)?,
+        heap: heap_from(&record.heap, blob, modules)?,
+        stable: stable_from(&record.stable, record.stable_pages, blob)?,
+        chunk_store: chunks_from(&record.chunk_store, blob)?,
         id: record.id,
         taken_at: record.taken_at,
         stable_pages: record.stable_pages,
@@ -233,25 +294,36 @@ fn snapshot_from(
 
 fn canister_from(
     dir: &Path,
+    subnet_path: &Path,
     record: CanisterRecord,
     modules: &mut Modules,
 ) -> Result<Canister, StateError> {
     let blobs_path = dir.join(&record.blobs);
     if !blobs_path.starts_with(dir) || record.blobs.contains("..") {
         return Err(StateError::corrupt(
-            dir.join(SUBNET_FILE),
+            subnet_path,
             format!("blob file {:?} is outside the state", record.blobs),
         ));
     }
-    let blobs = BlobReader::new(&blobs_path, read_gz(&blobs_path)?);
+    // Memory is read when first touched; a missing file is caught now.
+    if !blobs_path.is_file() {
+        return Err(StateError::corrupt(
+            subnet_path,
+            format!("blob file {:?} is missing", record.blobs),
+        ));
+    }
+    let blob = Arc::new(LazyBlob {
+        path: blobs_path,
+        reader: OnceLock::new(),
+    });
     let heap = record
         .heap
         .as_ref()
-        .map(|h| heap_from(h, &blobs, modules))
+        .map(|h| heap_from(h, &blob, modules))
         .transpose()?;
     let mut snapshots = BTreeMap::new();
     for s in record.snapshots {
-        let snapshot = snapshot_from(s, &blobs, modules)?;
+        let snapshot = snapshot_from(s, &blob, modules)?;
         snapshots.insert(snapshot.id.clone(), snapshot);
     }
     // A struct literal, so that a new field fails to compile until it is persisted.
@@ -262,7 +334,7 @@ fn canister_from(
         cycles: record.cycles,
         version: record.version,
         heap,
-        stable: stable_from(&record.stable, record.stable_pages, &blobs)?,
+        stable: stable_from(&record.stable, record.stable_pages, &blob)?,
         stable_pages: record.stable_pages,
         certified_data: record.certified_data,
         global_timer: record.global_timer,
@@ -272,7 +344,7 @@ fn canister_from(
         next_callback_id: record.next_callback_id,
         outstanding: record.outstanding.into_iter().collect(),
         stop_requests: record.stop_requests,
-        chunk_store: chunks_from(&record.chunk_store, &blobs)?,
+        chunk_store: chunks_from(&record.chunk_store, &blob)?,
         history: record.history.into(),
         total_changes: record.total_changes,
         snapshots,

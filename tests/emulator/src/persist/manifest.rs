@@ -1,6 +1,6 @@
 //! `manifest.json`: what a state directory is and which format it uses.
 
-use super::files::{read_json, write_json};
+use super::files::{read_json, write_atomically};
 use super::StateError;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -8,7 +8,9 @@ use std::path::Path;
 pub const FILE: &str = "manifest.json";
 const FORMAT: &str = "ic-emulator-state";
 /// Bumped whenever a reader of the previous version would misread the files.
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: files are named by the generation that wrote them (`generation`), so a
+/// save writes only the canisters that changed.
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 pub struct Manifest {
@@ -19,6 +21,8 @@ pub struct Manifest {
     pub time_nanos: u64,
     pub round: u64,
     pub canisters: usize,
+    /// Which save wrote it: names the subnet, capacity and new blob files.
+    pub generation: u64,
 }
 
 /// The fields every version has: read first, so a newer format is reported
@@ -30,7 +34,7 @@ struct Header {
 }
 
 impl Manifest {
-    pub fn new(time_nanos: u64, round: u64, canisters: usize) -> Self {
+    pub fn new(time_nanos: u64, round: u64, canisters: usize, generation: u64) -> Self {
         Manifest {
             format: FORMAT.into(),
             version: FORMAT_VERSION,
@@ -38,11 +42,24 @@ impl Manifest {
             time_nanos,
             round,
             canisters,
+            generation,
         }
     }
 
-    pub fn write(&self, dir: &Path) -> Result<(), StateError> {
-        write_json(&dir.join(FILE), self)
+    /// Commits a save: until this rename, the previous manifest (and the
+    /// generation it names) is the state.
+    /// Returns the bytes written.
+    pub fn write(&self, dir: &Path) -> Result<usize, StateError> {
+        let path = dir.join(FILE);
+        let bytes = serde_json::to_vec(self).map_err(|e| StateError::io(&path, e.into()))?;
+        write_atomically(&path, &bytes)?;
+        Ok(bytes.len())
+    }
+
+    /// The generation of the state in `dir`, 0 if none (or not readable: a
+    /// save then starts a new one and replaces it).
+    pub fn generation_in(dir: &Path) -> u64 {
+        Manifest::read(dir).map_or(0, |m| m.generation)
     }
 
     pub fn read(dir: &Path) -> Result<Manifest, StateError> {

@@ -36,14 +36,14 @@ pub struct SubnetRecord {
 
 /// Pages of a memory that differ from a base (the module's initial heap, or
 /// nothing for stable memory), stored back to back in the blob file.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct PagesRecord {
     pub page_count: u64,
     pub changed: Vec<u64>,
     pub data: BlobRef,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct HeapRecord {
     /// SHA-256 of the module as submitted: `modules/<hash>.wasm`.
     #[serde(with = "hex::serde")]
@@ -53,14 +53,14 @@ pub struct HeapRecord {
     pub globals: Vec<GlobalValue>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct ChunkRecord {
     #[serde(with = "hex::serde")]
     pub hash: [u8; 32],
     pub data: BlobRef,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct SnapshotRecord {
     #[serde(with = "hex::serde")]
     pub id: Vec<u8>,

@@ -1,51 +1,174 @@
-//! Writing an emulator's state into a (staging) directory.
+//! Writing an emulator's state into its directory: the blob files of the
+//! canisters that changed since `previous` (the last save or load of this
+//! directory), the small files of the new generation, and the manifest last.
 
 use super::blobs::BlobWriter;
-use super::files::{create_dir, write, write_gz, write_json};
+use super::files::{to_json, write, write_atomically, write_gz};
 use super::manifest::Manifest;
 use super::records::{
     CanisterRecord, ChunkRecord, HeapRecord, PagesRecord, SnapshotRecord, SubnetRecord,
 };
-use super::{StateError, CANISTERS_DIR, MODULES_DIR, SUBNET_FILE};
+use super::saved::{BlobsRecords, MemoryView, Saved, SavedCanister};
+use super::{layout, StateError};
 use crate::engine::exec::HeapState;
 use crate::engine::pages::PageMap;
 use crate::engine::CompiledModule;
 use crate::state::canister::{Canister, CanisterSnapshot};
 use crate::state::StateMachine;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
 /// Modules referred to by the canisters written so far, by hash.
 type Modules = BTreeMap<[u8; 32], Arc<CompiledModule>>;
 
-/// Writes every file of the state into `root`, the manifest last.
+/// What one save wrote (files created or replaced, and their bytes): the
+/// deterministic cost of a command against a state directory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SaveReport {
+    pub files_written: usize,
+    pub bytes_written: u64,
+}
+
+impl SaveReport {
+    fn add(&mut self, bytes: usize) {
+        self.files_written += 1;
+        self.bytes_written += bytes as u64;
+    }
+}
+
+/// A save that wrote something: what it wrote (for the next save), the
+/// files the new generation names in `canisters/` and `modules/`, and its cost.
+pub struct Written {
+    pub saved: Saved,
+    pub live: HashSet<String>,
+    pub report: SaveReport,
+}
+
+/// A canister's blob file as it will be written, or as it was.
+enum Blobs {
+    Unchanged(BlobsRecords),
+    New(BlobsRecords, Vec<u8>),
+}
+
+/// Writes generation `generation` of the state into `root` (which holds the
+/// previous one, untouched until the manifest names the new one). `None`
+/// when the state is the one `previous` describes: then nothing is written.
 pub fn write_state(
     sm: &StateMachine,
     max_rounds_per_call: u64,
     root: &Path,
-) -> Result<(), StateError> {
-    create_dir(&root.join(MODULES_DIR))?;
-    create_dir(&root.join(CANISTERS_DIR))?;
+    generation: u64,
+    previous: Option<&Saved>,
+) -> Result<Option<Written>, StateError> {
     let mut modules = Modules::new();
     let mut canisters = Vec::with_capacity(sm.canisters.len());
-    for (index, canister) in sm.canisters.values().enumerate() {
-        let blobs_name = format!("{CANISTERS_DIR}/{index}.bin.gz");
-        let mut blobs = BlobWriter::default();
-        canisters.push(canister_record(
-            canister,
-            blobs_name.clone(),
-            &mut blobs,
-            &mut modules,
-        ));
-        write_gz(&root.join(&blobs_name), &blobs.into_bytes())?;
+    let mut blobs = Vec::with_capacity(sm.canisters.len());
+    let mut saved = HashMap::with_capacity(sm.canisters.len());
+    for canister in sm.canisters.values() {
+        let view = MemoryView::of(canister);
+        let b = match previous.and_then(|p| p.unchanged(&canister.id, &view)) {
+            Some(records) => {
+                add_modules(canister, &mut modules);
+                Blobs::Unchanged(records.clone())
+            }
+            None => {
+                let (records, bytes) = encode_blobs(canister, generation, &mut modules);
+                Blobs::New(records, bytes)
+            }
+        };
+        let records = match &b {
+            Blobs::Unchanged(r) | Blobs::New(r, _) => r.clone(),
+        };
+        canisters.push(canister_record(canister, records.clone()));
+        saved.insert(
+            canister.id,
+            SavedCanister {
+                view,
+                blobs: records,
+            },
+        );
+        blobs.push(b);
     }
+    let small = small_files(sm, max_rounds_per_call, canisters)?;
+    let digest = small.digest();
+    let all_unchanged = blobs.iter().all(|b| matches!(b, Blobs::Unchanged(_)));
+    if let Some(p) = previous {
+        if all_unchanged && p.canisters.len() == saved.len() && p.digest == digest {
+            return Ok(None);
+        }
+    }
+    layout::create_dirs(root)?;
+    let mut report = SaveReport::default();
+    for b in blobs {
+        if let Blobs::New(records, bytes) = b {
+            let size = write_gz(&root.join(&records.file), &bytes)?;
+            report.add(size);
+        }
+    }
+    let mut live: HashSet<String> = saved.values().map(|c| c.blobs.file.clone()).collect();
     for (hash, module) in &modules {
-        let path = root
-            .join(MODULES_DIR)
-            .join(format!("{}.wasm", hex::encode(hash)));
-        write(&path, &module.submitted)?;
+        let name = layout::module_file(hash);
+        let path = root.join(&name);
+        live.insert(name);
+        // Named by its hash: a module already there is this one.
+        if !path.is_file() {
+            write_atomically(&path, &module.submitted)?;
+            report.add(module.submitted.len());
+        }
     }
+    for (name, bytes) in small.files(generation) {
+        write(&root.join(name), bytes)?;
+        report.add(bytes.len());
+    }
+    let manifest = Manifest::new(sm.time, sm.round, sm.canisters.len(), generation);
+    report.add(manifest.write(root)?);
+    let saved = Saved {
+        dir: root.to_path_buf(),
+        generation,
+        canisters: saved,
+        digest,
+    };
+    Ok(Some(Written {
+        saved,
+        live,
+        report,
+    }))
+}
+
+/// The generation's files beside the manifest, encoded.
+pub struct SmallFiles {
+    subnet: Vec<u8>,
+    capacity: Vec<u8>,
+    topology: Vec<u8>,
+}
+
+impl SmallFiles {
+    /// What tells a save that nothing but memory could have changed.
+    pub fn digest(&self) -> [u8; 32] {
+        small_digest(&self.subnet, &self.capacity, &self.topology)
+    }
+
+    fn files(&self, generation: u64) -> [(String, &[u8]); 3] {
+        [
+            (layout::subnet_file(generation), &self.subnet),
+            (layout::capacity_file(generation), &self.capacity),
+            (layout::topology_file(generation), &self.topology),
+        ]
+    }
+}
+
+pub fn small_digest(subnet: &[u8], capacity: &[u8], topology: &[u8]) -> [u8; 32] {
+    // Lengths first, so that no two triples hash alike.
+    let lengths = [subnet.len(), capacity.len(), topology.len()].map(|n| (n as u64).to_le_bytes());
+    crate::engine::sha256(&[&lengths.concat()[..], subnet, capacity, topology].concat())
+}
+
+fn small_files(
+    sm: &StateMachine,
+    max_rounds_per_call: u64,
+    canisters: Vec<CanisterRecord>,
+) -> Result<SmallFiles, StateError> {
     let StateMachine {
         canisters: _,
         deleted,
@@ -66,8 +189,6 @@ pub fn write_state(
         doubles: _,
         xnet_requests: _,
     } = sm;
-    super::capacity::write(root, &subnets[0].capacity)?;
-    super::topology::write(root, sm)?;
     let subnet = SubnetRecord {
         time: *time,
         round: *round,
@@ -94,8 +215,39 @@ pub fn write_state(
         max_rounds_per_call,
         canisters,
     };
-    write_json(&root.join(SUBNET_FILE), &subnet)?;
-    Manifest::new(sm.time, sm.round, sm.canisters.len()).write(root)
+    Ok(SmallFiles {
+        subnet: to_json("subnet", &subnet)?,
+        capacity: to_json("capacity", &subnets[0].capacity)?,
+        topology: to_json("subnets", &super::topology::record(sm))?,
+    })
+}
+
+/// `c`'s memory, chunks and snapshots as a new blob file of this generation.
+fn encode_blobs(c: &Canister, generation: u64, modules: &mut Modules) -> (BlobsRecords, Vec<u8>) {
+    let file = layout::blob_file(&c.id, generation);
+    let mut blobs = BlobWriter::default();
+    let records = BlobsRecords {
+        heap: c.heap.as_ref().map(|h| heap_record(h, &mut blobs, modules)),
+        stable: pages_record(&c.stable, &PageMap::default(), &mut blobs),
+        chunk_store: chunk_records(&c.chunk_store, &mut blobs),
+        snapshots: c
+            .snapshots
+            .values()
+            .map(|s| snapshot_record(s, &mut blobs, modules))
+            .collect(),
+        file,
+    };
+    (records, blobs.into_bytes())
+}
+
+/// The modules an unchanged canister still uses.
+fn add_modules(c: &Canister, modules: &mut Modules) {
+    let heaps = c.heap.iter().chain(c.snapshots.values().map(|s| &s.heap));
+    for heap in heaps {
+        modules
+            .entry(heap.module.hash)
+            .or_insert_with(|| heap.module.clone());
+    }
 }
 
 fn pages_record(map: &PageMap, base: &PageMap, blobs: &mut BlobWriter) -> PagesRecord {
@@ -151,12 +303,7 @@ fn snapshot_record(
     }
 }
 
-fn canister_record(
-    c: &Canister,
-    blobs_name: String,
-    blobs: &mut BlobWriter,
-    modules: &mut Modules,
-) -> CanisterRecord {
+fn canister_record(c: &Canister, blobs: BlobsRecords) -> CanisterRecord {
     // Exhaustive, so that a new field fails to compile until it is persisted.
     let Canister {
         id,
@@ -164,8 +311,8 @@ fn canister_record(
         status,
         cycles,
         version,
-        heap,
-        stable,
+        heap: _,
+        stable: _,
         stable_pages,
         certified_data,
         global_timer,
@@ -175,23 +322,23 @@ fn canister_record(
         next_callback_id,
         outstanding,
         stop_requests,
-        chunk_store,
+        chunk_store: _,
         history,
         total_changes,
-        snapshots,
+        snapshots: _,
         next_snapshot,
         stats,
         faults,
     } = c;
     CanisterRecord {
         id: *id,
-        blobs: blobs_name,
+        blobs: blobs.file,
         settings: settings.clone(),
         status: *status,
         cycles: *cycles,
         version: *version,
-        heap: heap.as_ref().map(|h| heap_record(h, blobs, modules)),
-        stable: pages_record(stable, &PageMap::default(), blobs),
+        heap: blobs.heap,
+        stable: blobs.stable,
         stable_pages: *stable_pages,
         certified_data: certified_data.clone(),
         global_timer: *global_timer,
@@ -201,13 +348,10 @@ fn canister_record(
         next_callback_id: *next_callback_id,
         outstanding: outstanding.iter().map(|(p, n)| (*p, *n)).collect(),
         stop_requests: stop_requests.clone(),
-        chunk_store: chunk_records(chunk_store, blobs),
+        chunk_store: blobs.chunk_store,
         history: history.iter().cloned().collect(),
         total_changes: *total_changes,
-        snapshots: snapshots
-            .values()
-            .map(|s| snapshot_record(s, blobs, modules))
-            .collect(),
+        snapshots: blobs.snapshots,
         next_snapshot: *next_snapshot,
         stats: stats.clone(),
         faults: faults.clone(),

@@ -1,11 +1,10 @@
-//! `subnets.json`: the subnets (ids, canister-id ranges, id allocation and,
-//! beyond the first, their capacity state), the cross-subnet latency and
-//! the installed test doubles. The first subnet's capacity stays in
-//! `capacity.json` and its next canister id in `subnet.json`, so a state
-//! saved before there were several subnets (no `subnets.json`) loads as one
-//! application subnet.
+//! `subnets.<generation>.json`: the subnets (ids, canister-id ranges, id
+//! allocation and, beyond the first, their capacity state), the cross-subnet
+//! latency and the installed test doubles. The first subnet's capacity is in
+//! `capacity.<generation>.json` and its next canister id in
+//! `subnet.<generation>.json`.
 
-use super::files::{read_json, write_json};
+use super::files::from_json;
 use super::StateError;
 use crate::doubles::Doubles;
 use crate::state::StateMachine;
@@ -14,10 +13,8 @@ use crate::subnet::{SubnetId, SubnetState, XNetConfig};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-const FILE: &str = "subnets.json";
-
 #[derive(Serialize, Deserialize)]
-struct TopologyRecord {
+pub struct TopologyRecord {
     subnets: Vec<SubnetRecord>,
     xnet: XNetConfig,
     doubles: Doubles,
@@ -33,8 +30,8 @@ struct SubnetRecord {
     capacity: Option<SubnetState>,
 }
 
-pub fn write(root: &Path, sm: &StateMachine) -> Result<(), StateError> {
-    let record = TopologyRecord {
+pub fn record(sm: &StateMachine) -> TopologyRecord {
+    TopologyRecord {
         subnets: sm
             .subnets
             .iter()
@@ -49,24 +46,16 @@ pub fn write(root: &Path, sm: &StateMachine) -> Result<(), StateError> {
             .collect(),
         xnet: sm.xnet,
         doubles: sm.doubles.clone(),
-    };
-    write_json(&root.join(FILE), &record)
+    }
 }
 
-/// The subnets, given the first one's capacity (`capacity.json`) and next
-/// canister id (`subnet.json`).
+/// The subnets in `bytes` (read from `path`), given the first one's capacity.
 pub fn read(
-    dir: &Path,
+    path: &Path,
+    bytes: &[u8],
     first: SubnetState,
-    first_next_canister: u64,
 ) -> Result<(Vec<Subnet>, XNetConfig, Doubles), StateError> {
-    let path = dir.join(FILE);
-    if !path.is_file() {
-        let mut subnet = Subnet::application(0, first);
-        subnet.next_canister = first_next_canister;
-        return Ok((vec![subnet], XNetConfig::default(), Doubles::default()));
-    }
-    let record: TopologyRecord = read_json(&path)?;
+    let record: TopologyRecord = from_json(path, bytes)?;
     let mut first = Some(first);
     let mut subnets = Vec::with_capacity(record.subnets.len());
     for (i, s) in record.subnets.into_iter().enumerate() {
@@ -74,11 +63,11 @@ pub fn read(
             (0, _) => first.take().expect("once"),
             (_, Some(c)) => c,
             (_, None) => {
-                return Err(StateError::corrupt(&path, "a subnet has no capacity state"));
+                return Err(StateError::corrupt(path, "a subnet has no capacity state"));
             }
         };
         if s.range_start > s.range_end {
-            return Err(StateError::corrupt(&path, "a subnet's range is empty"));
+            return Err(StateError::corrupt(path, "a subnet's range is empty"));
         }
         subnets.push(Subnet {
             id: s.id,
@@ -89,7 +78,7 @@ pub fn read(
         });
     }
     if subnets.is_empty() {
-        return Err(StateError::corrupt(&path, "no subnet"));
+        return Err(StateError::corrupt(path, "no subnet"));
     }
     Ok((subnets, record.xnet, record.doubles))
 }
