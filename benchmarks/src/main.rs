@@ -7,6 +7,7 @@ mod capacity;
 mod emulator_round;
 mod factory_cost;
 mod fleet;
+mod keeper;
 mod measure;
 mod report;
 mod rollout;
@@ -27,6 +28,7 @@ enum Bench {
     Factory,
     Rollout,
     Capacity,
+    Keeper,
 }
 
 #[derive(Parser)]
@@ -75,6 +77,9 @@ fn main() {
         }
         if wanted(Bench::Capacity) {
             capacity::run(&size, &mut report);
+        }
+        if wanted(Bench::Keeper) {
+            keeper::run(&size, &mut report);
         }
     });
     report.wall_s = wall;
