@@ -63,7 +63,7 @@ impl Size {
                 naive_whole_fleet_up_to: 0,
                 naive_sample: 100,
                 tick_users: vec![1_000, 5_000],
-                keeper_users: vec![1_000, 5_000],
+                keeper_users: vec![1_000, 10_000],
                 user_data_bytes: vec![1024, 10 * MIB],
                 round_canisters: 10_000,
                 runs: 3,
