@@ -216,3 +216,45 @@ fn cycles_dormant_canister_reclaimed_revived_with_its_data_and_another_deleted()
         "the user is forgotten"
     );
 }
+
+/// A rollout's upgrades show in the spend under their purposes: the canister's
+/// balance drop between the status reads around each upgrade, a snapshot at
+/// the IC's baseline price (at most half the drop), the rest install.
+#[test]
+fn cycles_upgrade_costs_are_recorded_by_purpose() {
+    let w = World::with_config(roomy_config());
+    w.publish("1.0.0");
+    for n in 1..=3 {
+        w.provision(n);
+    }
+    w.publish("1.0.1");
+    let mut plan = scenarios::rollout_helpers::plan("1.0.1", 10);
+    plan.snapshot = Some(factory_client::SnapshotPolicy::ReplacePrevious);
+    w.admin().start_rollout(plan).expect("start_rollout");
+    w.drive_until_idle("rollout 1.0.1", 500, Duration::from_secs(1));
+    assert_eq!(w.rollout_status().totals.upgraded, 3);
+    let report = w.admin().cycles_report(1).expect("cycles_report");
+    let spent = |k: SpendKind| -> u128 {
+        report
+            .iter()
+            .filter(|d| d.kind == k)
+            .map(|d| d.cycles)
+            .sum()
+    };
+    let (snapshots, installs) = (
+        spent(SpendKind::UpgradeSnapshot),
+        spent(SpendKind::UpgradeInstall),
+    );
+    assert!(
+        installs > 0,
+        "installs cost the canisters cycles: {report:?}"
+    );
+    assert!(snapshots <= 3 * 2_005_000_000, "{snapshots}");
+    let metrics = w.admin().metrics().expect("metrics");
+    assert!(
+        metrics.contains(&format!(
+            "factory_cycles_spent_total{{kind=\"upgrade_install\"}} {installs}"
+        )),
+        "{metrics}"
+    );
+}

@@ -313,3 +313,52 @@ fn cycles_reclaim_is_off_by_default_and_a_failed_snapshot_leaves_it_running() {
     let unknown = report_activity(&mut h.state.borrow_mut(), principal(42), 0);
     assert!(matches!(unknown, Err(FactoryError::UnknownCanister { .. })));
 }
+
+#[test]
+fn cycles_reclaimed_canister_is_skipped_by_rollouts_and_never_topped_up() {
+    use crate::cycles::keeper_tests::{cfg, keeper_on, keeper_tick, roll_out};
+    use crate::rollout::model::RolloutEnd;
+    let h = Harness::default();
+    let v1 = h.publish("1.0.0");
+    let cs = seed(&h, 3, &v1);
+    let v2 = h.publish("2.0.0");
+    policy_on(&h, Some(policy(false)));
+    at_day(&h, 0);
+    reclaim_tick(&h);
+    at_day(&h, 5);
+    for c in &cs[1..] {
+        report_activity(&mut h.state.borrow_mut(), *c, h.env.now.get()).unwrap();
+    }
+    at_day(&h, 11);
+    assert_eq!(reclaim_tick(&h), (1, 0));
+    // Poor, but reclaimed: the keeper leaves it alone.
+    h.mgmt
+        .ic
+        .borrow_mut()
+        .canisters
+        .get_mut(&cs[0])
+        .unwrap()
+        .cycles = T / 10;
+    keeper_on(&h, cfg());
+    for _ in 0..3 {
+        keeper_tick(&h);
+    }
+    assert_eq!(h.mgmt.canister(cs[0]).cycles, T / 10, "never topped up");
+    assert!(h.state.borrow().keeper.get(&cs[0]).is_none());
+
+    assert_eq!(roll_out(&h, "2.0.0"), RolloutEnd::Completed);
+    assert_eq!(h.mgmt.canister(cs[0]).module_hash, None, "still reclaimed");
+    for c in &cs[1..] {
+        assert_eq!(h.mgmt.canister(*c).module_hash, Some(v2.sha256.0));
+    }
+    let s = h.state.borrow();
+    let totals = s.sched.sched.get().totals.clone();
+    assert_eq!((totals.upgraded, totals.failed, totals.skipped), (2, 0, 1));
+    let outcome = s.users.get(&owner(0)).unwrap().last_outcome.unwrap();
+    let error = outcome.error.unwrap_or_default();
+    assert!(error.contains("reclaimed as dormant"), "{error}");
+    drop(s);
+    // Revived, it runs the release it had; the next rollout takes it on.
+    run(revive(&h.ctx(), owner(0), cs[0])).unwrap();
+    assert_eq!(h.mgmt.canister(cs[0]).module_hash, Some(v1.sha256.0));
+}
