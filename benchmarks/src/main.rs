@@ -8,6 +8,7 @@ mod emulator_round;
 mod factory_cost;
 mod fleet;
 mod fleet_subnets;
+mod keeper;
 mod measure;
 mod neighbour;
 mod report;
@@ -30,6 +31,7 @@ enum Bench {
     Rollout,
     Capacity,
     FleetSubnets,
+    Keeper,
 }
 
 #[derive(Parser)]
@@ -81,6 +83,9 @@ fn main() {
         }
         if wanted(Bench::FleetSubnets) {
             fleet_subnets::run(&size, &mut report);
+        }
+        if wanted(Bench::Keeper) {
+            keeper::run(&size, &mut report);
         }
     });
     report.wall_s = wall;

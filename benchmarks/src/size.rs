@@ -26,6 +26,8 @@ pub struct Size {
     pub naive_sample: u64,
     /// Users in the factory for the per-tick instructions.
     pub tick_users: Vec<u64>,
+    /// Users in the factory for the keeper's ticks and cycles.
+    pub keeper_users: Vec<u64>,
     /// Bytes of user data for the user canister's upgrade.
     pub user_data_bytes: Vec<u64>,
     /// Canisters in the emulator's round benchmark.
@@ -60,6 +62,7 @@ impl Size {
                 naive_whole_fleet_up_to: 0,
                 naive_sample: 10,
                 tick_users: vec![30, 60],
+                keeper_users: vec![30],
                 user_data_bytes: vec![1024, MIB],
                 round_canisters: 100,
                 runs: 1,
@@ -74,6 +77,7 @@ impl Size {
                 naive_whole_fleet_up_to: 0,
                 naive_sample: 100,
                 tick_users: vec![1_000, 5_000],
+                keeper_users: vec![1_000, 10_000],
                 user_data_bytes: vec![1024, 10 * MIB],
                 round_canisters: 10_000,
                 runs: 3,
@@ -90,6 +94,7 @@ impl Size {
                 naive_whole_fleet_up_to: 0,
                 naive_sample: 100,
                 tick_users: vec![1_000, 20_000],
+                keeper_users: vec![1_000, 20_000],
                 user_data_bytes: vec![1024, 100 * MIB],
                 round_canisters: 10_000,
                 runs: 3,

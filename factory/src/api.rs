@@ -111,6 +111,7 @@ fn init(arg: FactoryArg) {
     }
     start_watchdog();
     arm_keeper(0);
+    arm_reclaim(0);
 }
 
 fn apply_init(s: &mut State, args: FactoryInitArgs) -> Result<(), FactoryError> {
@@ -173,6 +174,7 @@ fn post_upgrade(_arg: Option<FactoryArg>) {
     }
     start_watchdog();
     arm_keeper(0);
+    arm_reclaim(0);
 }
 
 thread_local! {
@@ -201,6 +203,41 @@ async fn run_keeper() {
     }
     if let Some(cfg) = read(|s| s.config.get().keeper) {
         arm_keeper(cfg.tick_interval_ns);
+    }
+}
+
+thread_local! {
+    /// A reclaim tick is armed (heap only: re-armed after upgrades).
+    static RECLAIM_ARMED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Arms the reclaim's next tick, if the policy is on and none is armed.
+fn arm_reclaim(delay_ns: u64) {
+    if RECLAIM_ARMED.get() || read(|s| s.config.get().reclaim.is_none()) {
+        return;
+    }
+    RECLAIM_ARMED.set(true);
+    ic_cdk_timers::set_timer(Duration::from_nanos(delay_ns), run_reclaim());
+}
+
+async fn run_reclaim() {
+    use crate::cycles::reclaim::{self, flow};
+    RECLAIM_ARMED.set(false);
+    if !IcEnv.is_stopping() {
+        let plan = write(|s| reclaim::tick(s, now()));
+        for canister in plan.reclaim {
+            ic_cdk::futures::spawn(async move {
+                let _ = flow::reclaim_one(&ctx(), canister).await;
+            });
+        }
+        for canister in plan.delete {
+            ic_cdk::futures::spawn(async move {
+                let _ = flow::delete_one(&ctx(), canister).await;
+            });
+        }
+    }
+    if let Some(policy) = read(|s| s.config.get().reclaim) {
+        arm_reclaim(policy.tick_interval_ns);
     }
 }
 
@@ -450,6 +487,7 @@ fn set_config(config: FactoryConfig) -> Result<(), FactoryError> {
     let caller = guard(Endpoint::SetConfig, None)?;
     write(|s| admin::set_config(s, caller, config, now()))?;
     arm_keeper(0);
+    arm_reclaim(0);
     Ok(())
 }
 
@@ -726,4 +764,26 @@ async fn notify_low_cycles() -> Result<(), FactoryError> {
     write(|s| crate::cycles::keeper::accept_notice(s, caller, now()))?;
     crate::cycles::keeper::check(&ctx(), caller).await;
     Ok(())
+}
+
+/// A user canister's one-way report that its owner was active (recorded at
+/// the factory's time, at most hourly).
+#[update]
+fn report_activity() -> Result<(), FactoryError> {
+    let caller = guard(Endpoint::ReportActivity, None)?;
+    write(|s| crate::cycles::reclaim::report_activity(s, caller, now()))
+}
+
+/// Brings a reclaimed (dormant) canister back from its snapshot.
+#[update]
+async fn revive(canister_id: Principal) -> Result<(), FactoryError> {
+    let caller = guard(Endpoint::Revive, Some(canister_id))?;
+    crate::cycles::reclaim::flow::revive(&ctx(), caller, canister_id).await
+}
+
+/// The reclaim policy, its totals and one page of reclaimed canisters.
+#[query]
+fn reclaim_status(q: ReclaimQuery) -> Result<ReclaimStatus, FactoryError> {
+    guard(Endpoint::ReclaimStatus, None)?;
+    Ok(read(|s| crate::cycles::reclaim::status(s, &q)))
 }

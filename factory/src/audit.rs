@@ -70,6 +70,9 @@ impl BoundedAction for AuditAction {
             | RolloutResumed { .. }
             | RolloutCancelled { .. }
             | CanisterAtRisk { .. }
+            | CanisterReclaimed { .. }
+            | CanisterRevived { .. }
+            | CanisterDeleted { .. }
             | ShardAdded { .. } => {}
         }
         self

@@ -145,6 +145,9 @@ endpoints! {
     ShardRollout => "shard_rollout",
     CreateShard => "create_shard",
     UpgradeShards => "upgrade_shards",
+    ReportActivity => "report_activity",
+    Revive => "revive",
+    ReclaimStatus => "reclaim_status",
 }
 
 /// The policy: which roles may call each endpoint.
@@ -176,6 +179,11 @@ pub fn allowed_roles(endpoint: Endpoint) -> &'static [Role] {
         // One-way, from the user canister about itself; verified by reading
         // its balance, so a false alarm costs one status call.
         NotifyLowCycles => &[UserCanister],
+        // One-way, from the user canister about itself; it can only make
+        // itself look active, which only keeps it from being reclaimed.
+        ReportActivity => &[UserCanister],
+        Revive => OWNER_OR_RECOVERY,
+        ReclaimStatus => ADMINS,
         // The index's fleet endpoints (another role answers `WrongRole`).
         ListShards | AddShard | CreateShard | UpgradeShards | PushRelease | FleetRolloutStatus => {
             ADMINS

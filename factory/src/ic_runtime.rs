@@ -276,6 +276,41 @@ impl Management for IcManagement {
         call("load_canister_snapshot", &(args,), 0, None).await
     }
 
+    async fn take_snapshot_and_uninstall(&self, canister: Principal) -> CallResult<Vec<u8>> {
+        let args = mgmt::TakeCanisterSnapshotArgs {
+            canister_id: canister,
+            replace_snapshot: None,
+            uninstall_code: Some(true),
+            sender_canister_version: Some(ic_cdk::api::canister_version()),
+        };
+        let reply: mgmt::Snapshot = call("take_canister_snapshot", &(args,), 0, None).await?;
+        Ok(reply.id)
+    }
+
+    async fn install_code(
+        &self,
+        canister: Principal,
+        module: Vec<u8>,
+        arg: Vec<u8>,
+    ) -> CallResult<()> {
+        let args = mgmt::InstallCodeArgs {
+            mode: mgmt::CanisterInstallMode::Install,
+            canister_id: canister,
+            wasm_module: module,
+            arg,
+            sender_canister_version: Some(ic_cdk::api::canister_version()),
+        };
+        call("install_code", &(args,), 0, None).await
+    }
+
+    async fn drain(&self, canister: Principal) -> CallResult<()> {
+        call_to(canister, "drain", &(), 0, None).await
+    }
+
+    async fn delete_canister(&self, canister: Principal) -> CallResult<()> {
+        call("delete_canister", &(id(canister),), 0, None).await
+    }
+
     async fn deposit_cycles(&self, canister: Principal, amount: u128) -> CallResult<()> {
         call("deposit_cycles", &(id(canister),), amount, None).await
     }

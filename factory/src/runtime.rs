@@ -127,6 +127,22 @@ pub trait Management {
         replace: Option<Vec<u8>>,
     ) -> CallResult<Vec<u8>>;
     async fn load_snapshot(&self, canister: Principal, snapshot_id: Vec<u8>) -> CallResult<()>;
+    /// `take_canister_snapshot` with `uninstall_code = true`: one atomic
+    /// step, so a canister is never left without code and without snapshot.
+    async fn take_snapshot_and_uninstall(&self, canister: Principal) -> CallResult<Vec<u8>>;
+    /// `install_code` in install mode with a small module given whole (the
+    /// reclaim's drain module; releases go through the chunk store).
+    async fn install_code(
+        &self,
+        canister: Principal,
+        module: Vec<u8>,
+        arg: Vec<u8>,
+    ) -> CallResult<()>;
+    /// The drain module's `drain` update on `canister` (`cycles::reclaim::drain`):
+    /// it sends its cycles above what it keeps to the factory.
+    async fn drain(&self, canister: Principal) -> CallResult<()>;
+    /// `delete_canister` (it must be stopped); its remaining cycles are burned.
+    async fn delete_canister(&self, canister: Principal) -> CallResult<()>;
     /// Sends `amount` of the factory's cycles to `canister`.
     async fn deposit_cycles(&self, canister: Principal, amount: u128) -> CallResult<()>;
     /// The cycles ledger (not the management canister, but the one other

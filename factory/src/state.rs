@@ -4,6 +4,7 @@
 use crate::audit::{AuditAction, AuditEntry, AuditPage, BoundedAction, MAX_AUDIT_PAGE};
 use crate::canister_index::CanisterIndex;
 use crate::config::FactoryConfig;
+use crate::cycles::reclaim::store::{ReclaimMemories, ReclaimStore};
 use crate::cycles::store::{KeeperMemories, KeeperStore};
 use crate::fleet::store::{FleetMemories, FleetStore};
 use crate::rate_limit::TokenBucket;
@@ -57,6 +58,13 @@ mod ids {
     pub const FLEET_PLACEMENTS: u8 = 52;
     pub const FLEET_ROLLOUT: u8 = 53;
     pub const FLEET_GATE: u8 = 54;
+    /// Reclaiming dormant canisters (`cycles::reclaim::store`), 60..=65.
+    pub const RECLAIM_ACTIVITY: u8 = 60;
+    pub const RECLAIM_BY_ACTIVITY: u8 = 61;
+    pub const RECLAIMED: u8 = 62;
+    pub const RECLAIMED_BY_TIME: u8 = 63;
+    pub const RECLAIM_CURSOR: u8 = 64;
+    pub const RECLAIM_TOTALS: u8 = 65;
 }
 
 /// Small global values kept together in one cell.
@@ -89,6 +97,8 @@ pub struct FactoryState<M: Memory> {
     pub registry: Registry<M>,
     pub sched: Scheduler<M>,
     pub keeper: KeeperStore<M>,
+    /// Owners' last activity and the reclaimed canisters.
+    pub reclaim: ReclaimStore<M>,
     /// The factory's role, and at an index its shards and placements.
     pub fleet: FleetStore<M>,
     /// The memories the per-user structures live in (users, both reverse
@@ -134,6 +144,14 @@ impl<I: Memory> FactoryState<VMem<I>> {
                 cursor: m(ids::KEEPER_CURSOR),
                 spend: m(ids::KEEPER_SPEND),
                 payments: m(ids::PAYMENTS),
+            }),
+            reclaim: ReclaimStore::init(ReclaimMemories {
+                activity: m(ids::RECLAIM_ACTIVITY),
+                by_activity: m(ids::RECLAIM_BY_ACTIVITY),
+                reclaimed: m(ids::RECLAIMED),
+                by_deletion: m(ids::RECLAIMED_BY_TIME),
+                cursor: m(ids::RECLAIM_CURSOR),
+                totals: m(ids::RECLAIM_TOTALS),
             }),
             fleet: FleetStore::init(FleetMemories {
                 role: m(ids::FLEET_ROLE),
@@ -187,6 +205,7 @@ impl<M: Memory> FactoryState<M> {
         if let Some(canister) = old.canister_id {
             self.canisters.remove(&canister);
             self.keeper.remove(&canister);
+            self.reclaim.forget(&canister);
         }
         self.count_version(old.version.clone(), -1);
         Some(old)
@@ -273,6 +292,15 @@ impl<M: Memory> FactoryState<M> {
             .ok_or(FactoryError::UnknownCanister { canister_id })?;
         if record.is_locked(self.epoch()) {
             return Err(FactoryError::CanisterBusy { canister_id });
+        }
+        // A reclaimed canister has no code: only its revival or deletion
+        // may act on it (recovery, upgrades and detach wait for a revive).
+        let reclaim_step = [
+            crate::cycles::reclaim::flow::REVIVE_LOCK,
+            crate::cycles::reclaim::flow::DELETE_LOCK,
+        ];
+        if self.reclaim.is_reclaimed(&canister_id) && !reclaim_step.contains(&action) {
+            return Err(FactoryError::CanisterReclaimed { canister_id });
         }
         record.lock = Some(crate::users::Lock {
             action: action.to_string(),

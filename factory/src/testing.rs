@@ -102,6 +102,8 @@ pub struct FakeIc {
     pub unreachable: BTreeSet<Principal>,
     pub deposited: u128,
     pub ledger: FakeLedger,
+    /// The user data each snapshot holds (by snapshot id).
+    pub snapshot_data: BTreeMap<Vec<u8>, Vec<u8>>,
 }
 
 /// The cycles ledger, as far as the factory uses it: accounts, one
@@ -446,7 +448,86 @@ impl Management for FakeManagement {
             })?;
             c.module_hash = module;
             Ok(())
+        })?;
+        let data = self.ic.borrow().snapshot_data.get(&snapshot_id).cloned();
+        if let Some(data) = data {
+            self.with_canister("load_canister_snapshot", canister, |c| {
+                c.data = data;
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    async fn take_snapshot_and_uninstall(&self, canister: Principal) -> CallResult<Vec<u8>> {
+        self.enter("take_canister_snapshot").await?;
+        let id = {
+            let mut ic = self.ic.borrow_mut();
+            ic.next_snapshot += 1;
+            ic.next_snapshot.to_be_bytes().to_vec()
+        };
+        let data = self.with_canister("take_canister_snapshot", canister, |c| {
+            c.snapshots.insert(id.clone(), c.module_hash);
+            c.module_hash = None;
+            Ok(std::mem::take(&mut c.data))
+        })?;
+        self.ic.borrow_mut().snapshot_data.insert(id.clone(), data);
+        Ok(id)
+    }
+
+    async fn install_code(
+        &self,
+        canister: Principal,
+        module: Vec<u8>,
+        arg: Vec<u8>,
+    ) -> CallResult<()> {
+        self.enter("install_code").await?;
+        self.with_canister("install_code", canister, |c| {
+            if c.module_hash.is_some() {
+                return Err(CallFailure {
+                    method: "install_code",
+                    reject_code: 5,
+                    message: "install mode needs an empty canister".into(),
+                });
+            }
+            c.module_hash = Some(sha(&module));
+            c.install_args.push(arg);
+            Ok(())
         })
+    }
+
+    async fn drain(&self, canister: Principal) -> CallResult<()> {
+        self.enter("drain").await?;
+        let sent = self.with_canister("drain", canister, |c| {
+            // The drain module sends its balance above `keep` to the factory.
+            let keep = c
+                .install_args
+                .last()
+                .and_then(|a| crate::cycles::reclaim::drain::parse_keep(a))
+                .unwrap_or(u128::MAX);
+            let sent = c.cycles.saturating_sub(keep);
+            c.cycles -= sent;
+            Ok(sent)
+        })?;
+        let balance = &self.factory_balance;
+        balance.set(balance.get() + sent);
+        Ok(())
+    }
+
+    async fn delete_canister(&self, canister: Principal) -> CallResult<()> {
+        self.enter("delete_canister").await?;
+        self.with_canister("delete_canister", canister, |c| {
+            if !c.stopped {
+                return Err(CallFailure {
+                    method: "delete_canister",
+                    reject_code: 5,
+                    message: "the canister must be stopped".into(),
+                });
+            }
+            Ok(())
+        })?;
+        self.ic.borrow_mut().canisters.remove(&canister);
+        Ok(())
     }
 
     async fn deposit_cycles(&self, canister: Principal, amount: u128) -> CallResult<()> {

@@ -12,6 +12,7 @@ pub use factory_api::{
     RotateRecoveryArgs, UserPage,
 };
 pub use factory_api::{CyclesQuery, CyclesStatus, DaySpend, PaidProvisionArgs, ProvisionPrice};
+pub use factory_api::{ReclaimPolicy, ReclaimQuery, ReclaimStatus, ReclaimedView};
 
 pub const MAX_USER_PAGE: u32 = 1_000;
 

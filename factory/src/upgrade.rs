@@ -16,6 +16,8 @@ use wasm_registry::Release;
 pub struct Upgraded {
     /// The snapshot taken before installing, if one was asked for.
     pub snapshot_id: Option<Vec<u8>>,
+    /// Its balance once confirmed on the new release (for the spend).
+    pub cycles_after: u128,
 }
 
 pub struct UpgradeRequest<'r> {
@@ -72,6 +74,7 @@ pub async fn upgrade_steps<E: Env, G: Management, M: Memory>(
         (Err(e), started) => return Err(fail(e, started.is_ok())),
         (Ok(_), Err(e)) => return Err(fail(e.into(), false)),
     };
+    let mut upgraded = upgraded;
     on_phase(JobPhase::Confirming, None);
     let status = ctx
         .mgmt
@@ -87,6 +90,7 @@ pub async fn upgrade_steps<E: Env, G: Management, M: Memory>(
             true,
         ));
     }
+    upgraded.cycles_after = status.cycles;
     Ok(upgraded)
 }
 
@@ -117,5 +121,8 @@ async fn install_stopped<E: Env, G: Management, M: Memory>(
             arg: install_arg(req.owner, factory, &req.release.version),
         })
         .await?;
-    Ok(Upgraded { snapshot_id })
+    Ok(Upgraded {
+        snapshot_id,
+        cycles_after: 0,
+    })
 }

@@ -65,6 +65,20 @@ pub enum AuditAction {
         reason: crate::cycles::AtRiskReason,
         balance: u128,
     },
+    /// A dormant canister was snapshotted and its code uninstalled.
+    CanisterReclaimed {
+        canister_id: Principal,
+        last_active_ns: u64,
+    },
+    /// A reclaimed canister was brought back from its snapshot.
+    CanisterRevived {
+        canister_id: Principal,
+    },
+    /// A reclaimed canister was deleted after its keep period.
+    CanisterDeleted {
+        canister_id: Principal,
+        cycles_returned: u128,
+    },
     /// An index registered a shard.
     ShardAdded {
         shard: Principal,

@@ -31,6 +31,8 @@ pub struct FactoryConfig {
     /// The cycles keeper (`cycles_status`); None: off, canisters are topped
     /// up only when a rollout reaches them.
     pub keeper: Option<crate::cycles::KeeperConfig>,
+    /// Reclaiming dormant canisters (`reclaim_status`); None: off.
+    pub reclaim: Option<crate::reclaim::ReclaimPolicy>,
 }
 
 const SECOND_NS: u64 = 1_000_000_000;
@@ -50,6 +52,7 @@ impl Default for FactoryConfig {
                 refill_period_ns: 600 * SECOND_NS,
             },
             keeper: None,
+            reclaim: None,
         }
     }
 }
@@ -72,6 +75,9 @@ impl FactoryConfig {
         }
         if let Some(keeper) = &self.keeper {
             keeper.validate()?;
+        }
+        if let Some(reclaim) = &self.reclaim {
+            reclaim.validate()?;
         }
         Ok(())
     }

@@ -133,6 +133,14 @@ pub enum SpendKind {
     KeeperTopUp,
     /// A rollout's top-ups (its plan's, and unfreezing a frozen canister).
     RolloutTopUp,
+    /// What upgrades cost the fleet's canisters in snapshots (their balance
+    /// over `take_canister_snapshot`), which the keeper pays back.
+    UpgradeSnapshot,
+    /// What upgrades cost them in compilation and install (their balance
+    /// over `install_chunked_code` and the start).
+    UpgradeInstall,
+    /// Cycles deleted (reclaimed) canisters sent back: income, not spending.
+    Reclaimed,
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]

@@ -151,4 +151,10 @@ pub enum FactoryError {
     /// The cycles keeper is off (`FactoryConfig.keeper` is not set).
     #[error("the cycles keeper is off")]
     KeeperOff,
+    /// The canister was reclaimed (dormant): `revive` it first.
+    #[error("canister {canister_id} was reclaimed as dormant: revive it first")]
+    CanisterReclaimed { canister_id: Principal },
+    /// `revive` of a canister that is not reclaimed.
+    #[error("canister {canister_id} is not reclaimed")]
+    NotReclaimed { canister_id: Principal },
 }

@@ -15,6 +15,7 @@ pub mod error;
 pub mod fleet;
 pub mod http;
 pub mod methods;
+pub mod reclaim;
 pub mod rollout;
 pub mod users;
 
@@ -28,6 +29,7 @@ pub use fleet::{
     ShardProvisionArgs, ShardReleaseRow, ShardRolloutArgs, ShardUpgradeRow, ShardView,
 };
 pub use http::{HttpRequest, HttpResponse};
+pub use reclaim::*;
 pub use rollout::*;
 pub use users::{ListUsersArgs, Outcome, Phase, UserPage, UserView};
 pub use wasm_registry::{

@@ -40,13 +40,19 @@ pub enum Method {
     ProvisionPrice,
     /// Index: copies a release's registry state to every shard.
     PushRelease,
+    /// The reclaim policy and the reclaimed canisters.
+    ReclaimStatus,
     ReinstallLastGood,
     RemoveAdmin,
+    /// A user canister's one-way report that its owner was active.
+    ReportActivity,
     RequestUpgrade,
     /// The one a user canister calls, one-way, about itself.
     RequestUpgradeFromCanister,
     RestoreSnapshot,
     ResumeRollout,
+    /// Brings a reclaimed canister back from its snapshot.
+    Revive,
     RevokeRelease,
     RolloutHistory,
     RolloutStatus,
@@ -88,6 +94,6 @@ mod tests {
             "request_upgrade_from_canister"
         );
         assert_eq!(Method::HttpRequest.name(), "http_request");
-        assert_eq!(Method::all().count(), 49);
+        assert_eq!(Method::all().count(), 52);
     }
 }

@@ -275,6 +275,21 @@ impl<T: Transport> FactoryClient<T> {
         self.call(true, Method::CyclesReport, (days,))
     }
 
+    /// The reclaim policy, its totals and a page of reclaimed canisters.
+    pub fn reclaim_status(&self, q: ReclaimQuery) -> Res<ReclaimStatus> {
+        self.call(true, Method::ReclaimStatus, (q,))
+    }
+
+    /// Brings a reclaimed canister back (its owner or recovery principal).
+    pub fn revive(&self, canister_id: Principal) -> Res<()> {
+        self.call(false, Method::Revive, (canister_id,))
+    }
+
+    /// What a user canister sends about itself (one-way there; for tests).
+    pub fn report_activity(&self) -> Res<()> {
+        self.call(false, Method::ReportActivity, ())
+    }
+
     /// Index: its shards and their load.
     pub fn list_shards(&self) -> Res<Vec<ShardView>> {
         self.call(true, Method::ListShards, ())

@@ -9,6 +9,8 @@
 //!   callback exists that could run in the new wasm.
 //! - [`notify_if_low_on_cycles`]: the one-way, rate-limited "low on cycles"
 //!   notice (the factory verifies it by reading the balance).
+//! - [`report_activity`]: the one-way, rate-limited "my owner was active"
+//!   report the factory measures dormancy by.
 //! - [`VersionInfo`]: what the conventional `version` query answers.
 //! - [`factory_managed!`]: the `version` and `request_upgrade` endpoints of a
 //!   managed canister in one line.
@@ -22,12 +24,14 @@
 //! factory_guest::factory_managed!(|| stored_args());
 //! ```
 
+mod activity;
 mod args;
 mod call;
 mod endpoints;
 mod low_cycles;
 mod version;
 
+pub use activity::{report_activity, report_due, MIN_REPORT_INTERVAL_NS, REPORT_ACTIVITY_METHOD};
 pub use args::{GuestArgError, InstallArgs};
 pub use call::{request_upgrade, RequestUpgradeError, REQUEST_UPGRADE_METHOD};
 pub use low_cycles::{

@@ -317,6 +317,12 @@ pub enum RecoveryCommand {
         #[arg(long)]
         canister: Option<Principal>,
     },
+    /// Bring back a canister reclaimed as dormant (its snapshot, data intact).
+    Revive {
+        /// The user canister (default: the caller's own).
+        #[arg(long)]
+        canister: Option<Principal>,
+    },
     /// The factory stops controlling the canister and forgets it.
     Detach {
         /// The user canister (default: the caller's own).

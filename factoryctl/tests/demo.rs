@@ -82,6 +82,12 @@ fn the_demo_report_matches_the_factorys_own_status() {
 
     let html = std::fs::read_to_string(&report).unwrap();
     assert!(html.contains("<svg") && html.contains("<table"), "a chart");
+    assert!(html.contains("Cycles by purpose"), "the cycles chart");
+    let cycles = json["cycles"].as_array().expect("cycles by purpose");
+    assert!(
+        cycles.iter().any(|c| c["purpose"] == "creation"),
+        "{cycles:?}"
+    );
     assert!(
         !html.contains("<script") && !html.contains("src="),
         "no external assets"

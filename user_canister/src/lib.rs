@@ -143,6 +143,8 @@ fn put(key: String, value: ByteBuf) -> Result<(), UserError> {
     // notice not sent is no reason to fail the write).
     let factory = with_state(|s| s.args().factory);
     let _ = factory_guest::notify_if_low_on_cycles(factory, LOW_CYCLES_NOTICE_BELOW);
+    // The owner is active: keeps the canister from being reclaimed as dormant.
+    let _ = factory_guest::report_activity(factory);
     Ok(())
 }
 
@@ -153,7 +155,10 @@ const LOW_CYCLES_NOTICE_BELOW: u128 = 500_000_000_000;
 #[ic_cdk::update]
 fn delete(key: String) -> Result<bool, UserError> {
     authorize(Endpoint::Delete)?;
-    with_state_mut(|s| s.store.delete(&key))
+    let deleted = with_state_mut(|s| s.store.delete(&key))?;
+    let factory = with_state(|s| s.args().factory);
+    let _ = factory_guest::report_activity(factory);
+    Ok(deleted)
 }
 
 /// Asks the factory to upgrade this canister (to `version`, or the newest approved one).

@@ -25,6 +25,8 @@ pub enum Checked {
     CallFailed,
     /// Not (or no longer) a canister of this factory.
     Unknown,
+    /// Reclaimed as dormant: never topped up.
+    Reclaimed,
     KeeperOff,
 }
 
@@ -41,7 +43,7 @@ pub fn record_status<M: Memory>(
     now_ns: u64,
 ) {
     let Some(cfg) = keeper_config(s) else { return };
-    if s.owner_of_canister(&canister).is_none() {
+    if s.owner_of_canister(&canister).is_none() || s.reclaim.is_reclaimed(&canister) {
         return;
     }
     let mut r = s.keeper.get(&canister).unwrap_or_default();
@@ -101,6 +103,10 @@ pub async fn check<E: Env, G: Management, M: Memory>(
     let Some(cfg) = ctx.with(|s| keeper_config(s)) else {
         return Checked::KeeperOff;
     };
+    if ctx.with(|s| s.reclaim.is_reclaimed(&canister)) {
+        ctx.with(|s| s.keeper.remove(&canister));
+        return Checked::Reclaimed;
+    }
     let status = ctx.mgmt.canister_status(canister).await;
     let now = ctx.env.now_ns();
     let status = match status {
@@ -109,7 +115,8 @@ pub async fn check<E: Env, G: Management, M: Memory>(
     };
     let balance = ctx.env.cycles_balance();
     let decided = ctx.with(|s| {
-        if s.owner_of_canister(&canister).is_none() {
+        // Gone, or reclaimed while the status call was out.
+        if s.owner_of_canister(&canister).is_none() || s.reclaim.is_reclaimed(&canister) {
             s.keeper.remove(&canister);
             return None;
         }

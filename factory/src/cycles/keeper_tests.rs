@@ -14,7 +14,7 @@ const T: u128 = 1_000_000_000_000;
 const MIN: u64 = 60_000_000_000;
 const DAY: u64 = 86_400_000_000_000;
 
-fn cfg() -> KeeperConfig {
+pub(crate) fn cfg() -> KeeperConfig {
     KeeperConfig {
         threshold: T,
         target: 3 * T,
@@ -61,7 +61,7 @@ fn seed(h: &Harness, n: u64, release: &Release, cycles: u128) -> Vec<Principal> 
         .collect()
 }
 
-fn keeper_on(h: &Harness, cfg: KeeperConfig) {
+pub(crate) fn keeper_on(h: &Harness, cfg: KeeperConfig) {
     let mut s = h.state.borrow_mut();
     let mut c = s.config.get().clone();
     c.keeper = Some(cfg);
@@ -69,7 +69,7 @@ fn keeper_on(h: &Harness, cfg: KeeperConfig) {
 }
 
 /// One keeper tick, as `run_keeper` does it; returns how many were read.
-fn keeper_tick(h: &Harness) -> usize {
+pub(crate) fn keeper_tick(h: &Harness) -> usize {
     let picked = keeper::tick(&mut h.state.borrow_mut(), h.env.now.get());
     for c in &picked {
         run(keeper::check(&h.ctx(), *c));
@@ -270,7 +270,7 @@ fn cycles_low_notice_is_rate_limited_and_verified_by_the_balance() {
 }
 
 /// Runs a rollout to its end, tick by tick, each job to completion.
-fn roll_out(h: &Harness, target: &str) -> RolloutEnd {
+pub(crate) fn roll_out(h: &Harness, target: &str) -> RolloutEnd {
     let plan = crate::rollout::plan::RolloutPlan {
         target_version: target.into(),
         stages: vec![],

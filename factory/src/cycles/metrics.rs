@@ -12,6 +12,9 @@ fn label(k: SpendKind) -> &'static str {
         SpendKind::Creation => "creation",
         SpendKind::KeeperTopUp => "keeper_top_up",
         SpendKind::RolloutTopUp => "rollout_top_up",
+        SpendKind::UpgradeSnapshot => "upgrade_snapshot",
+        SpendKind::UpgradeInstall => "upgrade_install",
+        SpendKind::Reclaimed => "reclaimed",
     }
 }
 
@@ -46,7 +49,7 @@ pub fn render<M: Memory>(s: &FactoryState<M>, now_ns: u64, out: &mut String) {
     metric(
         "factory_cycles_spent_today",
         "gauge",
-        "Cycles the factory spent today (UTC), by purpose.",
+        "Cycles the factory spent today (UTC), by purpose (reclaimed: cycles deleted canisters returned).",
         SpendKind::iter()
             .map(|kind| {
                 (

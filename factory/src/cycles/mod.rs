@@ -11,7 +11,9 @@
 //! - [`frozen`]: what a rollout does with a canister too poor to upgrade;
 //! - [`store`]: the stable structures;
 //! - [`metrics`]: the `/metrics` lines;
-//! - [`paid`], [`payment`]: provisioning paid by the user from the cycles ledger.
+//! - [`paid`], [`payment`]: provisioning paid by the user from the cycles ledger;
+//! - [`upgrade_cost`]: what an upgrade cost the canister, by purpose;
+//! - [`reclaim`]: reclaiming dormant canisters (snapshot, uninstall, revive, delete).
 
 pub mod frozen;
 pub mod keeper;
@@ -19,9 +21,11 @@ pub mod metrics;
 pub mod paid;
 pub mod payment;
 pub mod policy;
+pub mod reclaim;
 pub mod record;
 pub mod store;
 pub mod sweep;
+pub mod upgrade_cost;
 
 #[cfg(test)]
 mod keeper_tests;

@@ -41,6 +41,9 @@ fn kind_code(k: SpendKind) -> u8 {
         SpendKind::Creation => 0,
         SpendKind::KeeperTopUp => 1,
         SpendKind::RolloutTopUp => 2,
+        SpendKind::UpgradeSnapshot => 3,
+        SpendKind::UpgradeInstall => 4,
+        SpendKind::Reclaimed => 5,
     }
 }
 
@@ -49,6 +52,9 @@ fn kind_of(code: u8) -> Option<SpendKind> {
         0 => Some(SpendKind::Creation),
         1 => Some(SpendKind::KeeperTopUp),
         2 => Some(SpendKind::RolloutTopUp),
+        3 => Some(SpendKind::UpgradeSnapshot),
+        4 => Some(SpendKind::UpgradeInstall),
+        5 => Some(SpendKind::Reclaimed),
         _ => None,
     }
 }

@@ -67,6 +67,10 @@ pub fn plan_tick<M: Memory>(
         if s.keeper.get(&canister).is_some_and(|r| r.due_ns != 0) {
             continue;
         }
+        // Reclaimed: stopped and empty, nothing to keep alive.
+        if s.reclaim.is_reclaimed(&canister) {
+            continue;
+        }
         let r = CanisterCycles {
             due_ns: fallback,
             ..s.keeper.get(&canister).unwrap_or_default()

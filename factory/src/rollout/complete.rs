@@ -54,6 +54,17 @@ fn record<M: Memory>(
         s.keeper
             .spent(factory_api::SpendKind::RolloutTopUp, report.topped_up, now);
     }
+    // What the upgrade cost the canister: the keeper pays it back in time.
+    s.keeper.spent(
+        factory_api::SpendKind::UpgradeSnapshot,
+        report.cost.snapshot,
+        now,
+    );
+    s.keeper.spent(
+        factory_api::SpendKind::UpgradeInstall,
+        report.cost.install,
+        now,
+    );
     let interrupted = item.interrupted.take();
     let Some(mut user) = s.users.get(&item.owner) else {
         place(s, sc, canister, item, Place::Done(Final::Skipped));

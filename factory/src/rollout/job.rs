@@ -41,6 +41,8 @@ pub enum JobOutcome {
 pub struct JobReport {
     pub outcome: JobOutcome,
     pub topped_up: u128,
+    /// What the upgrade cost the canister, when it was confirmed.
+    pub cost: crate::cycles::upgrade_cost::UpgradeCost,
 }
 
 pub async fn run_job<E: Env, G: Management, M: Memory>(
@@ -48,14 +50,20 @@ pub async fn run_job<E: Env, G: Management, M: Memory>(
     job: &Job,
 ) -> JobReport {
     let mut topped_up = 0;
-    let outcome = steps(ctx, job, &mut topped_up).await;
-    JobReport { outcome, topped_up }
+    let mut cost = Default::default();
+    let outcome = steps(ctx, job, &mut topped_up, &mut cost).await;
+    JobReport {
+        outcome,
+        topped_up,
+        cost,
+    }
 }
 
 async fn steps<E: Env, G: Management, M: Memory>(
     ctx: &Ctx<'_, E, G, M>,
     job: &Job,
     topped_up: &mut u128,
+    cost: &mut crate::cycles::upgrade_cost::UpgradeCost,
 ) -> JobOutcome {
     let c = job.canister;
     let failed = |e: crate::runtime::CallFailure, running| JobOutcome::Failed {
@@ -112,9 +120,17 @@ async fn steps<E: Env, G: Management, M: Memory>(
     };
     let mut on_phase = |phase, snapshot: Option<&[u8]>| set_phase(ctx, job, phase, snapshot);
     match upgrade_steps(ctx, req, &mut on_phase).await {
-        Ok(u) => JobOutcome::Upgraded {
-            snapshot_id: u.snapshot_id,
-        },
+        Ok(u) => {
+            let before = status.cycles.saturating_add(*topped_up);
+            *cost = crate::cycles::upgrade_cost::upgrade_cost(
+                before,
+                u.cycles_after,
+                u.snapshot_id.is_some(),
+            );
+            JobOutcome::Upgraded {
+                snapshot_id: u.snapshot_id,
+            }
+        }
         Err(f) if f.running => landed_anyway(ctx, job, f.error).await,
         Err(f) => JobOutcome::Failed {
             error: f.error,

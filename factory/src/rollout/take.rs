@@ -155,6 +155,17 @@ fn start<M: Memory>(
         place(s, sc, canister, item, Place::Done(Final::Skipped));
         return None;
     };
+    if s.reclaim.is_reclaimed(&canister) {
+        // Dormant and uninstalled: skipped, with the reason on its record;
+        // a revive brings back the release it had, and a later rollout or
+        // on-demand upgrade takes it from there.
+        let why = "skipped: reclaimed as dormant (revive it first)";
+        reasons::record(s, why.into(), why);
+        outcome(&mut record, &item, now, Some(why.into()));
+        s.put_user(record);
+        place(s, sc, canister, item, Place::Done(Final::Skipped));
+        return None;
+    }
     if record.is_locked(epoch)
         && record
             .lock

@@ -2,7 +2,7 @@
 
 use super::Client;
 use anyhow::Result;
-use factory_api::{CyclesHealth, CyclesQuery, SpendKind};
+use factory_api::{CyclesHealth, CyclesQuery, ReclaimQuery, SpendKind};
 use std::collections::BTreeMap;
 
 fn t(cycles: u128) -> String {
@@ -11,18 +11,31 @@ fn t(cycles: u128) -> String {
 
 pub fn run(client: &Client, days: u32, at_risk: u32) -> Result<()> {
     let spend = client.cycles_report(days)?;
-    let mut by_day: BTreeMap<u64, [u128; 3]> = BTreeMap::new();
+    let mut by_day: BTreeMap<u64, [u128; 6]> = BTreeMap::new();
     for d in spend {
         let col = match d.kind {
             SpendKind::Creation => 0,
             SpendKind::KeeperTopUp => 1,
             SpendKind::RolloutTopUp => 2,
+            SpendKind::UpgradeSnapshot => 3,
+            SpendKind::UpgradeInstall => 4,
+            SpendKind::Reclaimed => 5,
         };
         by_day.entry(d.day).or_default()[col] += d.cycles;
     }
-    crate::say!("day (UTC, days since 1970)   creation   keeper top-ups   rollout top-ups");
-    for (day, [c, k, r]) in &by_day {
-        crate::say!("{day:>26}   {:>9}   {:>14}   {:>15}", t(*c), t(*k), t(*r));
+    crate::say!(
+        "day (UTC, days since 1970)   creation   keeper top-ups   rollout top-ups   upgrade snapshots   upgrade installs   reclaimed"
+    );
+    for (day, [c, k, r, us, ui, rec]) in &by_day {
+        crate::say!(
+            "{day:>26}   {:>9}   {:>14}   {:>15}   {:>17}   {:>16}   {:>9}",
+            t(*c),
+            t(*k),
+            t(*r),
+            t(*us),
+            t(*ui),
+            t(*rec)
+        );
     }
     if by_day.is_empty() {
         crate::say!("(nothing spent in the last {days} days)");
@@ -45,6 +58,23 @@ pub fn run(client: &Client, days: u32, at_risk: u32) -> Result<()> {
         ),
     }
     crate::say!("at risk: {}", status.at_risk);
+    let reclaim = client.reclaim_status(ReclaimQuery {
+        after: None,
+        limit: 1,
+    })?;
+    match reclaim.policy {
+        None => crate::say!("reclaim: off (set FactoryConfig.reclaim)"),
+        Some(p) => crate::say!(
+            "reclaim: after {} days without activity, kept {} days{}; {} reclaimed now, {} revived, {} deleted returning {}",
+            p.inactive_after_ns / 86_400_000_000_000,
+            p.keep_ns / 86_400_000_000_000,
+            if p.delete_after_keep { ", then deleted" } else { "" },
+            reclaim.reclaimed,
+            reclaim.revived_total,
+            reclaim.deleted_total,
+            t(reclaim.cycles_returned_total)
+        ),
+    }
     for c in &status.canisters {
         let why = match c.health {
             CyclesHealth::AtRisk { reason } => format!("{reason:?}"),

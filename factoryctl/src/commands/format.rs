@@ -81,6 +81,15 @@ pub fn audit_action(action: &AuditAction) -> String {
             reason,
             balance,
         } => format!("canister {canister_id}: at risk of freezing ({reason:?}, {balance} cycles)"),
+        CanisterReclaimed {
+            canister_id,
+            last_active_ns,
+        } => format!("canister {canister_id}: reclaimed as dormant (last active at {last_active_ns} ns)"),
+        CanisterRevived { canister_id } => format!("canister {canister_id}: revived"),
+        CanisterDeleted {
+            canister_id,
+            cycles_returned,
+        } => format!("canister {canister_id}: deleted after its keep period, {cycles_returned} cycles returned"),
         ShardAdded { shard } => format!("shard {shard} added"),
     }
 }

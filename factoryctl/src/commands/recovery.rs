@@ -1,4 +1,4 @@
-//! `recovery rotate|restore|detach`: the owner's or recovery principal's way out.
+//! `recovery rotate|restore|revive|detach`: the owner's or recovery principal's way out.
 
 use super::users::target_canister;
 use super::Client;
@@ -25,6 +25,11 @@ pub fn run(client: &Client, command: RecoveryCommand) -> Result<()> {
                 "canister {id}: restored from its snapshot, now at {}",
                 version.as_deref().unwrap_or("an unknown version")
             );
+        }
+        RecoveryCommand::Revive { canister } => {
+            let id = target_canister(client, canister)?;
+            client.revive(id)?;
+            crate::say!("canister {id}: revived from the snapshot taken when it was reclaimed");
         }
         RecoveryCommand::Detach { canister } => {
             let id = target_canister(client, canister)?;

@@ -5,6 +5,7 @@
 //! every user's data back. Ends with a summary table, an HTML report and a
 //! JSON summary, and saves the network for further `factoryctl` commands.
 
+mod cycles_chart;
 mod fleet;
 mod report;
 mod rollout_run;

@@ -346,6 +346,8 @@ pub fn html(summary: &Summary) -> String {
     body += &facts_table(summary);
     body += "<h2>Steps</h2>\n";
     body += &steps_table(summary);
+    body += "<h2>Cycles</h2>\n";
+    body += &super::cycles_chart::chart(&summary.cycles);
     for run in &summary.rollouts {
         let _ = writeln!(
             body,

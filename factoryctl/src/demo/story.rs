@@ -143,6 +143,8 @@ impl<'a> Story<'a> {
         let status = self.client(self.admin).rollout_status()?;
         let t = status.totals;
         let versions = self.versions()?;
+        let spend = self.client(self.admin).cycles_report(90)?;
+        let cycles = super::cycles_chart::by_purpose(&spend);
         let user_canister_instructions = self
             .canisters
             .iter()
@@ -172,6 +174,7 @@ impl<'a> Story<'a> {
             data_verified: verified,
             data_checked: checked,
             state_dir,
+            cycles,
         })
     }
 

@@ -45,6 +45,8 @@ pub struct Summary {
     pub data_checked: u64,
     /// Where the demo's network was saved, for `factoryctl --state-dir`.
     pub state_dir: Option<String>,
+    /// What the factory's cycles went on during the demo, by purpose.
+    pub cycles: Vec<super::cycles_chart::CyclesSpent>,
 }
 
 impl Summary {

@@ -123,6 +123,10 @@ fn table() -> Vec<Row> {
         row(F, "cycles_status", |_| enc(factory_client::CyclesQuery { after: None, limit: 10, at_risk_only: false }), [A, U, U, U, U, Y, U, U]),
         row(F, "cycles_report", |_| enc(7u32), [A, U, U, U, U, Y, U, U]),
         row(F, "notify_low_cycles", no_args, [A, U, U, U, U, U, Y, U]),
+        row(F, "report_activity", no_args, [A, U, U, U, U, U, Y, U]),
+        // Not reclaimed: the allowed callers get `NotReclaimed`.
+        row(F, "revive", |c| enc(c.canister), [A, U, Y, U, Y, U, U, U]),
+        row(F, "reclaim_status", |_| enc(factory_client::ReclaimQuery { after: None, limit: 10 }), [A, U, U, U, U, Y, U, U]),
         row(F, "provision_price", no_args, [Y, Y, Y, Y, Y, Y, Y, Y]),
         // Open mode: allowed for everyone authenticated; the ledger is absent here, so it fails after the caller check.
         row(F, "provision_paid", |_| enc(factory_client::PaidProvisionArgs { recovery: recovery_of(51), created_at_time: 1, from_subaccount: None }), [A, Y, Y, Y, Y, Y, Y, Y]),

@@ -55,7 +55,8 @@ fn caller_for(cast: &Cast, method: &str) -> Principal {
     match method {
         "provision" => user(777),
         "provision_paid" => user(778),
-        "notify_low_cycles" => cast.canister,
+        "notify_low_cycles" | "report_activity" => cast.canister,
+        "revive" => cast.principal(Role::Owner),
         "rotate_recovery" | "detach" | "request_upgrade" => cast.principal(Role::Owner),
         "restore_snapshot" | "reinstall_last_good" => cast.principal(Role::Recovery),
         "request_upgrade_from_canister" => cast.canister,
@@ -298,6 +299,9 @@ fn typed_cases(cast: &Cast) -> Vec<Case> {
         ("restore_snapshot", "the factory", enc(factory)),
         ("reinstall_last_good", "no earlier version", enc(a)),
         ("reinstall_last_good", "management canister", enc(mgmt)),
+        ("revive", "not reclaimed", enc(a)),
+        ("revive", "unknown canister", enc(unknown)),
+        ("revive", "the factory", enc(factory)),
         ("detach", "unknown canister", enc(unknown)),
         ("detach", "the factory", enc(factory)),
         // The fleet's endpoints at a standalone factory (typed `WrongRole`
@@ -795,6 +799,9 @@ fn bad_input_to_every_update_endpoint_gets_a_clear_answer_and_changes_nothing() 
         "no decodable bad input for {untested:?}"
     );
 
+    // The canister's activity is recorded now: every report below is
+    // within the hour, refused `RateLimited` and writes nothing.
+    let _ = w.client(cast.canister).report_activity();
     let before = digest(w);
     let audit_before = audit_entries(w).len();
     let mut failures = Vec::new();

@@ -319,3 +319,169 @@ mod paid {
         assert_eq!(w.emu.ledger_balance(user(5)), FUNDS - FEE - (p.price + FEE));
     }
 }
+const HOUR: u64 = 3_600_000_000_000;
+
+/// Advances `hours`, one hour (one reclaim tick) at a time.
+fn hours(w: &World, hours: u64) {
+    for _ in 0..hours {
+        w.emu.advance_time(Duration::from_nanos(HOUR));
+        w.emu.tick_n(6);
+    }
+}
+
+fn has_module(w: &World, c: candid::Principal) -> bool {
+    w.emu
+        .canister_status(c, Some(w.factory))
+        .expect("status")
+        .module_hash
+        .is_some()
+}
+
+/// Dormant after a day, kept a day, then deleted: a dormant canister is
+/// reclaimed by the timer (snapshot and uninstall on the real emulator),
+/// revived with its data by its recovery principal in one call, and another
+/// is deleted after its keep period, its cycles sent back by the drain module
+/// before deletion. The owner's writes are the activity (one-way reports from
+/// the guest library).
+#[test]
+fn cycles_dormant_canister_reclaimed_revived_with_its_data_and_another_deleted() {
+    let w = World::with_config(factory_client::FactoryConfig {
+        reclaim: Some(factory_client::ReclaimPolicy {
+            inactive_after_ns: 24 * HOUR,
+            keep_ns: 24 * HOUR,
+            delete_after_keep: true,
+            tick_interval_ns: HOUR,
+            max_per_tick: 10,
+        }),
+        ..roomy_config()
+    });
+    w.publish("1.0.0");
+    let (a, b) = (w.provision(1), w.provision(2));
+    for (c, n) in [(a, 1), (b, 2)] {
+        let owner = w.user_canister(c, user(n));
+        owner
+            .put("note", format!("note of {n}").as_bytes())
+            .expect("sent")
+            .expect("stored");
+    }
+    hours(&w, 12);
+    // Owner 2 is back: its write reports activity, so it is dormant later.
+    let owner2 = w.user_canister(b, user(2));
+    owner2.put("more", b"x").expect("sent").expect("stored");
+    hours(&w, 14);
+    assert!(!has_module(&w, a), "owner 1 away for a day: reclaimed");
+    assert!(has_module(&w, b), "owner 2 was active 14 hours ago");
+    let mut controllers = w.controllers(a);
+    controllers.retain(|c| *c != w.factory);
+    assert_eq!(
+        controllers,
+        vec![scenarios::recovery_of(1)],
+        "controllers kept"
+    );
+    let status = w
+        .admin()
+        .reclaim_status(factory_client::ReclaimQuery {
+            after: None,
+            limit: 10,
+        })
+        .expect("reclaim_status");
+    assert_eq!((status.reclaimed, status.canisters[0].canister_id), (1, a));
+
+    // One call by the recovery principal: code and data back.
+    w.client(scenarios::recovery_of(1))
+        .revive(a)
+        .expect("revived");
+    let owner1 = w.user_canister(a, user(1));
+    assert_eq!(
+        owner1.get("note").expect("answers").expect("readable"),
+        Some(b"note of 1".to_vec()),
+        "data intact"
+    );
+    assert_eq!(owner1.version().expect("version").release, "1.0.0");
+    hours(&w, 14);
+    // Owner 1 writes again: not dormant when owner 2's canister is deleted.
+    owner1.put("again", b"y").expect("sent").expect("stored");
+    assert!(!has_module(&w, b), "owner 2 away for a day: reclaimed");
+    let factory_before = w.emu.cycle_balance(w.factory);
+    hours(&w, 23);
+    // The deletion's seven calls (status, start, install, drain, stop,
+    // status, delete) take more rounds than an hour's six.
+    w.emu.tick_n(40);
+    let audit = w.admin().audit_log(None, 20).expect("audit");
+    assert!(
+        !w.emu.canister_exists(b),
+        "deleted after its keep period: {:?}",
+        audit.entries
+    );
+    assert!(has_module(&w, a), "the revived canister is not deleted");
+    let status = w
+        .admin()
+        .reclaim_status(factory_client::ReclaimQuery {
+            after: None,
+            limit: 10,
+        })
+        .expect("reclaim_status");
+    assert_eq!(
+        (status.reclaimed, status.revived_total, status.deleted_total),
+        (0, 1, 1)
+    );
+    let returned = status.cycles_returned_total;
+    assert!(
+        returned > T / 2,
+        "the drain sent its cycles back: {returned}"
+    );
+    assert!(
+        w.emu.cycle_balance(w.factory) > factory_before + T / 2,
+        "the factory received them"
+    );
+    let report = w.admin().cycles_report(3).expect("cycles_report");
+    assert!(report
+        .iter()
+        .any(|d| d.kind == SpendKind::Reclaimed && d.cycles == returned));
+    assert!(
+        w.client(user(2)).my_canister().is_err(),
+        "the user is forgotten"
+    );
+}
+
+/// A rollout's upgrades show in the spend under their purposes: the canister's
+/// balance drop between the status reads around each upgrade, a snapshot at
+/// the IC's baseline price (at most half the drop), the rest install.
+#[test]
+fn cycles_upgrade_costs_are_recorded_by_purpose() {
+    let w = World::with_config(roomy_config());
+    w.publish("1.0.0");
+    for n in 1..=3 {
+        w.provision(n);
+    }
+    w.publish("1.0.1");
+    let mut plan = scenarios::rollout_helpers::plan("1.0.1", 10);
+    plan.snapshot = Some(factory_client::SnapshotPolicy::ReplacePrevious);
+    w.admin().start_rollout(plan).expect("start_rollout");
+    w.drive_until_idle("rollout 1.0.1", 500, Duration::from_secs(1));
+    assert_eq!(w.rollout_status().totals.upgraded, 3);
+    let report = w.admin().cycles_report(1).expect("cycles_report");
+    let spent = |k: SpendKind| -> u128 {
+        report
+            .iter()
+            .filter(|d| d.kind == k)
+            .map(|d| d.cycles)
+            .sum()
+    };
+    let (snapshots, installs) = (
+        spent(SpendKind::UpgradeSnapshot),
+        spent(SpendKind::UpgradeInstall),
+    );
+    assert!(
+        installs > 0,
+        "installs cost the canisters cycles: {report:?}"
+    );
+    assert!(snapshots <= 3 * 2_005_000_000, "{snapshots}");
+    let metrics = w.admin().metrics().expect("metrics");
+    assert!(
+        metrics.contains(&format!(
+            "factory_cycles_spent_total{{kind=\"upgrade_install\"}} {installs}"
+        )),
+        "{metrics}"
+    );
+}
