@@ -9,7 +9,7 @@
 
 use crate::call::RequestUpgradeError;
 use candid::Principal;
-use ic_cdk::call::{Call, OnewayError};
+use ic_cdk::call::Call;
 use std::cell::Cell;
 
 /// The factory's method: `()`, about the caller.
@@ -36,17 +36,7 @@ pub fn report_activity(factory: Principal) -> Result<bool, RequestUpgradeError> 
     if !report_due(now, LAST_REPORT_NS.get()) {
         return Ok(false);
     }
-    Call::unbounded_wait(factory, REPORT_ACTIVITY_METHOD)
-        .oneway()
-        .map_err(|e| match e {
-            OnewayError::InsufficientLiquidCycleBalance(c) => {
-                RequestUpgradeError::InsufficientCycles {
-                    available: c.available,
-                    required: c.required,
-                }
-            }
-            OnewayError::CallPerformFailed(_) => RequestUpgradeError::CallPerformFailed,
-        })?;
+    Call::unbounded_wait(factory, REPORT_ACTIVITY_METHOD).oneway()?;
     LAST_REPORT_NS.set(Some(now));
     Ok(true)
 }

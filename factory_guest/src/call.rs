@@ -25,6 +25,23 @@ pub enum RequestUpgradeError {
     CallPerformFailed,
 }
 
+/// What ic-cdk's `oneway` refused, in the guest library's terms: every
+/// one-way notice to the factory (upgrade request, low cycles, activity)
+/// fails the same two ways.
+impl From<OnewayError> for RequestUpgradeError {
+    fn from(e: OnewayError) -> Self {
+        match e {
+            OnewayError::InsufficientLiquidCycleBalance(c) => {
+                RequestUpgradeError::InsufficientCycles {
+                    available: c.available,
+                    required: c.required,
+                }
+            }
+            OnewayError::CallPerformFailed(_) => RequestUpgradeError::CallPerformFailed,
+        }
+    }
+}
+
 /// Asks `factory` to upgrade this canister to `version` (none: the newest
 /// approved release), one-way.
 pub fn request_upgrade(
@@ -34,13 +51,5 @@ pub fn request_upgrade(
     Call::unbounded_wait(factory, REQUEST_UPGRADE_METHOD)
         .with_arg(version)
         .oneway()
-        .map_err(|e| match e {
-            OnewayError::InsufficientLiquidCycleBalance(c) => {
-                RequestUpgradeError::InsufficientCycles {
-                    available: c.available,
-                    required: c.required,
-                }
-            }
-            OnewayError::CallPerformFailed(_) => RequestUpgradeError::CallPerformFailed,
-        })
+        .map_err(RequestUpgradeError::from)
 }

@@ -7,7 +7,7 @@
 
 use crate::call::RequestUpgradeError;
 use candid::Principal;
-use ic_cdk::call::{Call, OnewayError};
+use ic_cdk::call::Call;
 use std::cell::Cell;
 
 /// The factory's method: `()`, about the caller.
@@ -45,17 +45,7 @@ pub fn notify_if_low_on_cycles(
     if !notice_due(liquid, threshold, now, LAST_SENT_NS.get()) {
         return Ok(false);
     }
-    Call::unbounded_wait(factory, NOTIFY_LOW_CYCLES_METHOD)
-        .oneway()
-        .map_err(|e| match e {
-            OnewayError::InsufficientLiquidCycleBalance(c) => {
-                RequestUpgradeError::InsufficientCycles {
-                    available: c.available,
-                    required: c.required,
-                }
-            }
-            OnewayError::CallPerformFailed(_) => RequestUpgradeError::CallPerformFailed,
-        })?;
+    Call::unbounded_wait(factory, NOTIFY_LOW_CYCLES_METHOD).oneway()?;
     LAST_SENT_NS.set(Some(now));
     Ok(true)
 }
