@@ -9,8 +9,8 @@ pub mod cmc;
 pub mod cycles_ledger;
 
 use crate::error::{CallResult, ErrorCode, RejectResponse};
-use crate::state::calls::{Input, ReplyTo};
-use crate::state::{IngressState, StateMachine};
+use crate::state::calls::ReplyTo;
+use crate::state::StateMachine;
 use candid::Principal;
 use serde::{Deserialize, Serialize};
 
@@ -90,26 +90,7 @@ impl StateMachine {
         refund: u128,
         hops: u64,
     ) {
-        match to {
-            ReplyTo::Ingress(id) => {
-                self.ingress.insert(id, IngressState::Done(result));
-            }
-            ReplyTo::Canister {
-                caller,
-                callback_id,
-            } => {
-                let delay = hops * self.xnet.extra_rounds_per_hop;
-                self.inbox.push_back(Input::Response {
-                    originator: caller,
-                    respondent,
-                    callback_id,
-                    result,
-                    refund,
-                    not_before_round: self.round + 1 + delay,
-                    expiry: false,
-                });
-            }
-            ReplyTo::Nobody => {}
-        }
+        let transit = hops * self.xnet.extra_rounds_per_hop;
+        self.push_response(to, respondent, result, refund, transit);
     }
 }

@@ -158,6 +158,24 @@ impl StateMachine {
         result: CallResult,
         refund: u128,
     ) {
+        let transit = match &to {
+            ReplyTo::Canister { caller, .. } => self.xnet_delay(from, self.location(caller)),
+            _ => 0,
+        };
+        self.push_response(to, respondent, result, refund, transit);
+    }
+
+    /// Delivers a response `transit` rounds after the next one (plus any
+    /// response delay injected on the caller): the one place a response to a
+    /// canister is queued, for canisters, subnets and the test doubles alike.
+    pub(crate) fn push_response(
+        &mut self,
+        to: ReplyTo,
+        respondent: Principal,
+        result: CallResult,
+        refund: u128,
+        transit: u64,
+    ) {
         match to {
             ReplyTo::Ingress(id) => {
                 self.ingress.insert(id, IngressState::Done(result));
@@ -170,14 +188,13 @@ impl StateMachine {
                     .canisters
                     .get(&caller)
                     .map_or(0, |c| c.faults.response_delay_rounds);
-                let xnet = self.xnet_delay(from, self.location(&caller));
                 self.inbox.push_back(Input::Response {
                     originator: caller,
                     respondent,
                     callback_id,
                     result,
                     refund,
-                    not_before_round: self.round + 1 + delay + xnet,
+                    not_before_round: self.round + 1 + delay + transit,
                     expiry: false,
                 });
             }
