@@ -23,23 +23,38 @@ for name in factory user_canister; do
   echo "icp build: $name = target/canisters/$name.wasm.gz ($(sha256sum <"$built" | cut -c1-16)...)"
 done
 
-# icp-cli against `factoryctl serve` as a connected network (by URL, with the
-# root key serve prints), as an identity of icp's own (a plaintext key in a
-# throw-away HOME): a query and an update call to the factory factoryctl
-# deployed, and the identity's cycles balance on serve's cycles-ledger double
-# (funded with `--fund`, as a local network funds its developer).
+# icp-cli against `factoryctl serve` as a connected network, as an identity
+# of icp's own (a plaintext key in a throw-away HOME), funded on serve's
+# cycles-ledger double (`--fund`, as a local network funds its developer):
+# - by URL and root key (`-n URL -k KEY`): a query and an update call to the
+#   factory factoryctl deployed, and the identity's cycles balance;
+# - as the project's `served` network (icp.yaml: a URL on port 4944, the root
+#   key fetched): `icp deploy -e served` creates a factory through the ledger
+#   on a subnet the CMC offers and installs it with icp.yaml's init argument
+#   (this identity as the admin), then `icp canister call` of its queries.
 factoryctl=${FACTORYCTL:-target/debug/factoryctl}
+port=$(sed -n 's|^ *url: http://127.0.0.1:\([0-9]*\)$|\1|p' icp.yaml | head -1)
+[ -n "$port" ] || { echo "icp.yaml: no served network on 127.0.0.1"; exit 1; }
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  echo "port $port (icp.yaml's served network) is taken: stop what listens there"; exit 1
+fi
 work=$(mktemp -d)
 serve_pid=""
 real_home=$HOME
-trap 'kill "$serve_pid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+stop_serve() {
+  [ -n "$serve_pid" ] || return 0
+  kill -TERM "$serve_pid" 2>/dev/null || true
+  wait "$serve_pid" 2>/dev/null || true
+  serve_pid=""
+}
+trap 'stop_serve; rm -rf "$work" .icp/data/mappings/served.ids.json' EXIT
 export HOME=$work/home
 mkdir -p "$HOME"
 "$icp" identity new ci --storage plaintext >/dev/null 2>&1
 "$icp" identity default ci >/dev/null
 me=$("$icp" identity principal)
 factory=$(HOME=$real_home "$factoryctl" --state-dir "$work/net" deploy --admin "$me" | sed -n 's/^factory //p' | head -1)
-HOME=$real_home "$factoryctl" --state-dir "$work/net" serve --port 0 --round-ms 50 --for 240 --fund "$me" >"$work/serve.out" &
+HOME=$real_home "$factoryctl" --state-dir "$work/net" serve --port "$port" --round-ms 50 --for 240 --fund "$me" >"$work/serve.out" &
 serve_pid=$!
 for _ in $(seq 100); do grep -q "root key" "$work/serve.out" && break; sleep 0.1; done
 url=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/serve.out" | head -1)
@@ -56,7 +71,21 @@ echo "icp canister call on $url: version and list_admins (an update, as $me) ans
 balance=$("$icp" cycles balance -q "${on_served[@]}")
 [ "${balance//[^0-9]/}" -gt 0 ] || { echo "icp cycles balance: $balance"; exit 1; }
 echo "icp cycles balance on $url: $balance (the cycles-ledger double)"
-# `icp deploy` is not run yet: icp-cli creates through the ledger's
-# create_canister on a subnet from the CMC's get_default_subnets, then reads
-# that subnet's state at /api/v3/subnet/<id>/read_state; the served network
-# certifies its subnet under another id (the root key's), so icp-cli gets 404.
+
+# `icp deploy` of the factory to the served network, with icp.yaml's init
+# argument naming this identity as the admin (no stale id from an earlier run).
+rm -f .icp/data/mappings/served.ids.json
+init=$(sed -n 's/^ *init_args: "\(.*\)"$/\1/p' icp.yaml | head -1 | sed 's/\\"/"/g')
+init=${init//2vxsx-fae/$me}
+grep -q "$me" <<<"$init" || { echo "icp.yaml: no factory init_args to deploy with"; exit 1; }
+"$icp" deploy factory -e served -y --args "$init" >"$work/deploy.out" 2>&1 || { cat "$work/deploy.out"; exit 1; }
+deployed=$("$icp" canister list -e served 2>/dev/null | grep -o '[a-z0-9]\{5\}\(-[a-z0-9]\{5\}\)\{3\}-cai' | head -1 || true)
+[ -n "$deployed" ] && [ "$deployed" != "$factory" ] || { cat "$work/deploy.out"; echo "icp deploy: no new factory id ($deployed)"; exit 1; }
+status=$("$icp" canister call factory rollout_status '()' -e served --query)
+grep -q 'active = null' <<<"$status" || { echo "icp canister call rollout_status: $status"; exit 1; }
+releases=$("$icp" canister call factory list_releases '(record { after = null; limit = 10 })' -e served --query)
+grep -q 'vec {}' <<<"$releases" || { echo "icp canister call list_releases: $releases"; exit 1; }
+echo "icp deploy -e served: factory $deployed installed (admin $me); rollout_status and list_releases answered"
+stop_serve
+grep -q "^saved " "$work/serve.out" || { cat "$work/serve.out"; echo "factoryctl serve did not save its state at SIGTERM"; exit 1; }
+echo "factoryctl serve stopped cleanly (state saved)"

@@ -7,7 +7,7 @@ use crate::gateway;
 use crate::keys::Keys;
 use crate::network::{Call, Command, NetworkHandle};
 use crate::refusal::Refusal;
-use crate::state_tree::{self, ReadTarget};
+use crate::state_tree::ReadTarget;
 use candid::Principal;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -70,7 +70,7 @@ async fn route(ctx: &Context, req: Request<Incoming>) -> Result<Response<Body>, 
                     read_state(ctx, ReadTarget::Canister(id), &body).await
                 }
                 ("v2" | "v3", "subnet", "read_state") => {
-                    if id != ctx.keys.subnet_id {
+                    if !ctx.net.topology().serves(id) {
                         return Err(Refusal::not_found(format!("no subnet {id} here")));
                     }
                     read_state(ctx, ReadTarget::Subnet(id), &body).await
@@ -317,9 +317,9 @@ async fn read_state(
     body: &[u8],
 ) -> Result<Response<Body>, Refusal> {
     if let ReadTarget::Canister(id) = target {
-        if !state_tree::in_range(id) && !ic_emulator::doubles::is_double_id(&id) {
+        if !ctx.net.topology().routes(id) {
             return Err(Refusal::bad_request(format!(
-                "the effective canister id {id} is not in this subnet's canister ranges"
+                "the effective canister id {id} is in no subnet's canister ranges"
             )));
         }
     }

@@ -21,6 +21,7 @@ mod network;
 mod refusal;
 mod signature;
 mod state_tree;
+mod topology;
 mod tree;
 
 use hyper_util::rt::TokioIo;

@@ -6,6 +6,7 @@
 use crate::keys::Keys;
 use crate::refusal::Refusal;
 use crate::state_tree::{self, IngressStatus, ReadTarget};
+use crate::topology::Topology;
 use candid::Principal;
 use ic_certification::hash_tree::{HashTree, Label};
 use ic_emulator::{CallResult, Emulator, MessageId, RejectResponse, Time};
@@ -67,9 +68,15 @@ struct Ingress {
 pub struct NetworkHandle {
     tx: mpsc::Sender<Command>,
     time: Arc<AtomicU64>,
+    topology: Arc<Topology>,
 }
 
 impl NetworkHandle {
+    /// The subnets served and their canister ranges.
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
     /// The network's time (ns since the epoch): what expiry is checked against.
     pub fn now(&self) -> u64 {
         self.time.load(Ordering::SeqCst).max(wall_clock_nanos())
@@ -106,14 +113,19 @@ pub fn spawn(
     round: Duration,
 ) -> (NetworkHandle, std::thread::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel();
+    let (topology_tx, topology_rx) = mpsc::channel();
     let time = Arc::new(AtomicU64::new(0));
     let shared = time.clone();
     let thread = std::thread::Builder::new()
         .name("emulator".into())
         .spawn(move || {
+            let emu = make();
+            let topology = Arc::new(Topology::of(&emu, keys.subnet_id));
+            let _ = topology_tx.send(topology.clone());
             let mut net = Network {
-                emu: make(),
+                emu,
                 keys,
+                topology,
                 ingress: HashMap::new(),
                 time: shared,
             };
@@ -121,12 +133,16 @@ pub fn spawn(
             net.run(rx, round);
         })
         .expect("spawning the emulator thread");
-    (NetworkHandle { tx, time }, thread)
+    let topology = topology_rx
+        .recv()
+        .expect("the emulator thread sends its topology once it has built the emulator");
+    (NetworkHandle { tx, time, topology }, thread)
 }
 
 struct Network {
     emu: Emulator,
     keys: Arc<Keys>,
+    topology: Arc<Topology>,
     ingress: HashMap<RequestId, Ingress>,
     time: Arc<AtomicU64>,
 }
@@ -269,7 +285,7 @@ impl Network {
                 }
             }
         }
-        state_tree::check_paths(paths, target, &self.keys)?;
+        state_tree::check_paths(paths, target)?;
         let canisters = self.emu.certified_canisters();
         state_tree::check_metadata(paths, sender, &canisters)?;
         let statuses = self.ingress.iter().map(|(id, e)| (*id, &e.status));
@@ -278,6 +294,7 @@ impl Network {
             statuses,
             &canisters,
             &self.keys,
+            &self.topology,
         );
         let refs: Vec<&[Label<Vec<u8>>]> = paths.iter().map(|p| p.as_slice()).collect();
         let mut with_time = refs;

@@ -6,6 +6,7 @@
 
 use crate::keys::Keys;
 use crate::refusal::Refusal;
+use crate::topology::Topology;
 use crate::tree::Node;
 use candid::Principal;
 use ic_certification::hash_tree::Label;
@@ -28,20 +29,6 @@ pub enum ReadTarget {
     Subnet(Principal),
 }
 
-/// The canister ids this subnet hands out: the emulator numbers canisters
-/// from 0 in the replica's format (`ic_emulator::ids::canister_id_from_u64`).
-pub fn canister_range() -> (Principal, Principal) {
-    (
-        ic_emulator::ids::canister_id_from_u64(0),
-        ic_emulator::ids::canister_id_from_u64(0x000f_ffff),
-    )
-}
-
-pub fn in_range(id: Principal) -> bool {
-    let (low, high) = canister_range();
-    id >= low && id <= high
-}
-
 fn leb(n: u64) -> Vec<u8> {
     let mut out = Vec::new();
     leb128::write::unsigned(&mut out, n).expect("writing to a Vec");
@@ -61,6 +48,7 @@ pub fn build<'a>(
     requests: impl Iterator<Item = (RequestId, &'a IngressStatus)>,
     canisters: &[CertifiedCanister],
     keys: &Keys,
+    topology: &Topology,
 ) -> Node {
     let mut t = Node::map();
     t.insert(&[b"time"], leb(time));
@@ -103,40 +91,37 @@ pub fn build<'a>(
             );
         }
     }
-    let subnet = keys.subnet_id.as_slice();
-    // The cycles-ledger double's id too (outside the emulator's range), so
-    // agents that check a query's canister against the ranges accept it.
-    let ledger = *ic_emulator::doubles::cycles_ledger::CYCLES_LEDGER_ID;
-    let ranges = vec![canister_range(), (ledger, ledger)];
-    t.insert(
-        &[b"subnet", subnet, b"public_key"],
-        keys.root_key_der.clone(),
-    );
-    t.insert(&[b"subnet", subnet, b"type"], b"application".to_vec());
-    t.insert(&[b"subnet", subnet, b"canister_ranges"], cbor(&ranges));
-    t.insert(
-        &[
-            b"subnet",
-            subnet,
-            b"node",
-            keys.node_id.as_slice(),
-            b"public_key",
-        ],
-        keys.node_key_der.clone(),
-    );
-    t.insert(
-        &[b"canister_ranges", subnet, ranges[0].0.as_slice()],
-        cbor(&ranges),
-    );
+    for (subnet, ranges) in topology.ranges() {
+        let subnet = subnet.as_slice();
+        t.insert(
+            &[b"subnet", subnet, b"public_key"],
+            keys.root_key_der.clone(),
+        );
+        t.insert(&[b"subnet", subnet, b"type"], b"application".to_vec());
+        t.insert(&[b"subnet", subnet, b"canister_ranges"], cbor(&ranges));
+        t.insert(
+            &[
+                b"subnet",
+                subnet,
+                b"node",
+                keys.node_id.as_slice(),
+                b"public_key",
+            ],
+            keys.node_key_der.clone(),
+        );
+        // One shard per subnet, named by its first id (spec: "Canister ranges").
+        if let Some((first, _)) = ranges.first() {
+            t.insert(
+                &[b"canister_ranges", subnet, first.as_slice()],
+                cbor(&ranges),
+            );
+        }
+    }
     t
 }
 
 /// The spec's rules for requestable paths ("Request: Read state").
-pub fn check_paths(
-    paths: &[Vec<Label<Vec<u8>>>],
-    target: ReadTarget,
-    keys: &Keys,
-) -> Result<(), Refusal> {
+pub fn check_paths(paths: &[Vec<Label<Vec<u8>>>], target: ReadTarget) -> Result<(), Refusal> {
     if paths.len() > 1000 || paths.iter().any(|p| p.len() > 127) {
         return Err(Refusal::bad_request(
             "at most 1000 paths of at most 127 labels each",
@@ -148,9 +133,9 @@ pub fn check_paths(
             [b"time"] | [b"api_boundary_nodes", ..] | [b"request_status", ..] => {}
             [b"subnet"] | [b"subnet", _] => {}
             [b"subnet", id, rest @ ..] => {
-                let own = *id == keys.subnet_id.as_slice();
-                let subnet_target = target == ReadTarget::Subnet(keys.subnet_id);
-                if rest.first() == Some(&b"metrics".as_slice()) && !(own && subnet_target) {
+                let own =
+                    Principal::try_from_slice(id).ok().map(ReadTarget::Subnet) == Some(target);
+                if rest.first() == Some(&b"metrics".as_slice()) && !own {
                     return Err(Refusal::forbidden(
                         "/subnet/<id>/metrics is read at /api/v3/subnet/<id>/read_state",
                     ));

@@ -522,3 +522,104 @@ fn http_interface_metadata_sections_are_public_to_all_and_private_to_controllers
         );
     });
 }
+
+/// A network of two subnets, as icp-cli sees it when it deploys: the CMC
+/// double's `get_default_subnets` names every emulated subnet, each one's
+/// state is read at `/api/v3/subnet/<id>/read_state` (ic-agent verifies the
+/// certificate with `verify_for_subnet`), its canister ranges are the range
+/// canisters are created in, and a canister on the second subnet answers a
+/// query whose node signature the agent checks against the tree.
+#[test]
+fn http_interface_every_subnet_reads_its_state_at_its_own_id() {
+    let second_first_id = ic_emulator::ids::canister_id_from_u64(1 << 20);
+    let server = Server::start(
+        ServerConfig {
+            round: Duration::from_millis(20),
+            ..ServerConfig::default()
+        },
+        move || {
+            let emu = Emulator::builder()
+                .with_application_subnets(2)
+                .with_cmc_double()
+                .build();
+            emu.create_canister_with_id(None, None, second_first_id)
+                .unwrap();
+            emu.add_cycles(second_first_id, 10_000_000_000_000);
+            emu.install_canister(
+                second_first_id,
+                wat::parse_str(COUNTER).unwrap(),
+                vec![],
+                None,
+            );
+            emu
+        },
+    )
+    .unwrap();
+    let (subnets, ranges, host) = server
+        .with_emulator(move |emu| {
+            let subnets = emu.subnets();
+            let ranges: Vec<_> = subnets
+                .iter()
+                .map(|s| emu.subnet_canister_range(*s).unwrap())
+                .collect();
+            (subnets, ranges, emu.get_subnet(second_first_id))
+        })
+        .unwrap();
+    assert_eq!(subnets.len(), 2);
+    assert_eq!(
+        host,
+        Some(subnets[1]),
+        "the canister lives on the second subnet"
+    );
+    let rt = runtime();
+    rt.block_on(async {
+        let agent = agent(&server, ed25519(9)).await;
+        let cmc = *ic_emulator::doubles::cmc::CMC_ID;
+        let reply = agent
+            .query(&cmc, "get_default_subnets")
+            .with_arg(Encode!().unwrap())
+            .call()
+            .await
+            .unwrap();
+        let defaults: Vec<Principal> = candid::decode_one(&reply).unwrap();
+        assert_eq!(defaults, subnets, "the CMC offers every emulated subnet");
+
+        for (id, range) in defaults.iter().zip(&ranges) {
+            // Verified by ic-agent against the root key (no delegation).
+            let subnet = agent.fetch_subnet_by_id(id).await.unwrap();
+            assert_eq!(subnet.id(), *id);
+            assert_eq!(subnet.self_reported_key(), server.root_key());
+            let served: Vec<_> = subnet.iter_canister_ranges().collect();
+            assert_eq!(served, vec![range.0..=range.1], "subnet {id}'s ranges");
+            assert!(subnet.iter_nodes().count() == 1, "one node, with its key");
+            // The reads icp-cli makes: the subnet's canister ranges and key.
+            let ranges_read = agent.read_state_subnet_canister_ranges(*id).await.unwrap();
+            assert_eq!(ranges_read, vec![*range]);
+        }
+        assert!(
+            second_first_id > ranges[0].1,
+            "the second subnet's canister is outside the first's range"
+        );
+
+        // A query to the second subnet's canister, its signature checked by
+        // the agent against the node key the certified tree publishes.
+        let read = agent.query(&second_first_id, "read").call().await.unwrap();
+        assert_eq!(count(&read), 0);
+        let inc = agent
+            .update(&second_first_id, "inc")
+            .call_and_wait()
+            .await
+            .unwrap();
+        assert_eq!(count(&inc), 1);
+
+        // An id that is no subnet here: 404, as the replica answers.
+        let stranger = Principal::self_authenticating(b"no such subnet");
+        let Err(refused) = agent.fetch_subnet_by_id(&stranger).await else {
+            panic!("subnet {stranger} was served");
+        };
+        assert!(
+            matches!(&refused, AgentError::HttpError(p) if p.status == 404),
+            "an unknown subnet: {refused}"
+        );
+    });
+}
