@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# icp-cli beside dfx, offline (telemetry off): `icp project show` reads icp.yaml
+# icp-cli beside dfx, offline (telemetry and update check off): `icp project show` reads icp.yaml
 # and `icp build` builds both canisters through the project's own build; the
 # modules it keeps must be the bytes of target/canisters/*. icp-cli comes from
 # npm (`@icp-sdk/icp-cli-linux-x64`, installed by `npm ci` in tests/node).
@@ -7,6 +7,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DO_NOT_TRACK=1
 icp=${ICP_BIN:-tests/node/node_modules/@icp-sdk/icp-cli-linux-x64/bin/icp}
+# icp's settings and identities in a throw-away ICP_HOME, its update check off:
+# nothing leaves 127.0.0.1.
+work=$(mktemp -d)
+serve_pid=""
+stop_serve() {
+  [ -n "$serve_pid" ] || return 0
+  kill -TERM "$serve_pid" 2>/dev/null || true
+  wait "$serve_pid" 2>/dev/null || true
+  serve_pid=""
+}
+trap 'stop_serve; rm -rf "$work" .icp/data/mappings/served.ids.json' EXIT
+export ICP_HOME=$work/icp
+"$icp" settings update-check disabled >/dev/null
 "$icp" --version
 shown=$("$icp" project show)
 for name in factory user_canister; do
@@ -24,7 +37,7 @@ for name in factory user_canister; do
 done
 
 # icp-cli against `factoryctl serve` as a connected network, as an identity
-# of icp's own (a plaintext key in a throw-away HOME), funded on serve's
+# of icp's own (a plaintext key in the throw-away ICP_HOME), funded on serve's
 # cycles-ledger double (`--fund`, as a local network funds its developer):
 # - by URL and root key (`-n URL -k KEY`): a query and an update call to the
 #   factory factoryctl deployed, and the identity's cycles balance;
@@ -38,23 +51,11 @@ port=$(sed -n 's|^ *url: http://127.0.0.1:\([0-9]*\)$|\1|p' icp.yaml | head -1)
 if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
   echo "port $port (icp.yaml's served network) is taken: stop what listens there"; exit 1
 fi
-work=$(mktemp -d)
-serve_pid=""
-real_home=$HOME
-stop_serve() {
-  [ -n "$serve_pid" ] || return 0
-  kill -TERM "$serve_pid" 2>/dev/null || true
-  wait "$serve_pid" 2>/dev/null || true
-  serve_pid=""
-}
-trap 'stop_serve; rm -rf "$work" .icp/data/mappings/served.ids.json' EXIT
-export HOME=$work/home
-mkdir -p "$HOME"
 "$icp" identity new ci --storage plaintext >/dev/null 2>&1
 "$icp" identity default ci >/dev/null
 me=$("$icp" identity principal)
-factory=$(HOME=$real_home "$factoryctl" --state-dir "$work/net" deploy --admin "$me" | sed -n 's/^factory //p' | head -1)
-HOME=$real_home "$factoryctl" --state-dir "$work/net" serve --port "$port" --round-ms 50 --for 240 --fund "$me" >"$work/serve.out" &
+factory=$("$factoryctl" --state-dir "$work/net" deploy --admin "$me" | sed -n 's/^factory //p' | head -1)
+"$factoryctl" --state-dir "$work/net" serve --port "$port" --round-ms 50 --for 240 --fund "$me" >"$work/serve.out" &
 serve_pid=$!
 for _ in $(seq 100); do grep -q "root key" "$work/serve.out" && break; sleep 0.1; done
 url=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/serve.out" | head -1)
@@ -79,13 +80,15 @@ init=$(sed -n 's/^ *init_args: "\(.*\)"$/\1/p' icp.yaml | head -1 | sed 's/\\"/"
 init=${init//2vxsx-fae/$me}
 grep -q "$me" <<<"$init" || { echo "icp.yaml: no factory init_args to deploy with"; exit 1; }
 "$icp" deploy factory -e served -y --args "$init" >"$work/deploy.out" 2>&1 || { cat "$work/deploy.out"; exit 1; }
-deployed=$("$icp" canister list -e served 2>/dev/null | grep -o '[a-z0-9]\{5\}\(-[a-z0-9]\{5\}\)\{3\}-cai' | head -1 || true)
+deployed=$(sed -n 's/^Created canister factory with ID //p' "$work/deploy.out")
 [ -n "$deployed" ] && [ "$deployed" != "$factory" ] || { cat "$work/deploy.out"; echo "icp deploy: no new factory id ($deployed)"; exit 1; }
+admins=$("$icp" canister call factory list_admins '()' -e served)
+grep -q "$me" <<<"$admins" || { echo "icp canister call list_admins (icp.yaml's init argument): $admins"; exit 1; }
 status=$("$icp" canister call factory rollout_status '()' -e served --query)
 grep -q 'active = null' <<<"$status" || { echo "icp canister call rollout_status: $status"; exit 1; }
 releases=$("$icp" canister call factory list_releases '(record { after = null; limit = 10 })' -e served --query)
 grep -q 'vec {}' <<<"$releases" || { echo "icp canister call list_releases: $releases"; exit 1; }
-echo "icp deploy -e served: factory $deployed installed (admin $me); rollout_status and list_releases answered"
+echo "icp deploy -e served: factory $deployed installed (admin $me); list_admins, rollout_status and list_releases answered"
 stop_serve
 grep -q "^saved " "$work/serve.out" || { cat "$work/serve.out"; echo "factoryctl serve did not save its state at SIGTERM"; exit 1; }
 echo "factoryctl serve stopped cleanly (state saved)"
