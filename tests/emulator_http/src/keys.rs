@@ -1,7 +1,7 @@
-//! The keys a network of one subnet and one node needs, generated at start:
-//! the subnet's BLS threshold key (also the root key, as on a network whose
-//! only subnet is the root subnet) and the node's Ed25519 key that signs
-//! query responses.
+//! The keys a network of one node needs, generated at start: the BLS
+//! threshold key (the root key; with no NNS to delegate, every emulated
+//! subnet certifies with it, see `topology.rs`) and the node's Ed25519 key
+//! that signs query responses.
 
 use candid::Principal;
 use ic_verify_bls_signature::PrivateKey as BlsKey;
@@ -22,7 +22,8 @@ pub struct Keys {
     /// DER of the subnet (= root) public key.
     pub root_key_der: Vec<u8>,
     /// The root subnet's id: self-authenticating from its public key, which
-    /// is how agents name the subnet of a certificate without delegation.
+    /// is how agents name the subnet of a certificate without delegation
+    /// (the emulated subnets are certified under their own ids beside it).
     pub subnet_id: Principal,
     node_key: ic_ed25519::PrivateKey,
     pub node_id: Principal,
