@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DO_NOT_TRACK=1
 icp=${ICP_BIN:-tests/node/node_modules/@icp-sdk/icp-cli-linux-x64/bin/icp}
+[ -x "$icp" ] || { echo "icp-cli is not installed at $icp: run (cd tests/node && npm ci) or set ICP_BIN"; exit 1; }
 # icp's settings and identities in a throw-away ICP_HOME, its update check off:
 # nothing leaves 127.0.0.1.
 work=$(mktemp -d)
