@@ -198,14 +198,9 @@ ic_backend! {
         where
             Self: Sized,
         {
-            let bytes = self.update_call(
-                canister_id,
-                sender,
-                method,
-                candid::encode_args(input).expect("arguments encode"),
-            )?;
-            Ok(candid::decode_args(&bytes)
-                .unwrap_or_else(|e| panic!("`{method}` replied with unexpected types: {e}")))
+            crate::driver::candid_call(input, |arg| {
+                self.update_call(canister_id, sender, method, arg)
+            })
         }
 
         fn query_candid_as<I: ArgumentEncoder, O: for<'a> ArgumentDecoder<'a>>(
@@ -218,14 +213,9 @@ ic_backend! {
         where
             Self: Sized,
         {
-            let bytes = self.query_call(
-                canister_id,
-                sender,
-                method,
-                candid::encode_args(input).expect("arguments encode"),
-            )?;
-            Ok(candid::decode_args(&bytes)
-                .unwrap_or_else(|e| panic!("`{method}` replied with unexpected types: {e}")))
+            crate::driver::candid_call(input, |arg| {
+                self.query_call(canister_id, sender, method, arg)
+            })
         }
     }
 }

@@ -82,6 +82,16 @@ fn decode_reply<T: for<'a> ArgumentDecoder<'a>>(bytes: &[u8]) -> T {
         .unwrap_or_else(|e| panic!("the reply does not decode as the expected types: {e}"))
 }
 
+/// Encodes `input`, makes the call, decodes the reply: the Candid helpers of
+/// the emulator and of every [`crate::backend::IcBackend`].
+pub(crate) fn candid_call<I: ArgumentEncoder, O: for<'a> ArgumentDecoder<'a>>(
+    input: I,
+    call: impl FnOnce(Vec<u8>) -> CallResult,
+) -> Result<O, RejectResponse> {
+    let bytes = call(candid::encode_args(input).expect("arguments encode"))?;
+    Ok(decode_reply(&bytes))
+}
+
 impl Emulator {
     pub fn new() -> Self {
         Self::with_seed(0)
@@ -683,13 +693,9 @@ impl Emulator {
         method: &str,
         input: I,
     ) -> Result<O, RejectResponse> {
-        let bytes = self.update_call(
-            canister_id,
-            sender,
-            method,
-            candid::encode_args(input).expect("arguments encode"),
-        )?;
-        Ok(decode_reply(&bytes))
+        candid_call(input, |arg| {
+            self.update_call(canister_id, sender, method, arg)
+        })
     }
 
     pub fn query_candid<I: ArgumentEncoder, O: for<'a> ArgumentDecoder<'a>>(
@@ -708,13 +714,9 @@ impl Emulator {
         method: &str,
         input: I,
     ) -> Result<O, RejectResponse> {
-        let bytes = self.query_call(
-            canister_id,
-            sender,
-            method,
-            candid::encode_args(input).expect("arguments encode"),
-        )?;
-        Ok(decode_reply(&bytes))
+        candid_call(input, |arg| {
+            self.query_call(canister_id, sender, method, arg)
+        })
     }
 
     // ---- Time and rounds ----

@@ -34,6 +34,25 @@ fn version(w: &World, canister: Principal) -> String {
     v.release
 }
 
+/// User `n` asks its canister for the newest release (the guest's one-way request).
+fn ask_for_upgrade(w: &World, canister: Principal, n: u64) {
+    let (sent,): (Result<(), String>,) = w
+        .emu
+        .update_candid_as(canister, user(n), "request_upgrade", (None::<String>,))
+        .unwrap();
+    assert_eq!(sent, Ok(()));
+}
+
+/// Runs rounds until `canister` answers `version` with `release` (mid-upgrade
+/// it is stopped and refuses queries).
+fn wait_for_version(w: &World, canister: Principal, release: &str) {
+    w.drive(&format!("the upgrade to {release}"), 500, SECOND, |w| {
+        w.emu
+            .query_candid::<_, (VersionInfo,)>(canister, "version", ())
+            .is_ok_and(|(v,)| v.release == release)
+    });
+}
+
 fn text_of(n: u64) -> String {
     format!("note of user {n}")
 }
@@ -91,17 +110,8 @@ fn guest_app_is_provisioned_rolled_out_upgraded_on_demand_and_restored() {
         .update_candid_as(c1, user(2), "request_upgrade", (None::<String>,))
         .unwrap();
     assert!(stranger.is_err(), "only the owner may ask");
-    let (sent,): (Result<(), String>,) = w
-        .emu
-        .update_candid_as(c1, user(1), "request_upgrade", (None::<String>,))
-        .unwrap();
-    assert_eq!(sent, Ok(()));
-    // Mid-upgrade the canister is stopped and refuses queries: not there yet.
-    w.drive("the on-demand upgrade", 500, SECOND, |w| {
-        w.emu
-            .query_candid::<_, (VersionInfo,)>(c1, "version", ())
-            .is_ok_and(|(v,)| v.release == "2.1.0")
-    });
+    ask_for_upgrade(&w, c1, 1);
+    wait_for_version(&w, c1, "2.1.0");
     w.drive_until_idle("the on-demand upgrade's end", 500, SECOND);
     assert_eq!(version(&w, canisters[1]), "2.0.0", "only the asker moved");
 
@@ -140,11 +150,7 @@ fn guest_one_way_request_registers_no_callback_that_runs_code() {
         .expect("the guest exists");
     assert!(w.emu.registered_callbacks(c).is_empty());
 
-    let (sent,): (Result<(), String>,) = w
-        .emu
-        .update_candid_as(c, user(1), "request_upgrade", (None::<String>,))
-        .unwrap();
-    assert_eq!(sent, Ok(()));
+    ask_for_upgrade(&w, c, 1);
     let held = w.emu.registered_callbacks(c);
     assert_eq!(
         held,
@@ -185,11 +191,7 @@ fn guest_one_way_request_registers_no_callback_that_runs_code() {
         "an awaited call holds a callback that runs code: {factory_waits:?}"
     );
 
-    w.drive("the on-demand upgrade", 200, SECOND, |w| {
-        w.emu
-            .query_candid::<_, (VersionInfo,)>(c, "version", ())
-            .is_ok_and(|(v,)| v.release == "1.1.0")
-    });
+    wait_for_version(&w, c, "1.1.0");
     assert!(w.emu.registered_callbacks(c).is_empty());
     assert_eq!(w.emu.open_call_contexts(c), 0);
 }
@@ -226,16 +228,8 @@ fn guest_app_receives_the_app_arg_of_its_release() {
         options.app_arg
     );
 
-    let (sent,): (Result<(), String>,) = w
-        .emu
-        .update_candid_as(c1, user(1), "request_upgrade", (None::<String>,))
-        .unwrap();
-    assert_eq!(sent, Ok(()));
-    w.drive("the upgrade to 2.0.0", 500, SECOND, |w| {
-        w.emu
-            .query_candid::<_, (VersionInfo,)>(c1, "version", ())
-            .is_ok_and(|(v,)| v.release == "2.0.0")
-    });
+    ask_for_upgrade(&w, c1, 1);
+    wait_for_version(&w, c1, "2.0.0");
     let c2 = w.provision(2);
     for (n, c) in [(1, c1), (2, c2)] {
         let (got,): (Option<Settings>,) = w.emu.query_candid(c, "settings", ()).unwrap();
