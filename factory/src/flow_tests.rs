@@ -15,6 +15,20 @@ fn owner(n: u64) -> Principal {
     principal(n)
 }
 
+/// Owner 1's canister `id` upgraded to `release`, without a snapshot.
+fn upgrade_to(
+    id: Principal,
+    release: &wasm_registry::Release,
+) -> crate::upgrade::UpgradeRequest<'_> {
+    crate::upgrade::UpgradeRequest {
+        canister_id: id,
+        owner: owner(1),
+        release,
+        snapshot: false,
+        replace_snapshot: None,
+    }
+}
+
 fn ready(h: &Harness, n: u64) -> Principal {
     run(provision(&h.ctx(), owner(n), owner(n + 10_000))).expect("provisioned")
 }
@@ -374,6 +388,27 @@ fn a_second_restore_keeps_the_version_and_the_canister_manageable() {
     assert_eq!(accepted.target_version, "2.0.0");
 }
 
+/// A release's app argument reaches its installs: the provision of a
+/// release that has one, and the upgrade to a release that has another.
+#[test]
+fn installs_and_upgrades_pass_the_release_app_arg() {
+    let h = Harness::default();
+    let first = candid::encode_one("greeting: hi").unwrap();
+    h.publish_with_app_arg("1.0.0", first.clone());
+    let id = ready(&h, 1);
+    let arg_of = |i: usize| {
+        factory_guest::InstallArgs::decode(&h.mgmt.canister(id).install_args[i])
+            .unwrap()
+            .app_arg
+            .map(|b| b.into_vec())
+    };
+    assert_eq!(arg_of(0), Some(first));
+    let second = candid::encode_one(42u32).unwrap();
+    let v2 = h.publish_with_app_arg("2.0.0", second.clone());
+    run(crate::upgrade::upgrade_one(&h.ctx(), upgrade_to(id, &v2))).unwrap();
+    assert_eq!(arg_of(1), Some(second));
+}
+
 #[test]
 fn a_failed_install_during_an_upgrade_still_starts_the_canister() {
     let h = Harness::default();
@@ -381,16 +416,7 @@ fn a_failed_install_during_an_upgrade_still_starts_the_canister() {
     let id = ready(&h, 1);
     let v2 = h.publish("2.0.0");
     h.mgmt.fail("install_chunked_code", 1);
-    let result = run(crate::upgrade::upgrade_one(
-        &h.ctx(),
-        crate::upgrade::UpgradeRequest {
-            canister_id: id,
-            owner: owner(1),
-            release: &v2,
-            snapshot: false,
-            replace_snapshot: None,
-        },
-    ));
+    let result = run(crate::upgrade::upgrade_one(&h.ctx(), upgrade_to(id, &v2)));
     assert!(result.is_err());
     assert!(!h.mgmt.canister(id).stopped, "left stopped");
     assert_eq!(h.mgmt.calls("start_canister"), 1);
@@ -403,13 +429,7 @@ fn a_stop_that_fails_is_followed_by_a_start() {
     let id = ready(&h, 1);
     let v2 = h.publish("2.0.0");
     h.mgmt.fail("stop_canister", 1);
-    let req = crate::upgrade::UpgradeRequest {
-        canister_id: id,
-        owner: owner(1),
-        release: &v2,
-        snapshot: false,
-        replace_snapshot: None,
-    };
+    let req = upgrade_to(id, &v2);
     assert!(run(crate::upgrade::upgrade_one(&h.ctx(), req)).is_err());
     assert_eq!(h.mgmt.calls("start_canister"), 1);
     assert_eq!(
@@ -465,6 +485,7 @@ fn approval_fills_the_chunk_store_and_revocation_clears_it() {
             size: module.len() as u64,
             notes: "first".into(),
             min_upgrade_from: None,
+            app_arg: None,
         },
     )
     .unwrap();

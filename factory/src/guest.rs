@@ -2,13 +2,17 @@
 //! install argument (`factory_guest`), the one contract every app links.
 
 use candid::Principal;
+use wasm_registry::Release;
 
-pub fn install_arg(owner: Principal, factory: Principal, version: &str) -> Vec<u8> {
+/// The argument of an install or upgrade of `release`: who owns the
+/// canister, which factory manages it, the release's version, and the app's
+/// own argument as an admin attached it to the release.
+pub fn install_arg(owner: Principal, factory: Principal, release: &Release) -> Vec<u8> {
     factory_guest::InstallArgs {
         owner,
         factory,
-        version: version.to_string(),
-        app_arg: None,
+        version: release.version.clone(),
+        app_arg: release.app_arg.clone(),
     }
     .encode()
 }

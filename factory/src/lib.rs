@@ -46,6 +46,8 @@ mod golden;
 #[cfg(test)]
 mod golden_tests;
 #[cfg(test)]
+mod rollout_golden_tests;
+#[cfg(test)]
 mod testing;
 
 // `export_candid!` names the types the endpoints use.

@@ -242,7 +242,7 @@ pub(crate) async fn install<E: Env, G: Management, M: Memory>(
             store_canister: factory,
             chunk_hashes: release.chunk_hashes.iter().map(|h| h.0).collect(),
             module_hash: release.sha256.0,
-            arg: install_arg(owner, factory, &release.version),
+            arg: install_arg(owner, factory, &release),
         })
         .await?;
     Ok(release.version)

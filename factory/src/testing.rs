@@ -682,6 +682,20 @@ impl Harness {
         version: &str,
         min_upgrade_from: Option<&str>,
     ) -> wasm_registry::Release {
+        self.publish_full(version, min_upgrade_from, None)
+    }
+
+    /// Publishes `version` with an app argument its installs receive.
+    pub fn publish_with_app_arg(&self, version: &str, app_arg: Vec<u8>) -> wasm_registry::Release {
+        self.publish_full(version, None, Some(app_arg))
+    }
+
+    fn publish_full(
+        &self,
+        version: &str,
+        min_upgrade_from: Option<&str>,
+        app_arg: Option<Vec<u8>>,
+    ) -> wasm_registry::Release {
         let module = Self::module(version);
         let now = self.env.now.get();
         let admin = principal(ADMIN);
@@ -703,6 +717,7 @@ impl Harness {
                     size: module.len() as u64,
                     notes: String::new(),
                     min_upgrade_from: min_upgrade_from.map(str::to_string),
+                    app_arg: app_arg.map(serde_bytes::ByteBuf::from),
                 },
                 admin,
                 now,

@@ -118,7 +118,7 @@ async fn install_stopped<E: Env, G: Management, M: Memory>(
             store_canister: factory,
             chunk_hashes: req.release.chunk_hashes.iter().map(|h| h.0).collect(),
             module_hash: req.release.sha256.0,
-            arg: install_arg(req.owner, factory, &req.release.version),
+            arg: install_arg(req.owner, factory, req.release),
         })
         .await?;
     Ok(Upgraded {

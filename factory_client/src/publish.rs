@@ -10,6 +10,8 @@ use wasm_registry::{BeginUpload, Release, ReleaseState, Sha256, UploadChunk, CHU
 pub struct PublishOptions {
     pub notes: String,
     pub min_upgrade_from: Option<String>,
+    /// The app-defined argument (Candid bytes) every install of the release receives.
+    pub app_arg: Option<Vec<u8>>,
     /// Approve after committing (counts as this admin's approval).
     pub approve: bool,
 }
@@ -54,6 +56,7 @@ impl<T: Transport> FactoryClient<T> {
             size: module.len() as u64,
             notes: options.notes.clone(),
             min_upgrade_from: options.min_upgrade_from.clone(),
+            app_arg: options.app_arg.clone().map(serde_bytes::ByteBuf::from),
         })?;
         let total = status.chunk_count;
         let mut sent = 0;

@@ -191,6 +191,12 @@ pub struct PublishArgs {
     /// The SHA-256 (hex) the file must have; refused before anything is sent if it differs.
     #[arg(long)]
     pub sha256: Option<String>,
+    /// The app's own argument, passed to every install and upgrade of this
+    /// release (at most 8 KiB): one Candid value in text, with the types the
+    /// app decodes, e.g. '(record { max_note_len = 140 : nat32 })'; or @FILE,
+    /// a file of such text or of Candid bytes (DIDL...).
+    #[arg(long, value_name = "CANDID|@FILE")]
+    pub app_arg: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -37,6 +37,16 @@ pub enum RegistryError {
         len: u64,
         max: u64,
     },
+    AppArgTooLarge {
+        len: u64,
+        max: u64,
+    },
+    /// The app argument does not start with Candid's `DIDL` magic.
+    AppArgNotCandid,
+    /// The version was committed with another app argument.
+    AppArgConflict {
+        version: String,
+    },
     ReasonTooLong {
         len: u64,
         max: u64,
@@ -160,6 +170,17 @@ impl fmt::Display for RegistryError {
                 write!(f, "module of {size} bytes exceeds the IC's limit of {max} bytes")
             }
             NotesTooLong { len, max } => write!(f, "notes are {len} bytes, at most {max} allowed"),
+            AppArgTooLarge { len, max } => {
+                write!(f, "the app argument is {len} bytes, at most {max} allowed")
+            }
+            AppArgNotCandid => write!(
+                f,
+                "the app argument is not a Candid message (no DIDL header): encode it with candid::encode_one or didc"
+            ),
+            AppArgConflict { version } => write!(
+                f,
+                "version {version} already exists with another app argument; publish it under a new version"
+            ),
             ReasonTooLong { len, max } => {
                 write!(f, "reason is {len} bytes, at most {max} allowed")
             }

@@ -51,6 +51,7 @@ fn golden_stored_release_decodes() {
             chunk_hashes: vec![Sha256([2; 32])],
             notes: "second".into(),
             min_upgrade_from: Some("1.0.0".into()),
+            app_arg: Some(serde_bytes::ByteBuf::from(b"DIDL\x00\x01\x7e\x01".to_vec())),
             uploader: by,
             state: ReleaseState::Approved,
             created_ns: 1,

@@ -54,7 +54,7 @@
 //! let module = b"\0asm\x01\0\0\0".to_vec();
 //! reg.begin_upload(BeginUpload {
 //!     version: "1.0.0".into(), sha256: Sha256::of(&module), size: module.len() as u64,
-//!     notes: "first".into(), min_upgrade_from: None,
+//!     notes: "first".into(), min_upgrade_from: None, app_arg: None,
 //! }, alice, 0)?;
 //! reg.upload_chunk(UploadChunk {
 //!     version: "1.0.0".into(), index: 0, bytes: module.clone().into(), sha256: None,
@@ -98,6 +98,12 @@ pub const MAX_MODULE_SIZE: u64 = 100 << 20;
 /// Longest version string accepted.
 pub const MAX_VERSION_LEN: usize = 64;
 pub const MAX_NOTES_LEN: usize = 8 * 1024;
+/// Largest app argument a release carries (Candid bytes). Small on purpose: it
+/// travels in every install's argument and in every `list_releases` page, and a
+/// page of `MAX_PAGE_SIZE` releases with full notes and arguments must stay
+/// under the IC's 2 MiB reply limit (`MAX_INTER_CANISTER_PAYLOAD_IN_BYTES`,
+/// dfinity/ic `rs/limits/src/lib.rs`).
+pub const MAX_APP_ARG_LEN: usize = 8 * 1024;
 /// Longest deprecation or revocation reason.
 pub const MAX_REASON_LEN: usize = 1024;
 /// Uploads in progress at once: each reserves its whole module size until committed or aborted.

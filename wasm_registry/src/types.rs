@@ -134,6 +134,10 @@ pub struct Release {
     pub notes: String,
     /// Canisters older than this must first upgrade to an intermediate release.
     pub min_upgrade_from: Option<String>,
+    /// The app's own argument (Candid bytes), fixed when the upload begins and so
+    /// covered by the approvals: the factory passes it to every install and
+    /// upgrade to this release (`factory_guest::InstallArgs::app_arg`).
+    pub app_arg: Option<serde_bytes::ByteBuf>,
     pub uploader: Principal,
     pub state: ReleaseState,
     pub created_ns: u64,
@@ -164,6 +168,9 @@ pub struct BeginUpload {
     pub notes: String,
     /// Oldest version that may upgrade straight to this one (must be lower than `version`).
     pub min_upgrade_from: Option<String>,
+    /// The app-defined argument installs of this release receive: Candid
+    /// bytes, at most `MAX_APP_ARG_LEN`.
+    pub app_arg: Option<serde_bytes::ByteBuf>,
 }
 
 /// Argument of `upload_chunk`. Chunk `index` covers bytes

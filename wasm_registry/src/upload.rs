@@ -14,13 +14,29 @@ use crate::types::{
     BeginUpload, Release, ReleaseState, Sha256, UploadChunk, UploadProgress, UploadStatus,
 };
 use crate::{
-    chunk_count, chunk_len, parse_version, CHUNK_SIZE, MAX_MODULE_SIZE, MAX_NOTES_LEN,
-    MAX_PENDING_UPLOADS,
+    chunk_count, chunk_len, parse_version, CHUNK_SIZE, MAX_APP_ARG_LEN, MAX_MODULE_SIZE,
+    MAX_NOTES_LEN, MAX_PENDING_UPLOADS,
 };
 use candid::Principal;
 use ic_stable_structures::Memory;
 use semver::Version;
 use std::io::Read;
+
+/// An app argument within `MAX_APP_ARG_LEN` that is a Candid message (its
+/// `DIDL` magic): the app's own type is checked by the app, at install, with
+/// the guest library's `InstallArgs::app_arg`.
+fn check_app_arg(arg: &[u8]) -> Result<(), RegistryError> {
+    if arg.len() > MAX_APP_ARG_LEN {
+        return Err(RegistryError::AppArgTooLarge {
+            len: arg.len() as u64,
+            max: MAX_APP_ARG_LEN as u64,
+        });
+    }
+    if !arg.starts_with(b"DIDL") {
+        return Err(RegistryError::AppArgNotCandid);
+    }
+    Ok(())
+}
 
 impl<M: Memory> Registry<M> {
     /// Starts (or resumes) the upload of release `args.version`. Calling it again with the same
@@ -52,6 +68,9 @@ impl<M: Memory> Registry<M> {
                 max: MAX_NOTES_LEN as u64,
             });
         }
+        if let Some(arg) = &args.app_arg {
+            check_app_arg(arg)?;
+        }
         let min_upgrade_from = args
             .min_upgrade_from
             .as_deref()
@@ -67,8 +86,9 @@ impl<M: Memory> Registry<M> {
         }
 
         if let Ok(stored) = self.stored(&version) {
-            let other_module =
-                stored.release.sha256 != args.sha256 || stored.release.size != args.size;
+            let other_module = stored.release.sha256 != args.sha256
+                || stored.release.size != args.size
+                || stored.release.app_arg != args.app_arg;
             if other_module && stored.release.state == ReleaseState::Uploading {
                 // Not a release until committed (a failed commit leaves it here
                 // for good): another module replaces the upload rather than
@@ -83,6 +103,11 @@ impl<M: Memory> Registry<M> {
                     version: version.to_string(),
                     existing_sha256: r.sha256,
                     existing_size: r.size,
+                });
+            }
+            if r.app_arg != args.app_arg {
+                return Err(RegistryError::AppArgConflict {
+                    version: version.to_string(),
                 });
             }
             if let Some(progress) = stored.release.upload.as_mut() {
@@ -109,6 +134,7 @@ impl<M: Memory> Registry<M> {
             chunk_hashes: Vec::new(),
             notes: args.notes,
             min_upgrade_from: min_upgrade_from.map(|v| v.to_string()),
+            app_arg: args.app_arg,
             uploader: caller,
             state: ReleaseState::Uploading,
             created_ns: now_ns,

@@ -5,6 +5,9 @@
 //! kept plain text in memory 1; the upgrade moves every note across and empties
 //! memory 1, once (the schema marker in memory 3 says it is done). A trap in the
 //! migration rolls the whole upgrade back: release 1 keeps running on its data.
+//!
+//! Its release may carry an app argument ([`Settings`]): the longest note the
+//! owner may write. A release whose argument is not `Settings` fails to install.
 
 use candid::{CandidType, Deserialize, Principal};
 use factory_guest::InstallArgs;
@@ -22,6 +25,14 @@ const SCHEMA: u32 = 2;
 pub struct Note {
     pub text: String,
     pub words: u32,
+}
+
+/// The app argument an admin attaches to a release of this app
+/// (`factoryctl publish --app-arg '(record { max_note_len = 140 : nat32 })'`).
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// Longest note text, in bytes.
+    pub max_note_len: u32,
 }
 
 impl Note {
@@ -64,7 +75,16 @@ fn keep(args: InstallArgs) {
     let args = args
         .checked()
         .unwrap_or_else(|e| ic_cdk::trap(e.to_string()));
+    // A release argument of another type fails the install, before anything is kept.
+    if let Err(e) = args.app_arg::<Settings>() {
+        ic_cdk::trap(e.to_string());
+    }
     ARGS.with_borrow_mut(|c| c.set(args));
+}
+
+/// The settings of the release running here, if it has any.
+fn current_settings() -> Option<Settings> {
+    args().app_arg::<Settings>().ok().flatten()
 }
 
 fn args() -> InstallArgs {
@@ -111,6 +131,11 @@ fn owner_only() -> Result<(), String> {
 #[ic_cdk::update]
 fn add_note(text: String) -> Result<u64, String> {
     owner_only()?;
+    if let Some(max) = current_settings().map(|s| s.max_note_len) {
+        if text.len() > max as usize {
+            return Err(format!("a note is at most {max} bytes in this release"));
+        }
+    }
     NOTES.with_borrow_mut(|n| {
         let id = n.last_key_value().map_or(0, |(k, _)| k + 1);
         n.insert(id, Note::new(text));
@@ -122,6 +147,12 @@ fn add_note(text: String) -> Result<u64, String> {
 fn notes() -> Result<Vec<(u64, Note)>, String> {
     owner_only()?;
     Ok(NOTES.with_borrow(|n| n.iter().map(|e| e.into_pair()).collect()))
+}
+
+/// The release's app argument, as this app reads it.
+#[ic_cdk::query]
+fn settings() -> Option<Settings> {
+    current_settings()
 }
 
 #[ic_cdk::query]

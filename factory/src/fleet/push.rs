@@ -96,6 +96,7 @@ async fn approve_on<S: Shards, M: Memory>(
         size: release.size,
         notes: release.notes.clone(),
         min_upgrade_from: release.min_upgrade_from.clone(),
+        app_arg: release.app_arg.clone(),
     };
     let status: UploadStatus = shards.call(shard, Method::BeginRelease, (begin,)).await?;
     let mut step = next_step(&status);

@@ -18,6 +18,26 @@ use std::path::Path;
 /// publish resume.
 pub const INTERRUPT_ENV: &str = "FACTORYCTL_INTERRUPT_AFTER_CHUNKS";
 
+/// The Candid bytes of `--app-arg`: text parsed as Candid, or `@FILE` holding
+/// text or bytes. Refused here if it does not parse; the factory checks size.
+pub fn app_arg_bytes(spec: &str) -> Result<Vec<u8>> {
+    let text = match spec.strip_prefix('@') {
+        Some(path) => {
+            let bytes = std::fs::read(path).with_context(|| format!("reading --app-arg {path}"))?;
+            if bytes.starts_with(b"DIDL") {
+                return Ok(bytes);
+            }
+            String::from_utf8(bytes)
+                .map_err(|_| anyhow!("--app-arg {path}: neither Candid bytes (DIDL...) nor text"))?
+        }
+        None => spec.to_string(),
+    };
+    let args = candid_parser::parse_idl_args(&text)
+        .map_err(|e| anyhow!("--app-arg is not Candid text: {e}"))?;
+    args.to_bytes()
+        .map_err(|e| anyhow!("--app-arg does not encode: {e}"))
+}
+
 pub fn run(client: &Client, args: &PublishArgs) -> Result<()> {
     let module = read_module(&args.file)?;
     let sha = module_hash(&module);
@@ -48,9 +68,11 @@ pub fn run(client: &Client, args: &PublishArgs) -> Result<()> {
         },
         client.factory,
     );
+    let app_arg = args.app_arg.as_deref().map(app_arg_bytes).transpose()?;
     let options = PublishOptions {
         notes: args.notes.clone(),
         min_upgrade_from: args.min_upgrade_from.clone(),
+        app_arg,
         approve: args.approve,
     };
     let bar = ProgressBar::new(0).with_style(
@@ -169,5 +191,26 @@ impl<T: Transport> Transport for Interruptible<'_, T> {
         arg: Vec<u8>,
     ) -> Result<Vec<u8>, TransportError> {
         self.inner.query(canister, method, arg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::app_arg_bytes;
+
+    #[test]
+    fn app_arg_is_candid_text_or_a_file() {
+        let text = app_arg_bytes("(record { max_note_len = 140 : nat32 })").unwrap();
+        assert!(text.starts_with(b"DIDL"));
+        let dir = std::env::temp_dir().join(format!("app-arg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bin = dir.join("arg.bin");
+        std::fs::write(&bin, &text).unwrap();
+        assert_eq!(app_arg_bytes(&format!("@{}", bin.display())).unwrap(), text);
+        let txt = dir.join("arg.did");
+        std::fs::write(&txt, "(record { max_note_len = 140 : nat32 })").unwrap();
+        assert_eq!(app_arg_bytes(&format!("@{}", txt.display())).unwrap(), text);
+        assert!(app_arg_bytes("not candid {").is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -67,6 +67,13 @@ fn print_release(r: &Release) {
     if let Some(min) = &r.min_upgrade_from {
         say!("  min upgrade from: {min}");
     }
+    if let Some(arg) = &r.app_arg {
+        // As the admin wrote it (Candid text), or its size if it does not decode.
+        match candid_parser::IDLArgs::from_bytes(arg) {
+            Ok(text) => say!("  app argument: {text}"),
+            Err(_) => say!("  app argument: {} bytes", arg.len()),
+        }
+    }
     for a in &r.approvals {
         say!("  approved by {} at {}", a.by, time(a.at_ns));
     }

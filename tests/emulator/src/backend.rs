@@ -22,275 +22,214 @@ pub struct StatusSummary {
     pub cycles: u128,
 }
 
-pub trait IcBackend {
-    /// An ingress message submitted with [`IcBackend::submit_call`].
-    type MessageId;
+/// Declares [`IcBackend`] from one list. The `forward` methods are the
+/// emulator's inherent methods of the same name and signature (and
+/// PocketIC's, through [`pocket::Adapt`]), so each is written once, here;
+/// `adapted` methods differ between the backends and each impl writes its own.
+macro_rules! ic_backend {
+    (
+        forward { $( $(#[$fm:meta])* fn $f:ident(&self $(, $a:ident : $t:ty)* $(,)?) $(-> $r:ty)?; )* }
+        adapted { $($adapted:tt)* }
+    ) => {
+        pub trait IcBackend {
+            /// An ingress message submitted with [`IcBackend::submit_call`].
+            type MessageId;
+            $( $(#[$fm])* fn $f(&self $(, $a: $t)*) $(-> $r)?; )*
+            $($adapted)*
+        }
 
-    /// "emulator" or "pocket-ic".
-    fn backend_name(&self) -> &'static str;
-    fn create_canister_with_settings(
-        &self,
-        sender: Option<Principal>,
-        settings: Option<CanisterSettings>,
-    ) -> Principal;
-    /// The application subnets' ids (the emulator's default subnet first).
-    fn application_subnets(&self) -> Vec<Principal>;
-    fn create_canister_on_subnet(
-        &self,
-        sender: Option<Principal>,
-        settings: Option<CanisterSettings>,
-        subnet: Principal,
-    ) -> Principal;
-    /// The subnet hosting the canister, if it exists.
-    fn get_subnet(&self, canister_id: Principal) -> Option<Principal>;
-    fn add_cycles(&self, canister_id: Principal, amount: u128) -> u128;
-    fn cycle_balance(&self, canister_id: Principal) -> u128;
-    fn install_canister(
-        &self,
-        canister_id: Principal,
-        wasm: Vec<u8>,
-        arg: Vec<u8>,
-        sender: Option<Principal>,
-    );
-    fn upgrade_canister(
-        &self,
-        canister_id: Principal,
-        wasm: Vec<u8>,
-        arg: Vec<u8>,
-        sender: Option<Principal>,
-    ) -> Result<(), RejectResponse>;
-    fn reinstall_canister(
-        &self,
-        canister_id: Principal,
-        wasm: Vec<u8>,
-        arg: Vec<u8>,
-        sender: Option<Principal>,
-    ) -> Result<(), RejectResponse>;
-    fn update_call(
-        &self,
-        canister_id: Principal,
-        sender: Principal,
-        method: &str,
-        payload: Vec<u8>,
-    ) -> CallResult;
-    fn query_call(
-        &self,
-        canister_id: Principal,
-        sender: Principal,
-        method: &str,
-        payload: Vec<u8>,
-    ) -> CallResult;
-    fn submit_call(
-        &self,
-        canister_id: Principal,
-        sender: Principal,
-        method: &str,
-        payload: Vec<u8>,
-    ) -> Result<Self::MessageId, RejectResponse>;
-    fn await_call(&self, id: Self::MessageId) -> CallResult;
-    fn tick(&self);
-    fn advance_time(&self, duration: Duration);
-    fn time_nanos(&self) -> u64;
-    fn canister_status(
-        &self,
-        canister_id: Principal,
-        sender: Option<Principal>,
-    ) -> Result<StatusSummary, RejectResponse>;
-    fn stop_canister(
-        &self,
-        canister_id: Principal,
-        sender: Option<Principal>,
-    ) -> Result<(), RejectResponse>;
-    fn start_canister(
-        &self,
-        canister_id: Principal,
-        sender: Option<Principal>,
-    ) -> Result<(), RejectResponse>;
-    fn delete_canister(
-        &self,
-        canister_id: Principal,
-        sender: Option<Principal>,
-    ) -> Result<(), RejectResponse>;
-    fn set_controllers(
-        &self,
-        canister_id: Principal,
-        sender: Option<Principal>,
-        controllers: Vec<Principal>,
-    ) -> Result<(), RejectResponse>;
-    fn get_controllers(&self, canister_id: Principal) -> Vec<Principal>;
-    fn upload_chunk(
-        &self,
-        canister_id: Principal,
-        sender: Option<Principal>,
-        chunk: Vec<u8>,
-    ) -> Result<Vec<u8>, RejectResponse>;
-    #[allow(clippy::too_many_arguments)]
-    fn install_chunked_canister(
-        &self,
-        canister_id: Principal,
-        sender: Option<Principal>,
-        mode: CanisterInstallMode,
-        store_canister: Principal,
-        chunk_hashes: Vec<Vec<u8>>,
-        wasm_module_hash: Vec<u8>,
-        arg: Vec<u8>,
-    ) -> Result<(), RejectResponse>;
-    /// Returns the snapshot id.
-    fn take_canister_snapshot(
-        &self,
-        canister_id: Principal,
-        sender: Option<Principal>,
-        replace: Option<Vec<u8>>,
-    ) -> Result<Vec<u8>, RejectResponse>;
-    fn load_canister_snapshot(
-        &self,
-        canister_id: Principal,
-        sender: Option<Principal>,
-        snapshot_id: Vec<u8>,
-    ) -> Result<(), RejectResponse>;
-    /// Snapshot ids.
-    fn list_canister_snapshots(
-        &self,
-        canister_id: Principal,
-        sender: Option<Principal>,
-    ) -> Result<Vec<Vec<u8>>, RejectResponse>;
+        /// Implements the `forward` methods for `$backend` by calling its
+        /// inherent method, each argument and the result passed through `$adapt`.
+        macro_rules! forward_to {
+            ($backend:ty, $adapt:path) => {
+                $( fn $f(&self $(, $a: $t)*) $(-> $r)? {
+                    $adapt(<$backend>::$f(self $(, $adapt($a))*))
+                } )*
+            };
+        }
+    };
+}
 
-    fn update_candid_as<I: ArgumentEncoder, O: for<'a> ArgumentDecoder<'a>>(
-        &self,
-        canister_id: Principal,
-        sender: Principal,
-        method: &str,
-        input: I,
-    ) -> Result<O, RejectResponse>
-    where
-        Self: Sized,
-    {
-        let bytes = self.update_call(
-            canister_id,
-            sender,
-            method,
-            candid::encode_args(input).expect("arguments encode"),
-        )?;
-        Ok(candid::decode_args(&bytes)
-            .unwrap_or_else(|e| panic!("`{method}` replied with unexpected types: {e}")))
+/// The identity, for the emulator: its methods are the trait's.
+fn same<T>(x: T) -> T {
+    x
+}
+
+ic_backend! {
+    forward {
+        fn create_canister_with_settings(
+            &self,
+            sender: Option<Principal>,
+            settings: Option<CanisterSettings>,
+        ) -> Principal;
+        fn create_canister_on_subnet(
+            &self,
+            sender: Option<Principal>,
+            settings: Option<CanisterSettings>,
+            subnet: Principal,
+        ) -> Principal;
+        /// The subnet hosting the canister, if it exists.
+        fn get_subnet(&self, canister_id: Principal) -> Option<Principal>;
+        fn add_cycles(&self, canister_id: Principal, amount: u128) -> u128;
+        fn cycle_balance(&self, canister_id: Principal) -> u128;
+        fn install_canister(
+            &self,
+            canister_id: Principal,
+            wasm: Vec<u8>,
+            arg: Vec<u8>,
+            sender: Option<Principal>,
+        );
+        fn upgrade_canister(
+            &self,
+            canister_id: Principal,
+            wasm: Vec<u8>,
+            arg: Vec<u8>,
+            sender: Option<Principal>,
+        ) -> Result<(), RejectResponse>;
+        fn reinstall_canister(
+            &self,
+            canister_id: Principal,
+            wasm: Vec<u8>,
+            arg: Vec<u8>,
+            sender: Option<Principal>,
+        ) -> Result<(), RejectResponse>;
+        fn update_call(
+            &self,
+            canister_id: Principal,
+            sender: Principal,
+            method: &str,
+            payload: Vec<u8>,
+        ) -> CallResult;
+        fn query_call(
+            &self,
+            canister_id: Principal,
+            sender: Principal,
+            method: &str,
+            payload: Vec<u8>,
+        ) -> CallResult;
+        fn submit_call(
+            &self,
+            canister_id: Principal,
+            sender: Principal,
+            method: &str,
+            payload: Vec<u8>,
+        ) -> Result<Self::MessageId, RejectResponse>;
+        fn await_call(&self, id: Self::MessageId) -> CallResult;
+        fn tick(&self);
+        fn advance_time(&self, duration: Duration);
+        fn stop_canister(
+            &self,
+            canister_id: Principal,
+            sender: Option<Principal>,
+        ) -> Result<(), RejectResponse>;
+        fn start_canister(
+            &self,
+            canister_id: Principal,
+            sender: Option<Principal>,
+        ) -> Result<(), RejectResponse>;
+        fn delete_canister(
+            &self,
+            canister_id: Principal,
+            sender: Option<Principal>,
+        ) -> Result<(), RejectResponse>;
+        fn set_controllers(
+            &self,
+            canister_id: Principal,
+            sender: Option<Principal>,
+            controllers: Vec<Principal>,
+        ) -> Result<(), RejectResponse>;
+        fn get_controllers(&self, canister_id: Principal) -> Vec<Principal>;
+        fn upload_chunk(
+            &self,
+            canister_id: Principal,
+            sender: Option<Principal>,
+            chunk: Vec<u8>,
+        ) -> Result<Vec<u8>, RejectResponse>;
+        #[allow(clippy::too_many_arguments)]
+        fn install_chunked_canister(
+            &self,
+            canister_id: Principal,
+            sender: Option<Principal>,
+            mode: CanisterInstallMode,
+            store_canister: Principal,
+            chunk_hashes: Vec<Vec<u8>>,
+            wasm_module_hash: Vec<u8>,
+            arg: Vec<u8>,
+        ) -> Result<(), RejectResponse>;
+        fn load_canister_snapshot(
+            &self,
+            canister_id: Principal,
+            sender: Option<Principal>,
+            snapshot_id: Vec<u8>,
+        ) -> Result<(), RejectResponse>;
     }
+    adapted {
+        /// "emulator" or "pocket-ic".
+        fn backend_name(&self) -> &'static str;
+        /// The application subnets' ids (the emulator's default subnet first).
+        fn application_subnets(&self) -> Vec<Principal>;
+        fn time_nanos(&self) -> u64;
+        fn canister_status(
+            &self,
+            canister_id: Principal,
+            sender: Option<Principal>,
+        ) -> Result<StatusSummary, RejectResponse>;
+        /// Returns the snapshot id.
+        fn take_canister_snapshot(
+            &self,
+            canister_id: Principal,
+            sender: Option<Principal>,
+            replace: Option<Vec<u8>>,
+        ) -> Result<Vec<u8>, RejectResponse>;
+        /// Snapshot ids.
+        fn list_canister_snapshots(
+            &self,
+            canister_id: Principal,
+            sender: Option<Principal>,
+        ) -> Result<Vec<Vec<u8>>, RejectResponse>;
 
-    fn query_candid_as<I: ArgumentEncoder, O: for<'a> ArgumentDecoder<'a>>(
-        &self,
-        canister_id: Principal,
-        sender: Principal,
-        method: &str,
-        input: I,
-    ) -> Result<O, RejectResponse>
-    where
-        Self: Sized,
-    {
-        let bytes = self.query_call(
-            canister_id,
-            sender,
-            method,
-            candid::encode_args(input).expect("arguments encode"),
-        )?;
-        Ok(candid::decode_args(&bytes)
-            .unwrap_or_else(|e| panic!("`{method}` replied with unexpected types: {e}")))
+        fn update_candid_as<I: ArgumentEncoder, O: for<'a> ArgumentDecoder<'a>>(
+            &self,
+            canister_id: Principal,
+            sender: Principal,
+            method: &str,
+            input: I,
+        ) -> Result<O, RejectResponse>
+        where
+            Self: Sized,
+        {
+            crate::driver::candid_call(input, |arg| {
+                self.update_call(canister_id, sender, method, arg)
+            })
+        }
+
+        fn query_candid_as<I: ArgumentEncoder, O: for<'a> ArgumentDecoder<'a>>(
+            &self,
+            canister_id: Principal,
+            sender: Principal,
+            method: &str,
+            input: I,
+        ) -> Result<O, RejectResponse>
+        where
+            Self: Sized,
+        {
+            crate::driver::candid_call(input, |arg| {
+                self.query_call(canister_id, sender, method, arg)
+            })
+        }
     }
 }
 
 impl IcBackend for Emulator {
     type MessageId = crate::MessageId;
 
+    forward_to!(Emulator, same);
+
     fn backend_name(&self) -> &'static str {
         "emulator"
     }
-    fn create_canister_with_settings(
-        &self,
-        sender: Option<Principal>,
-        settings: Option<CanisterSettings>,
-    ) -> Principal {
-        Emulator::create_canister_with_settings(self, sender, settings)
-    }
     fn application_subnets(&self) -> Vec<Principal> {
         Emulator::subnets(self)
-    }
-    fn create_canister_on_subnet(
-        &self,
-        sender: Option<Principal>,
-        settings: Option<CanisterSettings>,
-        subnet: Principal,
-    ) -> Principal {
-        Emulator::create_canister_on_subnet(self, sender, settings, subnet)
-    }
-    fn get_subnet(&self, canister_id: Principal) -> Option<Principal> {
-        Emulator::get_subnet(self, canister_id)
-    }
-    fn add_cycles(&self, canister_id: Principal, amount: u128) -> u128 {
-        Emulator::add_cycles(self, canister_id, amount)
-    }
-    fn cycle_balance(&self, canister_id: Principal) -> u128 {
-        Emulator::cycle_balance(self, canister_id)
-    }
-    fn install_canister(
-        &self,
-        canister_id: Principal,
-        wasm: Vec<u8>,
-        arg: Vec<u8>,
-        sender: Option<Principal>,
-    ) {
-        Emulator::install_canister(self, canister_id, wasm, arg, sender)
-    }
-    fn upgrade_canister(
-        &self,
-        canister_id: Principal,
-        wasm: Vec<u8>,
-        arg: Vec<u8>,
-        sender: Option<Principal>,
-    ) -> Result<(), RejectResponse> {
-        Emulator::upgrade_canister(self, canister_id, wasm, arg, sender)
-    }
-    fn reinstall_canister(
-        &self,
-        canister_id: Principal,
-        wasm: Vec<u8>,
-        arg: Vec<u8>,
-        sender: Option<Principal>,
-    ) -> Result<(), RejectResponse> {
-        Emulator::reinstall_canister(self, canister_id, wasm, arg, sender)
-    }
-    fn update_call(
-        &self,
-        canister_id: Principal,
-        sender: Principal,
-        method: &str,
-        payload: Vec<u8>,
-    ) -> CallResult {
-        Emulator::update_call(self, canister_id, sender, method, payload)
-    }
-    fn query_call(
-        &self,
-        canister_id: Principal,
-        sender: Principal,
-        method: &str,
-        payload: Vec<u8>,
-    ) -> CallResult {
-        Emulator::query_call(self, canister_id, sender, method, payload)
-    }
-    fn submit_call(
-        &self,
-        canister_id: Principal,
-        sender: Principal,
-        method: &str,
-        payload: Vec<u8>,
-    ) -> Result<Self::MessageId, RejectResponse> {
-        Emulator::submit_call(self, canister_id, sender, method, payload)
-    }
-    fn await_call(&self, id: Self::MessageId) -> CallResult {
-        Emulator::await_call(self, id)
-    }
-    fn tick(&self) {
-        Emulator::tick(self)
-    }
-    fn advance_time(&self, duration: Duration) {
-        Emulator::advance_time(self, duration)
     }
     fn time_nanos(&self) -> u64 {
         self.get_time().as_nanos_since_unix_epoch()
@@ -308,67 +247,6 @@ impl IcBackend for Emulator {
             cycles: crate::state::canister::nat_u128(&s.cycles),
         })
     }
-    fn stop_canister(
-        &self,
-        canister_id: Principal,
-        sender: Option<Principal>,
-    ) -> Result<(), RejectResponse> {
-        Emulator::stop_canister(self, canister_id, sender)
-    }
-    fn start_canister(
-        &self,
-        canister_id: Principal,
-        sender: Option<Principal>,
-    ) -> Result<(), RejectResponse> {
-        Emulator::start_canister(self, canister_id, sender)
-    }
-    fn delete_canister(
-        &self,
-        canister_id: Principal,
-        sender: Option<Principal>,
-    ) -> Result<(), RejectResponse> {
-        Emulator::delete_canister(self, canister_id, sender)
-    }
-    fn set_controllers(
-        &self,
-        canister_id: Principal,
-        sender: Option<Principal>,
-        controllers: Vec<Principal>,
-    ) -> Result<(), RejectResponse> {
-        Emulator::set_controllers(self, canister_id, sender, controllers)
-    }
-    fn get_controllers(&self, canister_id: Principal) -> Vec<Principal> {
-        Emulator::get_controllers(self, canister_id)
-    }
-    fn upload_chunk(
-        &self,
-        canister_id: Principal,
-        sender: Option<Principal>,
-        chunk: Vec<u8>,
-    ) -> Result<Vec<u8>, RejectResponse> {
-        Emulator::upload_chunk(self, canister_id, sender, chunk)
-    }
-    fn install_chunked_canister(
-        &self,
-        canister_id: Principal,
-        sender: Option<Principal>,
-        mode: CanisterInstallMode,
-        store_canister: Principal,
-        chunk_hashes: Vec<Vec<u8>>,
-        wasm_module_hash: Vec<u8>,
-        arg: Vec<u8>,
-    ) -> Result<(), RejectResponse> {
-        Emulator::install_chunked_canister(
-            self,
-            canister_id,
-            sender,
-            mode,
-            store_canister,
-            chunk_hashes,
-            wasm_module_hash,
-            arg,
-        )
-    }
     fn take_canister_snapshot(
         &self,
         canister_id: Principal,
@@ -376,14 +254,6 @@ impl IcBackend for Emulator {
         replace: Option<Vec<u8>>,
     ) -> Result<Vec<u8>, RejectResponse> {
         Ok(Emulator::take_canister_snapshot(self, canister_id, sender, replace)?.id)
-    }
-    fn load_canister_snapshot(
-        &self,
-        canister_id: Principal,
-        sender: Option<Principal>,
-        snapshot_id: Vec<u8>,
-    ) -> Result<(), RejectResponse> {
-        Emulator::load_canister_snapshot(self, canister_id, sender, snapshot_id)
     }
     fn list_canister_snapshots(
         &self,
@@ -449,106 +319,46 @@ pub mod pocket {
         }
     }
 
+    /// PocketIC's side of a forwarded method: its own versions of the
+    /// management types and of `RejectResponse`, converted; anything else as is.
+    pub trait Adapt<T> {
+        fn adapt(self) -> T;
+    }
+    impl<T> Adapt<T> for T {
+        fn adapt(self) -> T {
+            self
+        }
+    }
+    impl<T> Adapt<Result<T, RejectResponse>> for Result<T, pocket_ic::RejectResponse> {
+        fn adapt(self) -> Result<T, RejectResponse> {
+            self.map_err(reject)
+        }
+    }
+    impl Adapt<Option<pocket_ic::CanisterSettings>> for Option<CanisterSettings> {
+        fn adapt(self) -> Option<pocket_ic::CanisterSettings> {
+            self.as_ref().map(convert)
+        }
+    }
+    impl Adapt<pocket_ic::CanisterInstallMode> for CanisterInstallMode {
+        fn adapt(self) -> pocket_ic::CanisterInstallMode {
+            convert(&self)
+        }
+    }
+
+    fn adapt<A: Adapt<B>, B>(a: A) -> B {
+        a.adapt()
+    }
+
     impl IcBackend for PocketIc {
         type MessageId = RawMessageId;
+
+        forward_to!(PocketIc, adapt);
 
         fn backend_name(&self) -> &'static str {
             "pocket-ic"
         }
-        fn create_canister_with_settings(
-            &self,
-            sender: Option<Principal>,
-            settings: Option<CanisterSettings>,
-        ) -> Principal {
-            PocketIc::create_canister_with_settings(self, sender, settings.as_ref().map(convert))
-        }
         fn application_subnets(&self) -> Vec<Principal> {
             PocketIc::topology(self).get_app_subnets()
-        }
-        fn create_canister_on_subnet(
-            &self,
-            sender: Option<Principal>,
-            settings: Option<CanisterSettings>,
-            subnet: Principal,
-        ) -> Principal {
-            PocketIc::create_canister_on_subnet(
-                self,
-                sender,
-                settings.as_ref().map(convert),
-                subnet,
-            )
-        }
-        fn get_subnet(&self, canister_id: Principal) -> Option<Principal> {
-            PocketIc::get_subnet(self, canister_id)
-        }
-        fn add_cycles(&self, canister_id: Principal, amount: u128) -> u128 {
-            PocketIc::add_cycles(self, canister_id, amount)
-        }
-        fn cycle_balance(&self, canister_id: Principal) -> u128 {
-            PocketIc::cycle_balance(self, canister_id)
-        }
-        fn install_canister(
-            &self,
-            canister_id: Principal,
-            wasm: Vec<u8>,
-            arg: Vec<u8>,
-            sender: Option<Principal>,
-        ) {
-            PocketIc::install_canister(self, canister_id, wasm, arg, sender)
-        }
-        fn upgrade_canister(
-            &self,
-            canister_id: Principal,
-            wasm: Vec<u8>,
-            arg: Vec<u8>,
-            sender: Option<Principal>,
-        ) -> Result<(), RejectResponse> {
-            PocketIc::upgrade_canister(self, canister_id, wasm, arg, sender).map_err(reject)
-        }
-        fn reinstall_canister(
-            &self,
-            canister_id: Principal,
-            wasm: Vec<u8>,
-            arg: Vec<u8>,
-            sender: Option<Principal>,
-        ) -> Result<(), RejectResponse> {
-            PocketIc::reinstall_canister(self, canister_id, wasm, arg, sender).map_err(reject)
-        }
-        fn update_call(
-            &self,
-            canister_id: Principal,
-            sender: Principal,
-            method: &str,
-            payload: Vec<u8>,
-        ) -> CallResult {
-            PocketIc::update_call(self, canister_id, sender, method, payload).map_err(reject)
-        }
-        fn query_call(
-            &self,
-            canister_id: Principal,
-            sender: Principal,
-            method: &str,
-            payload: Vec<u8>,
-        ) -> CallResult {
-            PocketIc::query_call(self, canister_id, sender, method, payload).map_err(reject)
-        }
-        fn submit_call(
-            &self,
-            canister_id: Principal,
-            sender: Principal,
-            method: &str,
-            payload: Vec<u8>,
-        ) -> Result<RawMessageId, RejectResponse> {
-            PocketIc::submit_call(self, canister_id, sender, method, payload).map_err(reject)
-        }
-        fn await_call(&self, id: RawMessageId) -> CallResult {
-            PocketIc::await_call(self, id).map_err(reject)
-        }
-        fn tick(&self) {
-            PocketIc::tick(self)
-        }
-        fn advance_time(&self, duration: Duration) {
-            PocketIc::advance_time(self, duration)
         }
         fn time_nanos(&self) -> u64 {
             self.get_time().as_nanos_since_unix_epoch()
@@ -562,68 +372,6 @@ pub mod pocket {
                 .map(status)
                 .map_err(reject)
         }
-        fn stop_canister(
-            &self,
-            canister_id: Principal,
-            sender: Option<Principal>,
-        ) -> Result<(), RejectResponse> {
-            PocketIc::stop_canister(self, canister_id, sender).map_err(reject)
-        }
-        fn start_canister(
-            &self,
-            canister_id: Principal,
-            sender: Option<Principal>,
-        ) -> Result<(), RejectResponse> {
-            PocketIc::start_canister(self, canister_id, sender).map_err(reject)
-        }
-        fn delete_canister(
-            &self,
-            canister_id: Principal,
-            sender: Option<Principal>,
-        ) -> Result<(), RejectResponse> {
-            PocketIc::delete_canister(self, canister_id, sender).map_err(reject)
-        }
-        fn set_controllers(
-            &self,
-            canister_id: Principal,
-            sender: Option<Principal>,
-            controllers: Vec<Principal>,
-        ) -> Result<(), RejectResponse> {
-            PocketIc::set_controllers(self, canister_id, sender, controllers).map_err(reject)
-        }
-        fn get_controllers(&self, canister_id: Principal) -> Vec<Principal> {
-            PocketIc::get_controllers(self, canister_id)
-        }
-        fn upload_chunk(
-            &self,
-            canister_id: Principal,
-            sender: Option<Principal>,
-            chunk: Vec<u8>,
-        ) -> Result<Vec<u8>, RejectResponse> {
-            PocketIc::upload_chunk(self, canister_id, sender, chunk).map_err(reject)
-        }
-        fn install_chunked_canister(
-            &self,
-            canister_id: Principal,
-            sender: Option<Principal>,
-            mode: CanisterInstallMode,
-            store_canister: Principal,
-            chunk_hashes: Vec<Vec<u8>>,
-            wasm_module_hash: Vec<u8>,
-            arg: Vec<u8>,
-        ) -> Result<(), RejectResponse> {
-            PocketIc::install_chunked_canister(
-                self,
-                canister_id,
-                sender,
-                convert(&mode),
-                store_canister,
-                chunk_hashes,
-                wasm_module_hash,
-                arg,
-            )
-            .map_err(reject)
-        }
         fn take_canister_snapshot(
             &self,
             canister_id: Principal,
@@ -633,14 +381,6 @@ pub mod pocket {
             PocketIc::take_canister_snapshot(self, canister_id, sender, replace)
                 .map(|s| s.id)
                 .map_err(reject)
-        }
-        fn load_canister_snapshot(
-            &self,
-            canister_id: Principal,
-            sender: Option<Principal>,
-            snapshot_id: Vec<u8>,
-        ) -> Result<(), RejectResponse> {
-            PocketIc::load_canister_snapshot(self, canister_id, sender, snapshot_id).map_err(reject)
         }
         fn list_canister_snapshots(
             &self,

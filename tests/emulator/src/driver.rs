@@ -82,6 +82,16 @@ fn decode_reply<T: for<'a> ArgumentDecoder<'a>>(bytes: &[u8]) -> T {
         .unwrap_or_else(|e| panic!("the reply does not decode as the expected types: {e}"))
 }
 
+/// Encodes `input`, makes the call, decodes the reply: the Candid helpers of
+/// the emulator and of every [`crate::backend::IcBackend`].
+pub(crate) fn candid_call<I: ArgumentEncoder, O: for<'a> ArgumentDecoder<'a>>(
+    input: I,
+    call: impl FnOnce(Vec<u8>) -> CallResult,
+) -> Result<O, RejectResponse> {
+    let bytes = call(candid::encode_args(input).expect("arguments encode"))?;
+    Ok(decode_reply(&bytes))
+}
+
 impl Emulator {
     pub fn new() -> Self {
         Self::with_seed(0)
@@ -683,13 +693,9 @@ impl Emulator {
         method: &str,
         input: I,
     ) -> Result<O, RejectResponse> {
-        let bytes = self.update_call(
-            canister_id,
-            sender,
-            method,
-            candid::encode_args(input).expect("arguments encode"),
-        )?;
-        Ok(decode_reply(&bytes))
+        candid_call(input, |arg| {
+            self.update_call(canister_id, sender, method, arg)
+        })
     }
 
     pub fn query_candid<I: ArgumentEncoder, O: for<'a> ArgumentDecoder<'a>>(
@@ -708,13 +714,9 @@ impl Emulator {
         method: &str,
         input: I,
     ) -> Result<O, RejectResponse> {
-        let bytes = self.query_call(
-            canister_id,
-            sender,
-            method,
-            candid::encode_args(input).expect("arguments encode"),
-        )?;
-        Ok(decode_reply(&bytes))
+        candid_call(input, |arg| {
+            self.query_call(canister_id, sender, method, arg)
+        })
     }
 
     // ---- Time and rounds ----
@@ -803,6 +805,28 @@ impl Emulator {
             .canisters
             .get(&canister_id)
             .map_or(0, |c| c.call_contexts.len())
+    }
+
+    /// The callbacks the canister registered for its outstanding calls
+    /// (`ic0.call_new`'s closures, `ic0.call_on_cleanup`'s), in callback order:
+    /// what would run in the canister when each response arrives.
+    pub fn registered_callbacks(&self, canister_id: Principal) -> Vec<RegisteredCallback> {
+        self.sm
+            .borrow()
+            .canisters
+            .get(&canister_id)
+            .map(|c| {
+                c.callbacks
+                    .values()
+                    .map(|cb| RegisteredCallback {
+                        callee: cb.callee,
+                        reply_fun: cb.reply.0,
+                        reject_fun: cb.reject.0,
+                        cleanup_fun: cb.cleanup.map(|(fun, _)| fun),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Messages and responses waiting for a round.
@@ -947,5 +971,29 @@ impl StateMachine {
             ));
         }
         Ok(())
+    }
+}
+
+/// One callback a canister holds ([`Emulator::registered_callbacks`]): the
+/// table indexes `ic0.call_new` was given. A one-way call (ic-cdk's
+/// `Call::oneway`) passes [`RegisteredCallback::ONEWAY_FUN`], which no table
+/// holds, so its response traps before any of the canister's code runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegisteredCallback {
+    pub callee: Principal,
+    pub reply_fun: u32,
+    pub reject_fun: u32,
+    pub cleanup_fun: Option<u32>,
+}
+
+impl RegisteredCallback {
+    /// `usize::MAX` on wasm32: ic0's `call_new_oneway` (digest §2.2).
+    pub const ONEWAY_FUN: u32 = u32::MAX;
+
+    /// Whether the response can run any of the canister's code.
+    pub fn runs_code(&self) -> bool {
+        self.reply_fun != Self::ONEWAY_FUN
+            || self.reject_fun != Self::ONEWAY_FUN
+            || self.cleanup_fun.is_some()
     }
 }

@@ -26,7 +26,7 @@ mod system_api;
 pub use builder::EmulatorBuilder;
 pub use candid::Principal;
 pub use certified::CertifiedCanister;
-pub use driver::{Emulator, MessageId, Time};
+pub use driver::{Emulator, MessageId, RegisteredCallback, Time};
 pub use error::{CallResult, ErrorCode, RejectCode, RejectResponse};
 pub use faults::Fault;
 pub use ic_management_canister_types as management_types;

@@ -2,13 +2,13 @@
 //! back each message, answer starved call contexts and complete stops.
 
 use crate::cycles;
-use crate::engine::exec::{execute, Entry, ExecError};
+use crate::engine::exec::{execute, Entry, ExecError, HeapState};
 use crate::error::{CallResult, RejectResponse};
 use crate::ids::MANAGEMENT;
 use crate::limits;
 use crate::management::MgmtCall;
 use crate::state::calls::{CallContext, Callback, Input, Origin, ReplyTo};
-use crate::state::canister::Status;
+use crate::state::canister::{Canister, Status};
 use crate::state::StateMachine;
 use crate::system_api::{ApiContext, ApiKind, Response};
 use candid::Principal;
@@ -203,7 +203,7 @@ impl StateMachine {
         let ready: Vec<Principal> = self
             .canisters
             .values()
-            .filter(|c| c.status == Status::Running && c.heap.is_some() && !c.is_frozen())
+            .filter(|c| self.running(c.id).is_ok() && !c.is_frozen())
             .map(|c| c.id)
             .filter(|id| self.canister_may_execute(*id))
             .collect();
@@ -268,31 +268,32 @@ impl StateMachine {
         ctx_id
     }
 
-    /// Why a call to `receiver` cannot start, if it cannot.
-    fn call_refusal(&self, receiver: Principal, method: &str) -> Result<ApiKind, RejectResponse> {
+    /// The canister and its module, if it takes messages: the status check
+    /// every call and query starts with (the replica refuses a stopping or
+    /// stopped canister, and one without a module, the same way for both).
+    fn running(&self, receiver: Principal) -> Result<(&Canister, &HeapState), RejectResponse> {
         let c = self.canister(&receiver)?;
+        let refused = |code, state: &str| {
+            RejectResponse::new(code, format!("Canister {receiver} is {state}"))
+        };
         match c.status {
             Status::Running => {}
-            Status::Stopping => {
-                return Err(RejectResponse::new(
-                    ErrorCode::CanisterStopping,
-                    format!("Canister {receiver} is stopping"),
-                ))
-            }
-            Status::Stopped => {
-                return Err(RejectResponse::new(
-                    ErrorCode::CanisterStopped,
-                    format!("Canister {receiver} is stopped"),
-                ))
-            }
+            Status::Stopping => return Err(refused(ErrorCode::CanisterStopping, "stopping")),
+            Status::Stopped => return Err(refused(ErrorCode::CanisterStopped, "stopped")),
         }
-        let Some(heap) = &c.heap else {
-            return Err(RejectResponse::from_canister(
+        let heap = c.heap.as_ref().ok_or_else(|| {
+            RejectResponse::from_canister(
                 receiver,
                 ErrorCode::CanisterWasmModuleNotFound,
                 "Attempted to execute a message, but the canister contains no Wasm module.",
-            ));
-        };
+            )
+        })?;
+        Ok((c, heap))
+    }
+
+    /// Why a call to `receiver` cannot start, if it cannot.
+    fn call_refusal(&self, receiver: Principal, method: &str) -> Result<ApiKind, RejectResponse> {
+        let (c, heap) = self.running(receiver)?;
         if c.is_frozen() {
             return Err(RejectResponse::new(
                 ErrorCode::CanisterOutOfCycles,
@@ -712,29 +713,7 @@ impl StateMachine {
         if crate::doubles::is_double(self, &receiver) {
             return self.query_double(receiver, sender, method, &arg);
         }
-        let c = self.canister(&receiver)?;
-        match c.status {
-            Status::Running => {}
-            Status::Stopping => {
-                return Err(RejectResponse::new(
-                    ErrorCode::CanisterStopping,
-                    format!("Canister {receiver} is stopping"),
-                ))
-            }
-            Status::Stopped => {
-                return Err(RejectResponse::new(
-                    ErrorCode::CanisterStopped,
-                    format!("Canister {receiver} is stopped"),
-                ))
-            }
-        }
-        let Some(heap) = c.heap.clone() else {
-            return Err(RejectResponse::from_canister(
-                receiver,
-                ErrorCode::CanisterWasmModuleNotFound,
-                "Attempted to execute a message, but the canister contains no Wasm module.",
-            ));
-        };
+        let heap = self.running(receiver)?.1.clone();
         let (kind, export) = if heap.module.exports.queries.contains(method) {
             (
                 ApiKind::NonReplicatedQuery,

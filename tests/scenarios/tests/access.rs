@@ -104,7 +104,7 @@ fn table() -> Vec<Row> {
         row(F, "remove_admin", |_| enc(scenarios::principal(424_242)), [A, U, U, U, U, Y, U, Y]),
         row(F, "set_allowlist", |_| enc(Vec::<Principal>::new()), [A, U, U, U, U, Y, U, U]),
         row(F, "audit_log", |_| enc(AuditQuery { before: None, limit: 10 }), [A, U, U, U, U, Y, U, U]),
-        row(F, "begin_release", |_| enc(BeginUpload { version: "9.0.0".into(), sha256: factory_client::Sha256([0; 32]), size: 4, min_upgrade_from: None, notes: String::new() }), [A, U, U, U, U, Y, U, U]),
+        row(F, "begin_release", |_| enc(BeginUpload { version: "9.0.0".into(), sha256: factory_client::Sha256([0; 32]), size: 4, min_upgrade_from: None, notes: String::new(), app_arg: None }), [A, U, U, U, U, Y, U, U]),
         row(F, "upload_release_chunk", |_| enc(UploadChunk { version: "9.0.0".into(), index: 0, bytes: ByteBuf::from(vec![0; 4]), sha256: None }), [A, U, U, U, U, Y, U, U]),
         row(F, "commit_release", |_| enc("9.0.0"), [A, U, U, U, U, Y, U, U]),
         row(F, "abort_release", |_| enc("9.0.0"), [A, U, U, U, U, Y, U, U]),
@@ -303,7 +303,7 @@ fn fleet_shard_endpoints_for_every_caller_match_the_table() {
         Controller => w.operator,
         Index => w.index,
     };
-    let begin = || enc(BeginUpload { version: "9.0.0".into(), sha256: factory_client::Sha256([0; 32]), size: 4, min_upgrade_from: None, notes: String::new() });
+    let begin = || enc(BeginUpload { version: "9.0.0".into(), sha256: factory_client::Sha256([0; 32]), size: 4, min_upgrade_from: None, notes: String::new(), app_arg: None });
     let change = || enc(ReleaseStateChange { version: "0.0.1".into(), reason: "test".into() });
     // (method, args, is query, expected per caller in the order above)
     let rows: Vec<(&str, Vec<u8>, bool, [Expect; 8])> = vec![

@@ -218,6 +218,7 @@ fn typed_cases(cast: &Cast) -> Vec<Case> {
         size,
         min_upgrade_from: None,
         notes,
+        app_arg: None,
     };
     let chunk = |version: &str, index: u32, bytes: Vec<u8>, sha256: Option<Sha256>| UploadChunk {
         version: version.into(),
@@ -445,6 +446,22 @@ fn typed_cases(cast: &Cast) -> Vec<Case> {
             "begin_release",
             "huge notes",
             enc(begin("3.0.0", 10, huge('n'))),
+        ),
+        (
+            "begin_release",
+            "app argument over 8 KiB",
+            enc(BeginUpload {
+                app_arg: Some(ByteBuf::from([b"DIDL".as_slice(), &[0; 8 * 1024]].concat())),
+                ..begin("3.0.0", 10, String::new())
+            }),
+        ),
+        (
+            "begin_release",
+            "app argument not Candid",
+            enc(BeginUpload {
+                app_arg: Some(ByteBuf::from(b"{\"json\": 1}".to_vec())),
+                ..begin("3.0.0", 10, String::new())
+            }),
         ),
         (
             "begin_release",
@@ -768,6 +785,7 @@ fn bad_input_to_every_update_endpoint_gets_a_clear_answer_and_changes_nothing() 
             size: 10,
             min_upgrade_from: None,
             notes: String::new(),
+            app_arg: None,
         })
         .expect("begin 2.0.0");
 

@@ -166,6 +166,7 @@ fn fleet_shard_refuses_strangers_and_installs_only_what_the_index_approved() {
             size: 4,
             min_upgrade_from: None,
             notes: String::new(),
+            app_arg: None,
         });
     assert!(matches!(
         begin.map_err(refused),

@@ -34,6 +34,25 @@ fn version(w: &World, canister: Principal) -> String {
     v.release
 }
 
+/// User `n` asks its canister for the newest release (the guest's one-way request).
+fn ask_for_upgrade(w: &World, canister: Principal, n: u64) {
+    let (sent,): (Result<(), String>,) = w
+        .emu
+        .update_candid_as(canister, user(n), "request_upgrade", (None::<String>,))
+        .unwrap();
+    assert_eq!(sent, Ok(()));
+}
+
+/// Runs rounds until `canister` answers `version` with `release` (mid-upgrade
+/// it is stopped and refuses queries).
+fn wait_for_version(w: &World, canister: Principal, release: &str) {
+    w.drive(&format!("the upgrade to {release}"), 500, SECOND, |w| {
+        w.emu
+            .query_candid::<_, (VersionInfo,)>(canister, "version", ())
+            .is_ok_and(|(v,)| v.release == release)
+    });
+}
+
 fn text_of(n: u64) -> String {
     format!("note of user {n}")
 }
@@ -91,17 +110,8 @@ fn guest_app_is_provisioned_rolled_out_upgraded_on_demand_and_restored() {
         .update_candid_as(c1, user(2), "request_upgrade", (None::<String>,))
         .unwrap();
     assert!(stranger.is_err(), "only the owner may ask");
-    let (sent,): (Result<(), String>,) = w
-        .emu
-        .update_candid_as(c1, user(1), "request_upgrade", (None::<String>,))
-        .unwrap();
-    assert_eq!(sent, Ok(()));
-    // Mid-upgrade the canister is stopped and refuses queries: not there yet.
-    w.drive("the on-demand upgrade", 500, SECOND, |w| {
-        w.emu
-            .query_candid::<_, (VersionInfo,)>(c1, "version", ())
-            .is_ok_and(|(v,)| v.release == "2.1.0")
-    });
+    ask_for_upgrade(&w, c1, 1);
+    wait_for_version(&w, c1, "2.1.0");
     w.drive_until_idle("the on-demand upgrade's end", 500, SECOND);
     assert_eq!(version(&w, canisters[1]), "2.0.0", "only the asker moved");
 
@@ -113,4 +123,126 @@ fn guest_app_is_provisioned_rolled_out_upgraded_on_demand_and_restored() {
     let (notes,): (Result<Vec<(u64, Note)>, String>,) =
         w.emu.query_candid_as(c1, user(1), "notes", ()).unwrap();
     assert_eq!(notes.map(|n| n.len()), Ok(1), "the data came back with it");
+}
+
+/// The guest's `request_upgrade` is one-way on the IC's terms: `ic0.call_new`
+/// gets no closure the canister's table holds and no cleanup, so when the
+/// factory's reply comes (here held back, so it arrives while the factory
+/// is stopping the guest) none of the guest's code runs, in the old wasm or
+/// the new. The IC still keeps the call context open until that reply
+/// arrives (spec: a canister stops once its call contexts are closed), so
+/// the claim is about what the callback can run, not that none exists. The
+/// control is the factory itself: its awaited `stop_canister` holds a
+/// callback that runs code and a cleanup. Made with `Call::bounded_wait(..).await`
+/// or `unbounded_wait(..).await`, the guest's request would hold one too.
+#[test]
+fn guest_one_way_request_registers_no_callback_that_runs_code() {
+    use ic_emulator::management_types::CanisterStatusType;
+    use ic_emulator::{Fault, RegisteredCallback};
+    const HELD_BACK_ROUNDS: u64 = 20;
+    let w = World::new();
+    let a = artifacts();
+    release(&w, "1.0.0", &a.notes_v1.wasm_gz);
+    let c = w.provision(1);
+    release(&w, "1.1.0", &a.notes_v1.wasm_gz);
+    w.emu
+        .inject_fault(c, Fault::DelayResponses(HELD_BACK_ROUNDS))
+        .expect("the guest exists");
+    assert!(w.emu.registered_callbacks(c).is_empty());
+
+    ask_for_upgrade(&w, c, 1);
+    let held = w.emu.registered_callbacks(c);
+    assert_eq!(
+        held,
+        vec![RegisteredCallback {
+            callee: w.factory,
+            reply_fun: RegisteredCallback::ONEWAY_FUN,
+            reject_fun: RegisteredCallback::ONEWAY_FUN,
+            cleanup_fun: None,
+        }],
+        "the request's only callback is one the guest's table cannot run"
+    );
+    assert_eq!(w.emu.open_call_contexts(c), 1, "open until the reply comes");
+
+    // The factory stops the guest for the upgrade; the guest waits for the
+    // held-back reply, and the factory's awaited stop_canister is the control.
+    let stopping = |w: &World| {
+        w.emu
+            .canister_status(c, Some(recovery_of(1)))
+            .is_ok_and(|s| s.status == CanisterStatusType::Stopping)
+    };
+    w.drive("the factory stopping the guest", 50, SECOND, stopping);
+    assert!(w
+        .emu
+        .registered_callbacks(c)
+        .iter()
+        .all(|cb| !cb.runs_code()));
+    let factory_waits: Vec<RegisteredCallback> = w
+        .emu
+        .registered_callbacks(w.factory)
+        .into_iter()
+        .filter(|cb| cb.callee == Principal::management_canister())
+        .collect();
+    assert!(
+        !factory_waits.is_empty()
+            && factory_waits
+                .iter()
+                .all(|cb| cb.runs_code() && cb.cleanup_fun.is_some()),
+        "an awaited call holds a callback that runs code: {factory_waits:?}"
+    );
+
+    wait_for_version(&w, c, "1.1.0");
+    assert!(w.emu.registered_callbacks(c).is_empty());
+    assert_eq!(w.emu.open_call_contexts(c), 0);
+}
+
+/// `notes_v2`'s app argument, as its .did describes it.
+#[derive(candid::CandidType, candid::Deserialize, Debug, PartialEq, Eq)]
+struct Settings {
+    max_note_len: u32,
+}
+
+/// An admin attaches an app argument to a release; the factory passes it to
+/// the upgrade of an existing canister and to the install of a new one, and
+/// the example app acts on it.
+#[test]
+fn guest_app_receives_the_app_arg_of_its_release() {
+    let w = World::new();
+    let a = artifacts();
+    release(&w, "1.0.0", &a.notes_v1.wasm_gz);
+    let c1 = w.provision(1);
+    let settings = Settings { max_note_len: 12 };
+    let options = factory_client::PublishOptions {
+        notes: "notes with a note-length limit".into(),
+        app_arg: Some(candid::encode_one(&settings).unwrap()),
+        approve: true,
+        ..Default::default()
+    };
+    let module = variants::tagged(&a.notes_v2.wasm_gz, "2.0.0").expect("tag");
+    let published = w
+        .admin()
+        .publish_release("2.0.0", &module, &options, |_, _| {})
+        .expect("publish with an app argument");
+    assert_eq!(
+        published.release.app_arg.map(|b| b.into_vec()),
+        options.app_arg
+    );
+
+    ask_for_upgrade(&w, c1, 1);
+    wait_for_version(&w, c1, "2.0.0");
+    let c2 = w.provision(2);
+    for (n, c) in [(1, c1), (2, c2)] {
+        let (got,): (Option<Settings>,) = w.emu.query_candid(c, "settings", ()).unwrap();
+        assert_eq!(got.as_ref(), Some(&settings), "user {n}'s canister");
+        let (long,): (Result<u64, String>,) = w
+            .emu
+            .update_candid_as(c, user(n), "add_note", ("thirteen byte",))
+            .unwrap();
+        assert!(long.is_err(), "the release's limit applies: {long:?}");
+        let (short,): (Result<u64, String>,) = w
+            .emu
+            .update_candid_as(c, user(n), "add_note", ("short",))
+            .unwrap();
+        assert!(short.is_ok());
+    }
 }

@@ -84,6 +84,7 @@ pub fn begin_args(version: &str, module: &[u8]) -> BeginUpload {
         size: module.len() as u64,
         notes: format!("release {version}"),
         min_upgrade_from: None,
+        app_arg: None,
     }
 }
 
