@@ -80,7 +80,7 @@ fn caller_for(cast: &Cast, method: &str) -> Principal {
         // `WrongRole` and the index-only ones refuse every caller, so a
         // decodable input gets a typed error and nothing changes either way.
         "add_shard" | "create_shard" | "upgrade_shards" | "push_release" | "shard_provision"
-        | "shard_rollout" => cast.principal(Role::Admin),
+        | "shard_rollout" | "shard_progress" => cast.principal(Role::Admin),
         other => panic!("no caller chosen for the update endpoint {other}"),
     }
 }
