@@ -346,6 +346,18 @@ fn typed_cases(cast: &Cast) -> Vec<Case> {
                 allowed_stage: u8::MAX,
             }),
         ),
+        (
+            "shard_progress",
+            "a report past every limit about no rollout",
+            enc(factory_client::ShardProgress {
+                rollout_id: u64::MAX,
+                stages: vec![factory_client::StageCounters::default(); 300],
+                current_stage: u8::MAX,
+                stage_complete: true,
+                ended: None,
+                halted: Some("h".repeat(100_000)),
+            }),
+        ),
         ("detach", "anonymous", enc(anon)),
         (
             "set_config",

@@ -635,6 +635,7 @@ fn fleet_tick_trapped_after_an_await_does_not_stop_the_fleet_rollout() {
 #[test]
 fn fleet_index_takes_progress_reports_only_from_its_shards() {
     let w = ShardedWorld::new(1);
+    w.publish("1.0.0");
     let canister = w.provision(1);
     let report = factory_client::ShardProgress {
         rollout_id: 1,
