@@ -331,8 +331,7 @@ fn a_pushed_report_counts_once_and_an_older_one_changes_nothing() {
 
 #[test]
 fn pushed_ends_complete_the_rollout_without_a_poll() {
-    let plan = plan(vec![]);
-    let mut r = new_rollout(1, plan, &[p(1), p(2)], p(9), 0).expect("rollout");
+    let mut r = new_rollout(1, plan(vec![]), &[p(1), p(2)], p(9), 0).expect("rollout");
     apply_started(&mut r, p(1), 11);
     apply_started(&mut r, p(2), 21);
     for (shard, id) in [(p(1), 11), (p(2), 21)] {
