@@ -7,9 +7,9 @@
 //! (`rollout::apply_progress` drops a report older than its row). A push
 //! that is lost (the index stopped for an upgrade, a full queue) is made
 //! up for by the index's round-robin poll, so a one-way call is enough.
-//! Pushes happen when the shard's stage, its pass over it, its end, a halt
-//! or its failures change: O(1) per stage per shard, plus one per tick in
-//! which failures grew (what a fleet-wide halt must see early).
+//! Pushes happen when the shard's pass over a stage ends, its rollout ends
+//! or halts, or its failures grow: O(1) per stage per shard, plus one per
+//! tick in which failures grew (what a fleet-wide halt must see early).
 
 use crate::fleet::rollout::{self, Polled};
 use crate::rollout::status;
@@ -75,10 +75,20 @@ pub fn report<M: Memory>(s: &FactoryState<M>, id: u64, now_ns: u64) -> Option<Sh
     }
 }
 
-/// Push `p` unless the last push already said all of it that matters:
-/// progress alone (more upgraded) is left to the index's polls.
+/// Push `p` when it tells the index something its judgement acts on that
+/// the last push did not: the stage's pass is done, the rollout ended or
+/// halted, or failures grew. Progress alone (more upgraded, the next stage
+/// begun) is left to the index's polls: the index knows a stage began, it
+/// let it.
 pub fn should_push(last: Option<&Pushed>, p: &ShardProgress) -> bool {
-    last != Some(&Pushed::from(p))
+    let now = Pushed::from(p);
+    if last == Some(&now) {
+        return false;
+    }
+    let failed_before = last
+        .filter(|l| l.rollout_id == now.rollout_id)
+        .map_or(0, |l| l.failed);
+    now.stage_complete || now.ended || now.halted || now.failed > failed_before
 }
 
 #[cfg(test)]
@@ -104,32 +114,41 @@ mod tests {
     #[test]
     fn pushes_on_events_not_on_plain_progress() {
         let first = progress(0, false, 0, 0);
-        assert!(should_push(None, &first), "the first report goes out");
-        let last = Pushed::from(&first);
         assert!(
-            !should_push(Some(&last), &progress(0, false, 40, 0)),
+            !should_push(None, &first),
+            "a stage begun: the index let it"
+        );
+        let done = progress(0, true, 40, 0);
+        assert!(should_push(None, &done), "the stage's pass ended");
+        let last = Pushed::from(&done);
+        assert!(!should_push(Some(&last), &done), "a duplicate is not sent");
+        assert!(
+            !should_push(Some(&last), &progress(1, false, 40, 0)),
+            "the next stage begun"
+        );
+        assert!(
+            !should_push(Some(&last), &progress(1, false, 90, 0)),
             "more upgraded alone is left to the polls"
         );
         assert!(
-            should_push(Some(&last), &progress(0, false, 40, 1)),
+            should_push(Some(&last), &progress(1, false, 90, 1)),
             "a failure"
         );
         assert!(
-            should_push(Some(&last), &progress(0, true, 40, 0)),
-            "the stage's pass ended"
+            should_push(Some(&last), &progress(1, true, 90, 0)),
+            "the next stage's end"
         );
-        assert!(
-            should_push(Some(&last), &progress(1, false, 40, 0)),
-            "the next stage"
-        );
-        let mut ended = progress(0, true, 50, 0);
+        let mut ended = progress(1, true, 50, 0);
         ended.ended = Some(RolloutEnd::Completed);
         assert!(should_push(Some(&last), &ended));
         let mut halted = progress(0, false, 40, 0);
         halted.halted = Some("revoked".into());
         assert!(should_push(Some(&last), &halted));
-        let mut other = progress(0, false, 0, 0);
+        let mut other = progress(0, false, 0, 1);
         other.rollout_id = 8;
-        assert!(should_push(Some(&last), &other), "another rollout");
+        assert!(
+            should_push(Some(&last), &other),
+            "another rollout's failure"
+        );
     }
 }
