@@ -13,9 +13,13 @@
 //!   per shard per tick.
 //!
 //! The index is alone on its subnet, so every request that crosses subnets
-//! during the rollout is one of its calls to a shard.
+//! during the rollout is one of its calls to a shard or a shard's one-way
+//! progress report to it.
+//! - Wall time: provisioning and the rollout apart, to see what a larger run
+//!   would cost here.
 
 use crate::fleet::{plan, Fleet, UserModule};
+use crate::measure::timed;
 use crate::report::Report;
 use crate::size::Size;
 use candid::Principal;
@@ -36,9 +40,13 @@ struct FleetRun {
     users: u64,
     rounds: u64,
     index_per_provision: f64,
-    index_per_tick: f64,
-    ticks: u64,
+    /// Index instructions per round of the rollout: its ticks, the
+    /// answers they get and the shards' reports.
+    index_per_round: f64,
+    index_messages: u64,
     xnet_requests: u64,
+    provision_wall_s: f64,
+    rollout_wall_s: f64,
 }
 
 pub fn run(size: &Size, report: &mut Report) {
@@ -46,6 +54,7 @@ pub fn run(size: &Size, report: &mut Report) {
     let in_flight = size.max_in_flight;
     eprintln!("fleet over subnets: standalone baseline, {per_shard} users");
     let single = Fleet::new(per_shard, UserModule::Tiny);
+    let single_provision_wall = single.provision_wall_s;
     single.publish("2.0.0");
     let base = single.rollout(plan("2.0.0", in_flight));
     assert_eq!(base.upgraded, per_shard);
@@ -56,7 +65,16 @@ pub fn run(size: &Size, report: &mut Report) {
         "standalone rollout rounds (one subnet)",
         base.rounds as f64,
         "rounds",
-        format!("tiny user module, max_in_flight {in_flight}, the single-subnet rate"),
+        format!(
+            "tiny user module, max_in_flight {in_flight}, snapshots never, the single-subnet rate"
+        ),
+    );
+    report.add(
+        &bench,
+        "standalone provisioning wall time",
+        single_provision_wall,
+        "s",
+        format!("{per_shard} users on one subnet"),
     );
     let mut runs = Vec::new();
     for &k in &size.fleet_shards {
@@ -83,17 +101,30 @@ pub fn run(size: &Size, report: &mut Report) {
             r.xnet_requests as f64 / r.users as f64,
             "req",
             format!(
-                "{} requests (each with a response) over {} ticks: {:.2} per shard per tick",
+                "{} requests (calls with a response, one-way reports) over {} rounds: {:.2} per shard per round",
                 r.xnet_requests,
-                r.ticks,
-                r.xnet_requests as f64 / (r.ticks.max(1) * k as u64) as f64
+                r.rounds,
+                r.xnet_requests as f64 / (r.rounds.max(1) * k as u64) as f64
+            ),
+        );
+        report.add(
+            &bench,
+            &format!("k={k}: wall time provisioning / rollout"),
+            r.provision_wall_s,
+            "s",
+            format!(
+                "provisioning {:.0} s ({:.1} ms a user), rollout {:.0} s ({:.0} ms a round)",
+                r.provision_wall_s,
+                r.provision_wall_s * 1e3 / r.users as f64,
+                r.rollout_wall_s,
+                r.rollout_wall_s * 1e3 / r.rounds.max(1) as f64
             ),
         );
         runs.push(r);
     }
     let first = runs
         .first()
-        .map(|r| (r.index_per_provision, r.index_per_tick));
+        .map(|r| (r.index_per_provision, r.index_per_round));
     for r in &runs {
         let (p0, t0) = first.unwrap_or((1.0, 1.0));
         report.add(
@@ -109,14 +140,15 @@ pub fn run(size: &Size, report: &mut Report) {
         );
         report.add(
             &bench,
-            &format!("k={}: index instructions per fleet tick", r.shards),
-            r.index_per_tick,
+            &format!("k={}: index instructions per round", r.shards),
+            r.index_per_round,
             "instr",
             format!(
-                "{:.2}× k={}; {:.0} per shard per tick",
-                r.index_per_tick / t0,
+                "{:.2}× k={}; goal: flat within 20 %; {} index messages over {} rounds",
+                r.index_per_round / t0,
                 runs[0].shards,
-                r.index_per_tick / r.shards as f64
+                r.index_messages,
+                r.rounds
             ),
         );
     }
@@ -130,7 +162,7 @@ fn fleet_run(k: usize, per_shard: u64, in_flight: u32) -> FleetRun {
     w.publish_module("1.0.0", &UserModule::Tiny.module("1.0.0"));
     let users = per_shard * k as u64;
     let before = w.emu.instruction_stats(w.index).total;
-    provision(&w, users);
+    let ((), provision_wall_s) = timed(|| provision(&w, users));
     let index_per_provision =
         (w.emu.instruction_stats(w.index).total - before) as f64 / users as f64;
     let loads: Vec<u64> = w
@@ -151,14 +183,18 @@ fn fleet_run(k: usize, per_shard: u64, in_flight: u32) -> FleetRun {
     let index_total = |w: &ShardedWorld| w.emu.instruction_stats(w.index).total;
     let (instructions, xnet, start) = (index_total(&w), w.emu.xnet_requests(), w.emu.rounds());
     // The status reads are the benchmark's, not the fleet's: their cost is
-    // taken out. A tick sends its calls to every shard in one message, so a
-    // round in which the index sent requests is one tick (a finished
-    // shard's history read, sent from a callback, adds at most one a shard).
-    let (mut queries, mut ticks) = (0, 0);
-    loop {
-        let before = index_total(&w);
+    // taken out. The index ticks once a second (a round here) while the
+    // rollout runs, so its instructions per round are its work per tick,
+    // the shards' pushed reports included.
+    let messages = |w: &ShardedWorld| w.emu.instruction_stats(w.index).messages;
+    let first_message = messages(&w);
+    let mut queries = 0;
+    let mut query_messages = 0;
+    let ((), rollout_wall_s) = timed(|| loop {
+        let (before, before_messages) = (index_total(&w), messages(&w));
         let r = w.fleet_status().expect("a fleet rollout");
         queries += index_total(&w) - before;
+        query_messages += messages(&w) - before_messages;
         match r.state {
             FleetRolloutState::Completed => break,
             FleetRolloutState::Running => {}
@@ -168,13 +204,9 @@ fn fleet_run(k: usize, per_shard: u64, in_flight: u32) -> FleetRun {
             w.emu.rounds() - start < MAX_ROUNDS,
             "the rollout never ends"
         );
-        let sent = w.emu.xnet_requests();
         w.emu.advance_time(Duration::from_secs(1));
         w.emu.tick();
-        if w.emu.xnet_requests() > sent {
-            ticks += 1;
-        }
-    }
+    });
     let rounds = w.emu.rounds() - start;
     let r = w.fleet_status().expect("a fleet rollout");
     let upgraded: u64 = r.totals.iter().map(|t| t.upgraded).sum();
@@ -186,9 +218,11 @@ fn fleet_run(k: usize, per_shard: u64, in_flight: u32) -> FleetRun {
         users,
         rounds,
         index_per_provision,
-        index_per_tick: spent as f64 / ticks.max(1) as f64,
-        ticks,
+        index_per_round: spent as f64 / rounds.max(1) as f64,
+        index_messages: messages(&w) - first_message - query_messages,
         xnet_requests,
+        provision_wall_s,
+        rollout_wall_s,
     }
 }
 

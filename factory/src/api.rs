@@ -19,8 +19,9 @@ use crate::state::{FactoryState, VMem};
 use crate::types::*;
 use crate::users::UserView;
 use candid::Principal;
+use factory_api::methods::Method;
 use factory_api::{
-    AddShardArgs, CreateShardArgs, FactoryRole, FleetRollout, FleetRolloutState,
+    AddShardArgs, CreateShardArgs, FactoryRole, FleetRollout, FleetRolloutState, ShardProgress,
     ShardProvisionArgs, ShardReleaseRow, ShardRolloutArgs, ShardUpgradeRow, ShardView,
 };
 use ic_cdk::api::msg_caller;
@@ -74,6 +75,7 @@ fn guard(endpoint: Endpoint, about: Option<Principal>) -> Result<Principal, Fact
             is_controller: ic_cdk::api::is_controller(&caller),
             is_user_canister: s.owner_of_canister(&caller).is_some(),
             is_index: s.fleet.index() == Some(caller),
+            is_shard: s.fleet.is_shard(&caller),
             subject: about.and_then(|c| s.user_by_canister(&c)).map(|r| Subject {
                 owner: r.owner,
                 recovery: r.recovery,
@@ -301,6 +303,36 @@ async fn run_tick() {
     }
     if let Some(delay) = report.next_tick_ns {
         arm_tick(delay);
+    }
+    push_fleet_progress(now);
+}
+
+thread_local! {
+    /// At a shard: what the last progress push told the index (heap: after
+    /// an upgrade the next push repeats it, which changes nothing there).
+    static LAST_PUSH: RefCell<Option<fleet::progress::Pushed>> = const { RefCell::new(None) };
+}
+
+/// At a shard, after each tick: tells the index, one-way, of what its
+/// judgement needs (`fleet::progress`). A push the system refuses is left
+/// to the index's polls.
+fn push_fleet_progress(now: u64) {
+    let report = LAST_PUSH.with_borrow(|last| {
+        read(|s| {
+            let id = fleet::progress::due(s, last.as_ref())?;
+            let index = s.fleet.index()?;
+            let p = fleet::progress::report(s, id, now)?;
+            fleet::progress::should_push(last.as_ref(), &p).then_some((index, p))
+        })
+    });
+    let Some((index, p)) = report else {
+        return;
+    };
+    let sent = ic_cdk::call::Call::unbounded_wait(index, Method::ShardProgress.name())
+        .with_arg(&p)
+        .oneway();
+    if sent.is_ok() {
+        LAST_PUSH.set(Some(fleet::progress::Pushed::from(&p)));
     }
 }
 
@@ -643,6 +675,21 @@ fn shard_rollout(args: ShardRolloutArgs) -> Result<u64, FactoryError> {
     let id = write(|s| fleet::gate::shard_rollout(s, caller, args, now()))?;
     arm_tick(0);
     Ok(id)
+}
+
+/// An index: a shard's one-way report of its part of the fleet rollout.
+#[update]
+fn shard_progress(p: ShardProgress) -> Result<(), FactoryError> {
+    let caller = guard(Endpoint::ShardProgress, None)?;
+    require_role(Endpoint::ShardProgress, is_index)?;
+    match write(|s| fleet::rollout_driver::on_progress(s, caller, &p)) {
+        fleet::rollout::Judgement::Halted => ic_cdk::futures::spawn(async {
+            fleet::rollout_driver::broadcast(state(), &IcShards, Method::PauseRollout).await;
+        }),
+        fleet::rollout::Judgement::Advanced => arm_fleet_tick(),
+        _ => {}
+    }
+    Ok(())
 }
 
 thread_local! {

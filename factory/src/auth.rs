@@ -29,6 +29,8 @@ pub enum Role {
     Controller,
     /// The index of this shard (only a factory in the Shard role has one).
     Index,
+    /// One of this index's registered shards.
+    Shard,
 }
 
 /// What the endpoint knows about its caller before deciding.
@@ -40,6 +42,8 @@ pub struct CallerFacts {
     pub is_user_canister: bool,
     /// The caller is this shard's index.
     pub is_index: bool,
+    /// The caller is one of this index's shards.
+    pub is_shard: bool,
     /// Owner and recovery principal of the canister the call is about, if any.
     pub subject: Option<Subject>,
 }
@@ -70,6 +74,7 @@ impl CallerFacts {
             (self.is_admin, Role::Admin),
             (self.is_controller, Role::Controller),
             (self.is_index, Role::Index),
+            (self.is_shard, Role::Shard),
         ] {
             if held {
                 roles.push(role);
@@ -148,6 +153,7 @@ endpoints! {
     ReportActivity => "report_activity",
     Revive => "revive",
     ReclaimStatus => "reclaim_status",
+    ShardProgress => "shard_progress",
 }
 
 /// The policy: which roles may call each endpoint.
@@ -190,6 +196,9 @@ pub fn allowed_roles(endpoint: Endpoint) -> &'static [Role] {
         }
         // Only a shard has an index.
         ShardProvision | ShardRollout => &[Index],
+        // One-way, from a registered shard about its own part: it can only
+        // report its own row, and the index drops a report older than its own.
+        ShardProgress => &[Shard],
     }
 }
 

@@ -63,8 +63,8 @@ use {
     config::FactoryConfig,
     error::FactoryError,
     factory_api::{
-        AddShardArgs, CreateShardArgs, FleetRollout, ShardProvisionArgs, ShardReleaseRow,
-        ShardRolloutArgs, ShardUpgradeRow, ShardView,
+        AddShardArgs, CreateShardArgs, FleetRollout, ShardProgress, ShardProvisionArgs,
+        ShardReleaseRow, ShardRolloutArgs, ShardUpgradeRow, ShardView,
     },
     metrics::*,
     rollout::{on_demand::UpgradeAccepted, plan::RolloutPlan, status::*},

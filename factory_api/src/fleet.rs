@@ -130,6 +130,27 @@ pub struct ShardRolloutArgs {
     pub allowed_stage: u8,
 }
 
+/// `shard_progress`: a shard tells its index, one-way, where its part of a
+/// fleet rollout stands, when a stage's pass ends, the rollout ends or halts,
+/// or failures grow; so the index learns it without polling. A snapshot, not
+/// a delta: a duplicate changes nothing, and the index drops one older than
+/// what it already holds.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ShardProgress {
+    /// The shard's own rollout (`FleetShardRow.local_id`).
+    pub rollout_id: u64,
+    /// Per stage of the shard's own plan, its counters.
+    pub stages: Vec<crate::rollout::StageCounters>,
+    /// The shard's own stage running now (or the last, once ended).
+    pub current_stage: u8,
+    /// That stage's pass is done with nothing pending.
+    pub stage_complete: bool,
+    /// The shard's rollout ended, and how.
+    pub ended: Option<crate::rollout::RolloutEnd>,
+    /// The shard halted it by itself (e.g. its target was revoked there).
+    pub halted: Option<String>,
+}
+
 /// `create_shard`: the index creates a canister, installs `module` (this
 /// factory's own module) in it as its shard, and registers it.
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]

@@ -26,7 +26,8 @@ pub use cycles::*;
 pub use error::FactoryError;
 pub use fleet::{
     AddShardArgs, CreateShardArgs, FactoryRole, FleetRollout, FleetRolloutState, FleetShardRow,
-    ShardProvisionArgs, ShardReleaseRow, ShardRolloutArgs, ShardUpgradeRow, ShardView,
+    ShardProgress, ShardProvisionArgs, ShardReleaseRow, ShardRolloutArgs, ShardUpgradeRow,
+    ShardView,
 };
 pub use http::{HttpRequest, HttpResponse};
 pub use reclaim::*;

@@ -60,6 +60,8 @@ pub enum Method {
     SetAllowlist,
     SetApprovalPolicy,
     SetConfig,
+    /// Index: a shard's one-way report of its part of a fleet rollout.
+    ShardProgress,
     /// Shard: a `provision` its index forwards.
     ShardProvision,
     /// Shard: its index starts its part of a fleet rollout or lets it go on.
@@ -94,6 +96,6 @@ mod tests {
             "request_upgrade_from_canister"
         );
         assert_eq!(Method::HttpRequest.name(), "http_request");
-        assert_eq!(Method::all().count(), 52);
+        assert_eq!(Method::all().count(), 53);
     }
 }

@@ -15,6 +15,7 @@ pub mod forward;
 pub mod gate;
 pub mod ic_shards;
 pub mod placement;
+pub mod progress;
 pub mod push;
 pub mod rollout;
 pub mod rollout_driver;

@@ -10,7 +10,7 @@ use crate::state::FactoryState;
 use candid::Principal;
 use factory_api::methods::Method;
 use factory_api::rollout::{HistoryPage, HistoryQuery, RolloutStatus};
-use factory_api::{FleetRollout, FleetRolloutState, RolloutPlan, ShardRolloutArgs};
+use factory_api::{FleetRollout, FleetRolloutState, RolloutPlan, ShardProgress, ShardRolloutArgs};
 use ic_stable_structures::Memory;
 use std::cell::RefCell;
 
@@ -19,16 +19,20 @@ const HISTORY_PAGE: u32 = 10;
 
 /// Runs one tick; true while the rollout still runs (tick again). The
 /// shards are called at once, not one after the other: a tick takes one
-/// cross-subnet round trip whatever the number of shards, so a shard
-/// starts, and its completion is seen, as soon with ten shards as with two.
+/// cross-subnet round trip whatever the number of shards, so every shard of
+/// a stage starts in the same tick. Completion comes by the shards' pushes
+/// (`on_progress`); the tick reads at most `rollout::MAX_POLLS_PER_TICK`
+/// shards, so its cost does not grow with them.
 pub async fn tick<S: Shards, M: Memory>(state: &RefCell<FactoryState<M>>, shards: &S) -> bool {
     let Some(r) = state.borrow().fleet.rollout() else {
         return false;
     };
-    let id = r.id;
-    let calls = rollout::actions(&r)
+    let (id, stage) = (r.id, r.stage);
+    let (actions, cursor) = rollout::plan_tick(&r, state.borrow().fleet.poll_cursor());
+    state.borrow_mut().fleet.set_poll_cursor(cursor);
+    let calls = actions
         .into_iter()
-        .map(|action| run_action(state, shards, id, action));
+        .map(|action| run_action(state, shards, id, stage, action));
     let shard_halted = futures::future::join_all(calls)
         .await
         .into_iter()
@@ -54,6 +58,7 @@ async fn run_action<S: Shards, M: Memory>(
     state: &RefCell<FactoryState<M>>,
     shards: &S,
     id: u64,
+    stage: u8,
     action: Action,
 ) -> Option<String> {
     match action {
@@ -63,7 +68,9 @@ async fn run_action<S: Shards, M: Memory>(
             allowed,
         } => {
             let result = call_rollout(shards, shard, Some(*plan), None, allowed).await;
-            record(state, id, shard, result, rollout::apply_started);
+            record(state, id, shard, result, |r, shard, local_id| {
+                rollout::apply_started_at(r, shard, local_id, stage)
+            });
             None
         }
         Action::Lift {
@@ -73,7 +80,7 @@ async fn run_action<S: Shards, M: Memory>(
         } => {
             let result = call_rollout(shards, shard, None, Some(local_id), allowed).await;
             record(state, id, shard, result, |r, shard, _| {
-                rollout::apply_lifted(r, shard)
+                rollout::apply_lifted_at(r, shard, stage)
             });
             None
         }
@@ -89,6 +96,25 @@ async fn run_action<S: Shards, M: Memory>(
             }
         },
     }
+}
+
+/// A shard's pushed report (`shard_progress`), applied and judged at once, so
+/// a stage's end is acted on without waiting for a poll. Sync: the caller
+/// pauses every shard on `Halted` and arms a tick on `Advanced`.
+pub fn on_progress<M: Memory>(
+    s: &mut FactoryState<M>,
+    shard: Principal,
+    p: &ShardProgress,
+) -> Judgement {
+    let Some(id) = s.fleet.rollout().map(|r| r.id) else {
+        return Judgement::Nothing;
+    };
+    s.fleet
+        .update_rollout(id, |r| {
+            let halted = rollout::apply_progress(r, shard, p);
+            rollout::judge(r, halted)
+        })
+        .unwrap_or(Judgement::Nothing)
 }
 
 async fn call_rollout<S: Shards>(

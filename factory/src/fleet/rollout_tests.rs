@@ -254,3 +254,117 @@ fn a_failed_call_is_recorded_and_retried_next_tick() {
     assert!(matches!(actions(&r)[0], Action::Start { .. }));
     assert!(new_rollout(1, plan(vec![]), &[], p(9), 0).is_err());
 }
+
+fn report(id: u64, stage: u8, c: StageCounters, complete: bool) -> ShardProgress {
+    ShardProgress {
+        rollout_id: id,
+        stages: vec![c],
+        current_stage: stage,
+        stage_complete: complete,
+        ended: None,
+        halted: None,
+    }
+}
+
+fn ten_started() -> FleetRollout {
+    let ids: Vec<Principal> = (1..=10).map(p).collect();
+    let mut r = new_rollout(1, plan(vec![]), &ids, p(99), 0).expect("rollout");
+    for (i, &s) in ids.iter().enumerate() {
+        apply_started(&mut r, s, 100 + i as u64);
+    }
+    r
+}
+
+fn polls_of(actions: &[Action]) -> Vec<Principal> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Poll { shard, .. } => Some(*shard),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_tick_reads_at_most_two_shards_round_robin() {
+    let mut r = ten_started();
+    let mut cursor = 0;
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        let (a, next) = plan_tick(&r, cursor);
+        assert_eq!(a.len(), MAX_POLLS_PER_TICK, "{a:?}");
+        seen.extend(polls_of(&a));
+        cursor = next;
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        (1..=10).map(p).collect::<Vec<_>>(),
+        "every shard once in 5 ticks"
+    );
+    // Shards whose stage is done (by a push) are not read again.
+    for i in 0..9u8 {
+        let done = report(100 + u64::from(i), 0, counters(5, 0, 0), true);
+        apply_progress(&mut r, p(i + 1), &done);
+    }
+    let (a, _) = plan_tick(&r, 0);
+    assert_eq!(polls_of(&a), vec![p(10)]);
+}
+
+#[test]
+fn a_pushed_report_counts_once_and_an_older_one_changes_nothing() {
+    let mut r = ten_started();
+    let newer = report(100, 0, counters(8, 1, 0), true);
+    assert_eq!(apply_progress(&mut r, p(1), &newer), None);
+    let row = r.shards[0].clone();
+    assert_eq!(apply_progress(&mut r, p(1), &newer), None);
+    assert_eq!(r.shards[0], row, "a duplicate changes nothing");
+    // A poll answered before the push, delivered after it.
+    apply_progress(&mut r, p(1), &report(100, 0, counters(3, 0, 5), false));
+    assert_eq!(r.shards[0], row, "an older report changes nothing");
+    // A report about another rollout of that shard changes nothing either.
+    apply_progress(&mut r, p(1), &report(7, 0, counters(50, 0, 0), true));
+    assert_eq!(r.shards[0], row);
+    assert_eq!(r.shards[0].stages[0].upgraded, 8);
+    assert!(r.shards[0].stage_complete);
+}
+
+#[test]
+fn pushed_ends_complete_the_rollout_without_a_poll() {
+    let mut r = new_rollout(1, plan(vec![]), &[p(1), p(2)], p(9), 0).expect("rollout");
+    apply_started(&mut r, p(1), 11);
+    apply_started(&mut r, p(2), 21);
+    for (shard, id) in [(p(1), 11), (p(2), 21)] {
+        let mut end = report(id, 0, counters(4, 0, 0), true);
+        end.ended = Some(RolloutEnd::Completed);
+        assert_eq!(apply_progress(&mut r, shard, &end), None);
+    }
+    assert_eq!(judge(&mut r, None), Judgement::Completed);
+    assert_eq!(r.totals[0].upgraded, 8);
+    // A shard's rollout that ended otherwise halts the fleet.
+    let mut r = new_rollout(2, plan(vec![]), &[p(1)], p(9), 0).expect("rollout");
+    apply_started(&mut r, p(1), 11);
+    let mut end = report(11, 0, counters(1, 0, 0), true);
+    end.ended = Some(RolloutEnd::Cancelled { by: p(9) });
+    let why = apply_progress(&mut r, p(1), &end);
+    assert_eq!(judge(&mut r, why), Judgement::Halted);
+}
+
+#[test]
+fn a_start_answered_after_the_fleet_moved_on_keeps_its_own_stage() {
+    let mut r = three_stages();
+    apply_started(&mut r, p(1), 11);
+    apply_progress(&mut r, p(1), &report(11, 0, counters(2, 0, 0), true));
+    assert_eq!(judge(&mut r, None), Judgement::Advanced);
+    // The others' starts were made for stage 1; a lift for stage 1 is due
+    // at the canary, and a late answer for stage 0 does not undo it.
+    apply_lifted_at(&mut r, p(1), 1);
+    apply_lifted_at(&mut r, p(1), 0);
+    assert_eq!(r.shards[0].allowed_stage, Some(1));
+    apply_started_at(&mut r, p(2), 21, 1);
+    assert_eq!(r.shards[1].allowed_stage, Some(1));
+    assert!(!plan_tick(&r, 0)
+        .0
+        .iter()
+        .any(|a| matches!(a, Action::Lift { shard, .. } if *shard == p(2))));
+}

@@ -55,6 +55,9 @@ pub struct FleetStore<M: Memory> {
     rollout: CandidCell<StoredFleetRollout, M>,
     /// At a shard: the hold on its part of a fleet rollout.
     gate: CandidCell<FleetGate, M>,
+    /// At an index: the row the next tick's round-robin polls start from
+    /// (heap: after an upgrade they start again from the first).
+    poll_cursor: usize,
 }
 
 impl<M: Memory> FleetStore<M> {
@@ -65,6 +68,7 @@ impl<M: Memory> FleetStore<M> {
             placements: StableBTreeMap::init(m.placements),
             rollout: CandidCell::init(m.rollout, StoredFleetRollout::default()),
             gate: CandidCell::init(m.gate, FleetGate::default()),
+            poll_cursor: 0,
         }
     }
 
@@ -123,6 +127,18 @@ impl<M: Memory> FleetStore<M> {
                 view(id, &record)
             })
             .collect()
+    }
+
+    pub fn is_shard(&self, p: &Principal) -> bool {
+        self.shards.contains_key(p)
+    }
+
+    pub fn poll_cursor(&self) -> usize {
+        self.poll_cursor
+    }
+
+    pub fn set_poll_cursor(&mut self, cursor: usize) {
+        self.poll_cursor = cursor;
     }
 
     pub fn shard_ids(&self) -> Vec<Principal> {

@@ -6,6 +6,7 @@ mod audit;
 mod cycles;
 mod deploy;
 pub mod factory_upgrade;
+mod fleet_watch;
 mod format;
 pub mod principal;
 mod publish;

@@ -5,6 +5,7 @@ use super::Client;
 use crate::cli::{CanisterCommand, UpgradeCommand};
 use anyhow::{anyhow, bail, Result};
 use candid::Principal;
+use factory_client::FactoryError;
 use factory_client::{Phase, UserView};
 
 /// Steps (seconds) `upgrade request` waits for the outcome.
@@ -13,7 +14,17 @@ const UPGRADE_WAIT_STEPS: u32 = 600;
 pub fn provision(client: &Client, recovery: Principal) -> Result<()> {
     let id = client.provision(recovery)?;
     // A second provision returns the same canister, recovery unchanged: print what is stored.
-    let stored = client.my_canister()?.recovery;
+    let stored = match client.my_canister() {
+        Ok(view) => view.recovery,
+        // Provisioned, yet not here: an index, which keeps no users (the
+        // record is on the shard it placed the owner on).
+        Err(factory_client::ClientError::Factory(FactoryError::NoCanister)) => {
+            crate::say!("canister {id}");
+            crate::say!("  placed on a shard by the index; recovery: {recovery}");
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
     crate::say!("canister {id}");
     crate::say!(
         "  owner: {}",

@@ -22,6 +22,14 @@ pub fn run(client: &Client, args: &WatchArgs) -> Result<()> {
         )),
         Err(_) => None,
     };
+    // An index runs fleet rollouts: a row per shard. Any other role answers
+    // `WrongRole` and has its own rollout.
+    if let Ok(fleet) = client.fleet_rollout_status() {
+        let Some(first) = fleet else {
+            bail!("no fleet rollout to watch");
+        };
+        return super::fleet_watch::run(client, first, args.timeout_secs, delay);
+    }
     let Some(first) = client.rollout_status()?.active else {
         bail!("no active rollout to watch");
     };

@@ -6,7 +6,8 @@ use candid::{CandidType, Principal};
 use factory_client::{
     AddShardArgs, AuditQuery, BeginUpload, CreateShardArgs, HistoryQuery, HttpRequest,
     ListReleasesArgs, ListUsersArgs, ProvisionArgs, ReleaseStateChange, RequestUpgradeArgs,
-    RolloutPlan, RotateRecoveryArgs, ShardProvisionArgs, ShardRolloutArgs, UploadChunk,
+    RolloutPlan, RotateRecoveryArgs, ShardProgress, ShardProvisionArgs, ShardRolloutArgs,
+    UploadChunk,
 };
 use ic_emulator::ErrorCode;
 use scenarios::did::{factory_did, methods, user_canister_did};
@@ -140,6 +141,8 @@ fn table() -> Vec<Row> {
         row(F, "fleet_rollout_status", no_args, [A, U, U, U, U, Y, U, U]),
         row(F, "shard_rollout", |_| enc(ShardRolloutArgs { plan: None, rollout_id: Some(1), allowed_stage: 0 }), [A, U, U, U, U, U, U, U]),
         row(F, "shard_provision", |_| enc(ShardProvisionArgs { owner: scenarios::user(60), recovery: recovery_of(60) }), [A, U, U, U, U, U, U, U]),
+        // Only an index's registered shards; a standalone factory has none.
+        row(F, "shard_progress", |_| enc(progress_report()), [A, U, U, U, U, U, U, U]),
         // The owner's canister. Its controllers are the factory and the recovery principal.
         row(C, "version", no_args, [Y, Y, Y, Y, Y, Y, Y, Y]),
         row(C, "health", no_args, [W, W, Y, W, Y, W, W, W]),
@@ -326,6 +329,8 @@ fn fleet_shard_endpoints_for_every_caller_match_the_table() {
         ("request_upgrade_from_canister", enc(Some("1.0.0".to_string())), false,                                  [A, U, U, U, U, Y, U, U]),
         ("shard_rollout", enc(ShardRolloutArgs { plan: None, rollout_id: Some(99), allowed_stage: 0 }), false, [A, U, U, U, U, U, U, Y]),
         ("list_shards", no_args_bytes(), true,                                                                   [A, U, U, U, Y, U, U, U]),
+        // A shard has no shards: nobody reports progress to it, its index neither.
+        ("shard_progress", enc(progress_report()), false,                                                        [A, U, U, U, U, U, U, U]),
     ];
     let mut wrong = Vec::new();
     for (method, args, query, expect) in &rows {
@@ -347,6 +352,17 @@ fn fleet_shard_endpoints_for_every_caller_match_the_table() {
     }
     println!("fleet shard access: {} endpoints × {} callers", rows.len(), callers.len());
     assert!(wrong.is_empty(), "{} cells differ:\n{}", wrong.len(), wrong.join("\n"));
+}
+
+fn progress_report() -> ShardProgress {
+    ShardProgress {
+        rollout_id: 1,
+        stages: vec![],
+        current_stage: 0,
+        stage_complete: true,
+        ended: None,
+        halted: None,
+    }
 }
 
 fn no_args_bytes() -> Vec<u8> {

@@ -80,7 +80,7 @@ fn caller_for(cast: &Cast, method: &str) -> Principal {
         // `WrongRole` and the index-only ones refuse every caller, so a
         // decodable input gets a typed error and nothing changes either way.
         "add_shard" | "create_shard" | "upgrade_shards" | "push_release" | "shard_provision"
-        | "shard_rollout" => cast.principal(Role::Admin),
+        | "shard_rollout" | "shard_progress" => cast.principal(Role::Admin),
         other => panic!("no caller chosen for the update endpoint {other}"),
     }
 }
@@ -345,6 +345,18 @@ fn typed_cases(cast: &Cast) -> Vec<Case> {
                 plan: None,
                 rollout_id: Some(u64::MAX),
                 allowed_stage: u8::MAX,
+            }),
+        ),
+        (
+            "shard_progress",
+            "a report past every limit about no rollout",
+            enc(factory_client::ShardProgress {
+                rollout_id: u64::MAX,
+                stages: vec![factory_client::StageCounters::default(); 300],
+                current_stage: u8::MAX,
+                stage_complete: true,
+                ended: None,
+                halted: Some("h".repeat(100_000)),
             }),
         ),
         ("detach", "anonymous", enc(anon)),

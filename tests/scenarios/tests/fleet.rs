@@ -629,3 +629,42 @@ fn fleet_tick_trapped_after_an_await_does_not_stop_the_fleet_rollout() {
     w.assert_fleet(&members, "2.0.0", "after a trapped fleet tick");
     println!("fleet tick trap: completed {rounds} rounds after the trap");
 }
+
+/// The index takes a progress report (`shard_progress`, one-way from a
+/// shard) only from one of its registered shards, and one about no rollout
+/// of its changes nothing.
+#[test]
+fn fleet_index_takes_progress_reports_only_from_its_shards() {
+    let w = ShardedWorld::new(1);
+    w.publish("1.0.0");
+    let canister = w.provision(1);
+    let report = factory_client::ShardProgress {
+        rollout_id: 1,
+        stages: vec![],
+        current_stage: 0,
+        stage_complete: true,
+        ended: None,
+        halted: None,
+    };
+    let arg = candid::encode_one(report).expect("encodes");
+    let call = |sender: Principal| {
+        classify_factory(
+            &w.emu
+                .update_call(w.index, sender, "shard_progress", arg.clone()),
+        )
+    };
+    assert_eq!(call(w.shards[0]), Observed::Allowed, "its shard");
+    for (who, sender) in [
+        ("an admin", w.admin),
+        ("a stranger", principal(4_242)),
+        ("a stranger canister", canister),
+        ("the operator", w.operator),
+    ] {
+        assert!(
+            matches!(call(sender), Observed::Unauthorized { .. }),
+            "{who} may not report progress"
+        );
+    }
+    assert_eq!(call(Principal::anonymous()), Observed::AnonymousCaller);
+    assert!(w.fleet_status().is_none(), "no rollout came of it");
+}
