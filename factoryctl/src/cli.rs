@@ -43,7 +43,8 @@ pub struct GlobalArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Install the factory on the embedded network (real networks: use `dfx deploy`).
+    /// Install the factory: on the embedded network, or over a local network
+    /// (`--network local|URL`: provisional cycles, as dfx deploys there).
     Deploy(DeployArgs),
     /// Publish a release: hash, upload in 1 MiB chunks (resumable), commit, optionally approve.
     Publish(PublishArgs),
