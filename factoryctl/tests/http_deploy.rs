@@ -121,3 +121,26 @@ fn http_interface_factoryctl_deploys_the_factory_over_the_network() {
     );
     drop(served);
 }
+
+/// `demo --network URL` says the demo is embedded-only instead of quietly
+/// running embedded (nothing is sent, no report written).
+#[test]
+fn demo_with_a_network_says_it_runs_embedded_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.html");
+    let run = factoryctl_in(
+        dir.path(),
+        &dir.path().join("net"),
+        &[
+            "--network",
+            "http://127.0.0.1:9",
+            "demo",
+            "--users",
+            "1",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    fails_with(run, "the demo runs on a fresh embedded network only");
+    assert!(!report.exists());
+}

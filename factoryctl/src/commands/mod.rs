@@ -30,7 +30,7 @@ pub use rollout::{end_name as end_text, plan as rollout_plan, stage_line};
 pub fn run(cli: Cli) -> Result<()> {
     let global = cli.global;
     match cli.command {
-        Command::Demo(args) => crate::demo::run(&args),
+        Command::Demo(args) => crate::demo::run(&global, &args),
         Command::Principal(sub) => principal::run(sub),
         Command::Tag(args) => tag::run(&args),
         Command::Deploy(args) => deploy::run(&global, &args),

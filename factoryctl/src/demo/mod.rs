@@ -12,11 +12,22 @@ mod rollout_run;
 mod story;
 mod summary;
 
-use crate::cli::DemoArgs;
+use crate::cli::{DemoArgs, GlobalArgs};
+use crate::transport::Network;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 
-pub fn run(args: &DemoArgs) -> Result<()> {
+pub fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<()> {
+    // Refused rather than silently run embedded: the story steps the
+    // emulator's rounds and reads its instruction counts, and its users are
+    // a thousand principals without keys, which no real network accepts.
+    if let Network::Remote(remote) = Network::parse(&global.network)? {
+        bail!(
+            "the demo runs on a fresh embedded network only (it steps rounds, counts instructions and calls as keyless principals); \
+             on {} run its steps as commands: deploy, publish, provision, rollout start/watch, upgrade request, recovery restore",
+            remote.url
+        );
+    }
     if args.users == 0 {
         bail!("--users must be at least 1");
     }
