@@ -1,7 +1,8 @@
 //! `factoryctl --network URL deploy` against `factoryctl serve`: the factory
 //! created with provisional cycles and installed over ic-agent, as dfx
 //! deploys on a local network; its id recorded where network commands find
-//! it; then publish and provision over the network.
+//! it; then publish and provision over the network. And the demo over the
+//! network.
 
 #![cfg(feature = "network")]
 
@@ -122,25 +123,49 @@ fn http_interface_factoryctl_deploys_the_factory_over_the_network() {
     drop(served);
 }
 
-/// `demo --network URL` says the demo is embedded-only instead of quietly
-/// running embedded (nothing is sent, no report written).
+/// The demo's story over ic-agent against a served network (rounds in real
+/// time), at its smallest size; what needs the emulator is said to be skipped.
 #[test]
-fn demo_with_a_network_says_it_runs_embedded_only() {
+fn http_interface_demo_runs_over_the_network() {
     let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("net");
+    let served = serve(&state, 50);
     let report = dir.path().join("report.html");
     let run = factoryctl_in(
         dir.path(),
-        &dir.path().join("net"),
+        &state,
         &[
             "--network",
-            "http://127.0.0.1:9",
+            served.url.as_str(),
             "demo",
             "--users",
-            "1",
+            "2",
             "--report",
             report.to_str().unwrap(),
         ],
     );
-    fails_with(run, "the demo runs on a fresh embedded network only");
+    let out = ok(run, "demo over the network");
+    for line in [
+        "publish 1.0.0:",
+        "provision: 2 users, each storing its data",
+        "rollout 1 -> 2.0.0 completed: upgraded=2 failed=0",
+        "restored",
+        "2.0.0 -> 1.0.0",
+        "data: 2/2 users read back exactly what they stored",
+        "skipped over a network: the broken 3.0.0 release",
+    ] {
+        assert!(out.contains(line), "{line:?} not in:\n{out}");
+    }
+    // The report is built from the emulator's counters: not written here.
     assert!(!report.exists());
+    // Flags the demo cannot honour over a network are refused.
+    fails_with(
+        factoryctl_in(
+            dir.path(),
+            &state,
+            &["--network", served.url.as_str(), "--as", "aaaaa-aa", "demo"],
+        ),
+        "the demo makes its own keys",
+    );
+    drop(served);
 }

@@ -7,6 +7,8 @@
 
 mod cycles_chart;
 mod fleet;
+#[cfg(feature = "network")]
+mod network;
 mod report;
 mod rollout_run;
 mod story;
@@ -18,16 +20,6 @@ use anyhow::{bail, Context, Result};
 use std::path::Path;
 
 pub fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<()> {
-    // Refused rather than silently run embedded: the story steps the
-    // emulator's rounds and reads its instruction counts, and its users are
-    // a thousand principals without keys, which no real network accepts.
-    if let Network::Remote(remote) = Network::parse(&global.network)? {
-        bail!(
-            "the demo runs on a fresh embedded network only (it steps rounds, counts instructions and calls as keyless principals); \
-             on {} run its steps as commands: deploy, publish, provision, rollout start/watch, upgrade request, recovery restore",
-            remote.url
-        );
-    }
     if args.users == 0 {
         bail!("--users must be at least 1");
     }
@@ -36,6 +28,14 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<()> {
             "--max-in-flight must be between 1 and 500, got {}",
             args.max_in_flight
         );
+    }
+    // Over a network: the story's steps through ic-agent, minus what only
+    // the emulator can show (said so in the output).
+    if let Network::Remote(remote) = Network::parse(&global.network)? {
+        if global.as_principal.is_some() || global.identity.is_some() {
+            bail!("the demo makes its own keys: drop --as/--identity");
+        }
+        return network_demo(remote, args);
     }
     let out_dir = args.report.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
@@ -64,4 +64,17 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(feature = "network")]
+fn network_demo(remote: crate::transport::Remote, args: &DemoArgs) -> Result<()> {
+    network::run(remote, args)
+}
+
+#[cfg(not(feature = "network"))]
+fn network_demo(remote: crate::transport::Remote, _args: &DemoArgs) -> Result<()> {
+    bail!(
+        "{} is a real network, and this factoryctl was built without the `network` feature",
+        remote.url
+    )
 }

@@ -95,6 +95,17 @@ pub fn load_identity(path: &str) -> Result<std::sync::Arc<dyn ic_agent::Identity
     identity::load(Some(path))
 }
 
+/// A connection to a real network as `identity` (a key held in memory).
+#[cfg(feature = "network")]
+pub fn remote_connection_as(
+    remote: network::Remote,
+    identity: std::sync::Arc<dyn ic_agent::Identity>,
+) -> Result<Connection> {
+    Ok(Connection::Agent(agent::AgentTransport::connect(
+        &remote, identity,
+    )?))
+}
+
 /// A connection to a real network as `identity` (anonymous when `None`).
 #[cfg(feature = "network")]
 pub fn remote_connection(remote: network::Remote, identity: Option<&str>) -> Result<Connection> {
