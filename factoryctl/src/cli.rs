@@ -122,7 +122,8 @@ pub enum Command {
     /// The factory canister itself (e.g. `factory upgrade <wasm>`).
     #[command(subcommand)]
     Factory(crate::commands::factory_upgrade::FactoryCommand),
-    /// Run the whole story on a fresh embedded network and write a report.
+    /// Run the whole story on a fresh embedded network and write a report
+    /// (or over `--network local|URL`: the story without the report).
     Demo(DemoArgs),
     /// Serve the embedded network over the IC's HTTP interface (and an HTTP gateway) on 127.0.0.1.
     Serve(ServeArgs),

@@ -149,10 +149,14 @@ fn http_interface_demo_runs_over_the_network() {
         "publish 1.0.0:",
         "provision: 2 users, each storing its data",
         "rollout 1 -> 2.0.0 completed: upgraded=2 failed=0",
+        "rollout 2 -> 3.0.0 halted:",
+        "cancel, revoke 3.0.0",
+        "publish 3.0.1:",
+        "2.0.0 -> 3.0.1",
         "restored",
-        "2.0.0 -> 1.0.0",
+        "3.0.1 -> 2.0.0",
         "data: 2/2 users read back exactly what they stored",
-        "skipped over a network: the broken 3.0.0 release",
+        "skipped over a network: rounds and factory instructions",
     ] {
         assert!(out.contains(line), "{line:?} not in:\n{out}");
     }

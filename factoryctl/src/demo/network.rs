@@ -1,20 +1,21 @@
 //! `demo --network local|URL`: the story's steps through the network
 //! transport (ic-agent) against a local network such as `factoryctl serve`,
 //! where rounds run in real time: deploy, publish 1.0.0, provision users who
-//! store data, roll 2.0.0 out canary-first, restore one canister from its
-//! recovery principal, read every user's data back. Each user is a fresh
+//! store data, roll 2.0.0 out canary-first, see a broken 3.0.0 halt, upgrade
+//! one user on demand to the fix, restore that canister from its recovery
+//! principal, read every user's data back. Each user is a fresh
 //! Ed25519 key. What needs the emulator itself (rounds, instruction counts,
 //! the HTML report) is said to be skipped.
 
 use super::fleet::{data_of, DATA_KEY};
 use crate::cli::{DemoArgs, RolloutStartArgs, WatchArgs};
-use crate::commands::{rollout_plan, watch_rollout};
+use crate::commands::{rollout_plan, rollout_state_text, watch_rollout};
 use crate::network_deploy::deploy_over;
 use crate::transport::{remote_connection_as, Connection, Remote};
 use anyhow::{anyhow, bail, Result};
 use candid::{Principal, Reserved};
 use canister_artifacts::variants;
-use factory_client::{FactoryClient, PublishOptions, Transport};
+use factory_client::{FactoryClient, PublishOptions, RolloutState, Transport};
 use factory_guest::VersionInfo;
 use ic_agent::identity::BasicIdentity;
 use ic_agent::Identity;
@@ -22,10 +23,8 @@ use serde_bytes::ByteBuf;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
-/// Skipped over a network, and why (printed, and kept in mind by readers of
-/// the output comparing it with the embedded demo).
-const SKIPPED: [&str; 3] = [
-    "the broken 3.0.0 release halting at its canary, and the on-demand upgrade to its fix (embedded demo only for now)",
+/// Skipped over a network, and why.
+const SKIPPED: [&str; 2] = [
     "rounds and factory instructions per step (the emulator's counters; a network has none to read)",
     "the HTML/JSON report (built from those counters)",
 ];
@@ -86,8 +85,13 @@ pub fn run(remote: Remote, args: &DemoArgs) -> Result<()> {
         .map_err(|e| anyhow!("building the canisters: {e}"))?
         .user_canister
         .wasm_gz;
-    let publish = |version: &str| -> Result<()> {
-        let module = variants::tagged(user_wasm, version).map_err(|e| anyhow!(e))?;
+    let publish = |version: &str, broken: bool| -> Result<()> {
+        let module = if broken {
+            variants::with_trapping_post_upgrade(user_wasm, version)
+        } else {
+            variants::tagged(user_wasm, version)
+        }
+        .map_err(|e| anyhow!("building release {version}: {e}"))?;
         let options = PublishOptions {
             notes: format!("demo release {version}"),
             approve: true,
@@ -102,7 +106,7 @@ pub fn run(remote: Remote, args: &DemoArgs) -> Result<()> {
         ));
         Ok(())
     };
-    publish("1.0.0")?;
+    publish("1.0.0", false)?;
 
     let mut users = Vec::new();
     for n in 0..args.users {
@@ -123,18 +127,20 @@ pub fn run(remote: Remote, args: &DemoArgs) -> Result<()> {
         users.len()
     ));
 
-    publish("2.0.0")?;
-    let plan = rollout_plan(&RolloutStartArgs {
-        version: "2.0.0".into(),
-        canary_percent: 5.0,
-        canary_max_failure_percent: 10.0,
-        max_failure_percent: 5.0,
-        max_in_flight: args.max_in_flight,
-        max_attempts: 3,
-        no_snapshot: false,
-        supersede: false,
-    })?;
-    let id = admin.start_rollout(plan)?;
+    publish("2.0.0", false)?;
+    let plan = |version: &str, max_attempts| {
+        rollout_plan(&RolloutStartArgs {
+            version: version.into(),
+            canary_percent: 5.0,
+            canary_max_failure_percent: 10.0,
+            max_failure_percent: 5.0,
+            max_in_flight: args.max_in_flight,
+            max_attempts,
+            no_snapshot: false,
+            supersede: false,
+        })
+    };
+    let id = admin.start_rollout(plan("2.0.0", 3)?)?;
     say(&format!("rollout {id} -> 2.0.0 started (canary first)"));
     watch_rollout(
         &admin,
@@ -151,16 +157,51 @@ pub fn run(remote: Remote, args: &DemoArgs) -> Result<()> {
         }
     }
 
-    // User 0's recovery principal restores the snapshot taken before 2.0.0.
+    // A release whose post_upgrade traps: the rollout halts, nothing is lost.
+    publish("3.0.0", true)?;
+    let id = admin.start_rollout(plan("3.0.0", 2)?)?;
+    let halted = until_halted(&admin, id)?;
+    say(&format!("rollout {id} -> 3.0.0 halted: {halted}"));
+    admin.cancel_rollout()?;
+    admin.revoke_release("3.0.0", "post_upgrade traps: the rollout halted")?;
+    say("cancel, revoke 3.0.0");
+    publish("3.0.1", false)?;
+
+    // User 0 upgrades on demand to the fix, then its recovery principal
+    // restores the snapshot taken before that upgrade.
     let (owner, canister) = &users[0];
+    let user0 = FactoryClient::new(net.connect(net.identity("user", 0))?, net.factory);
+    let accepted = user0.request_upgrade(*canister, None)?;
+    let mut waited = 0;
+    while user0.upgrade_status(*canister)?.pending.is_some() {
+        if waited > 300 {
+            bail!("the on-demand upgrade of {canister} did not finish in {waited} s");
+        }
+        user0.transport.pass_time()?;
+        waited += Connection::SECONDS_PER_STEP;
+    }
+    let upgraded = release_of(owner, *canister)?;
+    if upgraded != accepted.target_version {
+        bail!(
+            "{canister} runs {upgraded} after its on-demand upgrade to {}",
+            accepted.target_version
+        );
+    }
+    say(&format!(
+        "on demand: user 0's canister {canister}: {} -> {upgraded}",
+        accepted.from_version
+    ));
     net.client(net.identity("recovery", 0))?
         .restore_snapshot(*canister)?;
     let restored = release_of(owner, *canister)?;
-    if restored != "1.0.0" {
-        bail!("{canister} runs {restored} after its restore");
+    if restored != accepted.from_version {
+        bail!(
+            "{canister} runs {restored} after its restore, not {}",
+            accepted.from_version
+        );
     }
     say(&format!(
-        "recovery: user 0's recovery principal restored {canister}: 2.0.0 -> {restored}"
+        "recovery: user 0's recovery principal restored {canister}: {upgraded} -> {restored}"
     ));
 
     let mut verified = 0;
@@ -183,6 +224,23 @@ pub fn run(remote: Remote, args: &DemoArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Waits (in real time) until rollout `id` halts; its reason. One that
+/// completes or stays running for 10 minutes is an error.
+fn until_halted(admin: &FactoryClient<Connection>, id: u64) -> Result<String> {
+    for _ in 0..600 / Connection::SECONDS_PER_STEP {
+        match admin.rollout_status()?.active {
+            Some(a) if a.id == id => {
+                if let RolloutState::Halted { .. } = &a.state {
+                    return Ok(rollout_state_text(&a.state));
+                }
+            }
+            _ => bail!("rollout {id} of a broken release ended without halting"),
+        }
+        admin.transport.pass_time()?;
+    }
+    bail!("rollout {id} of a broken release did not halt in 10 minutes")
 }
 
 fn put(owner: &Connection, canister: Principal, value: &[u8]) -> Result<()> {
