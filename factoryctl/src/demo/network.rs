@@ -110,16 +110,15 @@ pub fn run(remote: Remote, args: &DemoArgs) -> Result<()> {
 
     let mut users = Vec::new();
     for n in 0..args.users {
-        let owner = net.connect(net.identity("user", n))?;
+        let owner = net.client(net.identity("user", n))?;
         let recovery = net
             .identity("recovery", n)
             .sender()
             .map_err(|e| anyhow!(e))?;
-        let canister = FactoryClient::new(owner, net.factory)
+        let canister = owner
             .provision(recovery)
             .map_err(|e| anyhow!("provisioning user {n}: {e}"))?;
-        let owner = net.connect(net.identity("user", n))?;
-        put(&owner, canister, &data_of(n))?;
+        put(&owner.transport, canister, &data_of(n))?;
         users.push((owner, canister));
     }
     say(&format!(
@@ -151,7 +150,7 @@ pub fn run(remote: Remote, args: &DemoArgs) -> Result<()> {
     )?;
     crate::output::release();
     for (owner, canister) in &users {
-        let now = release_of(owner, *canister)?;
+        let now = release_of(&owner.transport, *canister)?;
         if now != "2.0.0" {
             bail!("{canister} runs {now} after the rollout to 2.0.0");
         }
@@ -169,8 +168,8 @@ pub fn run(remote: Remote, args: &DemoArgs) -> Result<()> {
 
     // User 0 upgrades on demand to the fix, then its recovery principal
     // restores the snapshot taken before that upgrade.
-    let (owner, canister) = &users[0];
-    let user0 = FactoryClient::new(net.connect(net.identity("user", 0))?, net.factory);
+    let (user0, canister) = &users[0];
+    let owner = &user0.transport;
     let accepted = user0.request_upgrade(*canister, None)?;
     let mut waited = 0;
     while user0.upgrade_status(*canister)?.pending.is_some() {
@@ -206,7 +205,7 @@ pub fn run(remote: Remote, args: &DemoArgs) -> Result<()> {
 
     let mut verified = 0;
     for (n, (owner, canister)) in users.iter().enumerate() {
-        if get(owner, *canister)? == Some(data_of(n as u64)) {
+        if get(&owner.transport, *canister)? == Some(data_of(n as u64)) {
             verified += 1;
         }
     }
