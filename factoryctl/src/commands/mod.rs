@@ -26,6 +26,7 @@ use factory_client::FactoryClient;
 pub type Client = FactoryClient<Connection>;
 pub use format::rollout_state as rollout_state_text;
 pub use rollout::{end_name as end_text, plan as rollout_plan, stage_line};
+#[cfg(feature = "network")]
 pub use watch::run as watch_rollout;
 
 pub fn run(cli: Cli) -> Result<()> {
