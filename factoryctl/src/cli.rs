@@ -43,7 +43,8 @@ pub struct GlobalArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Install the factory on the embedded network (real networks: use `dfx deploy`).
+    /// Install the factory: on the embedded network, or over a local network
+    /// (`--network local|URL`: provisional cycles, as dfx deploys there).
     Deploy(DeployArgs),
     /// Publish a release: hash, upload in 1 MiB chunks (resumable), commit, optionally approve.
     Publish(PublishArgs),
@@ -121,7 +122,8 @@ pub enum Command {
     /// The factory canister itself (e.g. `factory upgrade <wasm>`).
     #[command(subcommand)]
     Factory(crate::commands::factory_upgrade::FactoryCommand),
-    /// Run the whole story on a fresh embedded network and write a report.
+    /// Run the whole story on a fresh embedded network and write a report
+    /// (or over `--network local|URL`: the story without the report).
     Demo(DemoArgs),
     /// Serve the embedded network over the IC's HTTP interface (and an HTTP gateway) on 127.0.0.1.
     Serve(ServeArgs),

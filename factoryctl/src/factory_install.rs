@@ -1,5 +1,6 @@
 //! Installing the factory from its release artifact on an emulator, as the
-//! `deploy` command and the demo do.
+//! `deploy` command and the demo do (over a network: `network_deploy`, with
+//! the same init argument).
 
 use anyhow::{anyhow, Result};
 use candid::Principal;
@@ -24,6 +25,25 @@ pub fn local_config() -> FactoryConfig {
         },
         ..FactoryConfig::default()
     }
+}
+
+/// The factory's init argument (Candid), the same on every network: these
+/// admins, the local config, `approvals_required` distinct approvals.
+pub fn init_arg(
+    admins: Vec<Principal>,
+    approvals_required: u32,
+    role: Option<FactoryRole>,
+) -> Result<Vec<u8>> {
+    let arg = FactoryArg::Init(FactoryInitArgs {
+        admins,
+        config: Some(local_config()),
+        approvals: Some(RegistryConfig {
+            approvals_required,
+            uploader_counts: true,
+        }),
+        role,
+    });
+    candid::encode_one(arg).map_err(|e| anyhow!("encoding the init argument: {e}"))
 }
 
 pub struct Installed {
@@ -67,16 +87,7 @@ pub fn install_factory_as(
         None => emu.try_create_canister(Some(operator), Some(settings), Some(FACTORY_CYCLES), None),
     }
     .map_err(|e| anyhow!("creating the factory canister: {}", e.reject_message))?;
-    let arg = FactoryArg::Init(FactoryInitArgs {
-        admins,
-        config: Some(local_config()),
-        approvals: Some(RegistryConfig {
-            approvals_required,
-            uploader_counts: true,
-        }),
-        role,
-    });
-    let arg = candid::encode_one(arg).map_err(|e| anyhow!("encoding the init argument: {e}"))?;
+    let arg = init_arg(admins, approvals_required, role)?;
     emu.install_code(
         ic_emulator::management_types::CanisterInstallMode::Install,
         factory,

@@ -5,6 +5,7 @@ mod commands;
 mod demo;
 mod factory_install;
 mod interrupt;
+mod network_deploy;
 mod output;
 mod progress;
 mod transport;

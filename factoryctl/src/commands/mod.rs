@@ -27,11 +27,13 @@ use factory_client::FactoryClient;
 pub type Client = FactoryClient<Connection>;
 pub use format::rollout_state as rollout_state_text;
 pub use rollout::{end_name as end_text, plan as rollout_plan, stage_line};
+#[cfg(feature = "network")]
+pub use watch::run as watch_rollout;
 
 pub fn run(cli: Cli) -> Result<()> {
     let global = cli.global;
     match cli.command {
-        Command::Demo(args) => crate::demo::run(&args),
+        Command::Demo(args) => crate::demo::run(&global, &args),
         Command::Principal(sub) => principal::run(sub),
         Command::Tag(args) => tag::run(&args),
         Command::Deploy(args) => deploy::run(&global, &args),

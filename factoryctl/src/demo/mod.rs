@@ -7,16 +7,19 @@
 
 mod cycles_chart;
 mod fleet;
+#[cfg(feature = "network")]
+mod network;
 mod report;
 mod rollout_run;
 mod story;
 mod summary;
 
-use crate::cli::DemoArgs;
+use crate::cli::{DemoArgs, GlobalArgs};
+use crate::transport::Network;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 
-pub fn run(args: &DemoArgs) -> Result<()> {
+pub fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<()> {
     if args.users == 0 {
         bail!("--users must be at least 1");
     }
@@ -25,6 +28,14 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             "--max-in-flight must be between 1 and 500, got {}",
             args.max_in_flight
         );
+    }
+    // Over a network: the story's steps through ic-agent, minus what only
+    // the emulator can show (said so in the output).
+    if let Network::Remote(remote) = Network::parse(&global.network)? {
+        if global.as_principal.is_some() || global.identity.is_some() {
+            bail!("the demo makes its own keys: drop --as/--identity");
+        }
+        return network_demo(remote, args);
     }
     let out_dir = args.report.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
@@ -53,4 +64,17 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(feature = "network")]
+fn network_demo(remote: crate::transport::Remote, args: &DemoArgs) -> Result<()> {
+    network::run(remote, args)
+}
+
+#[cfg(not(feature = "network"))]
+fn network_demo(remote: crate::transport::Remote, _args: &DemoArgs) -> Result<()> {
+    bail!(
+        "{} is a real network, and this factoryctl was built without the `network` feature",
+        remote.url
+    )
 }

@@ -10,7 +10,7 @@ mod identity;
 pub mod lock;
 mod network;
 
-pub use network::Network;
+pub use network::{Network, Remote};
 
 use crate::cli::GlobalArgs;
 use anyhow::{bail, Result};
@@ -95,8 +95,20 @@ pub fn load_identity(path: &str) -> Result<std::sync::Arc<dyn ic_agent::Identity
     identity::load(Some(path))
 }
 
+/// A connection to a real network as `identity` (a key held in memory).
 #[cfg(feature = "network")]
-fn remote_connection(remote: network::Remote, identity: Option<&str>) -> Result<Connection> {
+pub fn remote_connection_as(
+    remote: network::Remote,
+    identity: std::sync::Arc<dyn ic_agent::Identity>,
+) -> Result<Connection> {
+    Ok(Connection::Agent(agent::AgentTransport::connect(
+        &remote, identity,
+    )?))
+}
+
+/// A connection to a real network as `identity` (anonymous when `None`).
+#[cfg(feature = "network")]
+pub fn remote_connection(remote: network::Remote, identity: Option<&str>) -> Result<Connection> {
     let identity = identity::load(identity)?;
     Ok(Connection::Agent(agent::AgentTransport::connect(
         &remote, identity,
@@ -104,7 +116,7 @@ fn remote_connection(remote: network::Remote, identity: Option<&str>) -> Result<
 }
 
 #[cfg(not(feature = "network"))]
-fn remote_connection(remote: network::Remote, _identity: Option<&str>) -> Result<Connection> {
+pub fn remote_connection(remote: network::Remote, _identity: Option<&str>) -> Result<Connection> {
     bail!(
         "{} is a real network, and this factoryctl was built without the `network` feature",
         remote.url

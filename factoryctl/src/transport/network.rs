@@ -3,7 +3,7 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use candid::Principal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub const LOCAL_URL: &str = "http://127.0.0.1:4943";
 pub const IC_URL: &str = "https://icp-api.io";
@@ -71,6 +71,39 @@ impl Remote {
             "no factory id for network '{name}': pass --factory <principal> or run from the dfx project \
              (canister_ids.json or .dfx/{name}/canister_ids.json)"
         ))
+    }
+}
+
+impl Remote {
+    /// Where `deploy` over this network records the factory id, as dfx
+    /// records a local network's canisters (read back by
+    /// [`Remote::factory_from_canister_ids`]).
+    pub fn local_canister_ids(&self) -> PathBuf {
+        Path::new(".dfx").join(&self.name).join("canister_ids.json")
+    }
+
+    /// Records `id` as this network's factory in [`Remote::local_canister_ids`],
+    /// keeping whatever else the file holds.
+    pub fn record_factory(&self, id: Principal) -> Result<PathBuf> {
+        let path = self.local_canister_ids();
+        let mut value = if path.exists() {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("{} is not valid JSON", path.display()))?
+        } else {
+            serde_json::json!({})
+        };
+        if !value.is_object() {
+            bail!("{} is not a JSON object", path.display());
+        }
+        value[FACTORY_NAME][self.name.as_str()] = serde_json::Value::String(id.to_text());
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let text = serde_json::to_string_pretty(&value).context("encoding canister ids")?;
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        Ok(path)
     }
 }
 

@@ -2,6 +2,9 @@
 
 #![allow(dead_code)]
 
+#[cfg(feature = "network")]
+pub mod served;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
