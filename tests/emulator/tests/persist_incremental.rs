@@ -282,3 +282,32 @@ fn the_golden_state_directory_decodes() {
     assert_eq!(stored(&emu, a), (41, 41));
     assert_eq!(stored(&emu, b), (42, 42));
 }
+
+/// A blob file damaged after the load (memory is read on first use) makes the
+/// message that first needs it fail, naming the file; the others run on.
+#[test]
+fn a_memory_file_damaged_after_the_load_fails_its_message_naming_the_file() {
+    let tmp = TempDir::new("damaged");
+    let dir = &tmp.0;
+    let emu = Emulator::new();
+    let (a, b) = (install(&emu, STORE), install(&emu, STORE));
+    put(&emu, a, 1);
+    put(&emu, b, 2);
+    emu.save_state(dir).unwrap();
+
+    let loaded = Emulator::load_state(dir).unwrap();
+    let file = blob_of(dir, a);
+    std::fs::write(dir.join("canisters").join(&file), b"not gzip").unwrap();
+    for result in [
+        query(&loaded, a, "heap_get", vec![]),
+        update(&loaded, a, "put", 3i64.to_le_bytes().to_vec()),
+    ] {
+        let reject = result.expect_err("the damaged canister's message fails");
+        assert!(reject.reject_message.contains(&file), "{reject:?}");
+        assert_eq!(
+            reject.error_code,
+            ic_emulator::ErrorCode::CanisterWasmEngineError
+        );
+    }
+    assert_eq!(stored(&loaded, b), (2, 2), "the others run on");
+}
