@@ -45,6 +45,10 @@ impl<M: Memory> TimeQueue<M> {
         self.0.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Up to `limit` entries strictly before `cutoff_ns`, earliest first.
     pub fn before(&self, cutoff_ns: u64, limit: usize) -> Vec<(u64, Principal)> {
         // The management canister's id is the smallest principal.
@@ -80,5 +84,7 @@ mod tests {
         assert_eq!(q.up_to(20, 1), vec![a]);
         q.remove(10, a);
         assert_eq!((q.len(), q.up_to(u64::MAX, 10)), (1, vec![b]));
+        q.remove(20, b);
+        assert!(q.is_empty());
     }
 }
