@@ -76,6 +76,16 @@ fn blob_of(dir: &Path, id: Principal) -> String {
     mine[0].clone()
 }
 
+/// Two STORE canisters holding `va` and `vb`, saved into `dir`.
+fn two_saved(dir: &Path, va: i64, vb: i64) -> (Emulator, Principal, Principal) {
+    let emu = Emulator::new();
+    let (a, b) = (install(&emu, STORE), install(&emu, STORE));
+    put(&emu, a, va);
+    put(&emu, b, vb);
+    emu.save_state(dir).unwrap();
+    (emu, a, b)
+}
+
 fn modified(dir: &Path, file: &str) -> std::time::SystemTime {
     std::fs::metadata(dir.join("canisters").join(file))
         .unwrap()
@@ -125,11 +135,7 @@ fn a_save_rewrites_only_the_canisters_whose_memory_changed() {
 fn a_save_after_another_writer_rewrites_everything() {
     let tmp = TempDir::new("other-writer");
     let dir = &tmp.0;
-    let first = Emulator::new();
-    let (a, b) = (install(&first, STORE), install(&first, STORE));
-    put(&first, a, 1);
-    put(&first, b, 2);
-    first.save_state(dir).unwrap();
+    let (first, a, b) = two_saved(dir, 1, 2);
     // A second process loads, changes and saves: it removes the files it replaced.
     let second = Emulator::load_state(dir).unwrap();
     put(&second, b, 200);
@@ -289,12 +295,7 @@ fn the_golden_state_directory_decodes() {
 fn a_memory_file_damaged_after_the_load_fails_its_message_naming_the_file() {
     let tmp = TempDir::new("damaged");
     let dir = &tmp.0;
-    let emu = Emulator::new();
-    let (a, b) = (install(&emu, STORE), install(&emu, STORE));
-    put(&emu, a, 1);
-    put(&emu, b, 2);
-    emu.save_state(dir).unwrap();
-
+    let (_, a, b) = two_saved(dir, 1, 2);
     let loaded = Emulator::load_state(dir).unwrap();
     let file = blob_of(dir, a);
     std::fs::write(dir.join("canisters").join(&file), b"not gzip").unwrap();
