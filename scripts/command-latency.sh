@@ -11,7 +11,8 @@
 #   scripts/command-latency.sh [SIZES...]     # default: 10 1000; REPEAT=5
 #   FACTORYCTL=path/to/factoryctl scripts/command-latency.sh   # a binary already built
 #
-# Wall time on a shared machine is noisy: compare sizes within one run.
+# Wall time on a shared machine is noisy: compare sizes within one run (the
+# README table is REPEAT=5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -gt 0 ]; then sizes=("$@"); else sizes=(10 1000); fi

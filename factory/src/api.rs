@@ -112,8 +112,7 @@ fn init(arg: FactoryArg) {
         ic_cdk::trap(format!("invalid init args: {e}"));
     }
     start_watchdog();
-    arm_keeper(0);
-    arm_reclaim(0);
+    arm_policies();
 }
 
 fn apply_init(s: &mut State, args: FactoryInitArgs) -> Result<(), FactoryError> {
@@ -175,57 +174,62 @@ fn post_upgrade(_arg: Option<FactoryArg>) {
         arm_fleet_tick();
     }
     start_watchdog();
-    arm_keeper(0);
-    arm_reclaim(0);
+    arm_policies();
+}
+
+/// A policy's periodic work (the cycles keeper, the reclaim): at most one
+/// tick armed, none while the policy is off, each tick re-arming the next.
+struct Periodic {
+    /// A tick is armed (heap only: re-armed after upgrades).
+    armed: &'static std::thread::LocalKey<Cell<bool>>,
+    /// The policy's tick interval; `None` while it is off.
+    interval_ns: fn(&State) -> Option<u64>,
+    /// One tick's work (skipped while the canister is stopping).
+    run: fn(),
+}
+
+impl Periodic {
+    /// Arms the next tick in `delay_ns`, if the policy is on and none is armed.
+    fn arm(&'static self, delay_ns: u64) {
+        if self.armed.get() || read(self.interval_ns).is_none() {
+            return;
+        }
+        self.armed.set(true);
+        ic_cdk_timers::set_timer(Duration::from_nanos(delay_ns), async move {
+            self.armed.set(false);
+            if !IcEnv.is_stopping() {
+                (self.run)();
+            }
+            if let Some(interval_ns) = read(self.interval_ns) {
+                self.arm(interval_ns);
+            }
+        });
+    }
 }
 
 thread_local! {
-    /// A keeper tick is armed (heap only: re-armed after upgrades).
     static KEEPER_ARMED: Cell<bool> = const { Cell::new(false) };
+    static RECLAIM_ARMED: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Arms the keeper's next tick, if it is on and none is armed.
-fn arm_keeper(delay_ns: u64) {
-    if KEEPER_ARMED.get() || read(|s| s.config.get().keeper.is_none()) {
-        return;
-    }
-    KEEPER_ARMED.set(true);
-    ic_cdk_timers::set_timer(Duration::from_nanos(delay_ns), run_keeper());
-}
-
-async fn run_keeper() {
-    KEEPER_ARMED.set(false);
-    if !IcEnv.is_stopping() {
+static KEEPER: Periodic = Periodic {
+    armed: &KEEPER_ARMED,
+    interval_ns: |s| s.config.get().keeper.map(|k| k.tick_interval_ns),
+    run: || {
         let picked = write(|s| crate::cycles::keeper::tick(s, now()));
         for canister in picked {
             ic_cdk::futures::spawn(async move {
                 crate::cycles::keeper::check(&ctx(), canister).await;
             });
         }
-    }
-    if let Some(cfg) = read(|s| s.config.get().keeper) {
-        arm_keeper(cfg.tick_interval_ns);
-    }
-}
+    },
+};
 
-thread_local! {
-    /// A reclaim tick is armed (heap only: re-armed after upgrades).
-    static RECLAIM_ARMED: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Arms the reclaim's next tick, if the policy is on and none is armed.
-fn arm_reclaim(delay_ns: u64) {
-    if RECLAIM_ARMED.get() || read(|s| s.config.get().reclaim.is_none()) {
-        return;
-    }
-    RECLAIM_ARMED.set(true);
-    ic_cdk_timers::set_timer(Duration::from_nanos(delay_ns), run_reclaim());
-}
-
-async fn run_reclaim() {
-    use crate::cycles::reclaim::{self, flow};
-    RECLAIM_ARMED.set(false);
-    if !IcEnv.is_stopping() {
+static RECLAIM: Periodic = Periodic {
+    armed: &RECLAIM_ARMED,
+    interval_ns: |s| s.config.get().reclaim.map(|r| r.tick_interval_ns),
+    run: || {
+        use crate::cycles::reclaim::{self, flow};
         let plan = write(|s| reclaim::tick(s, now()));
         for canister in plan.reclaim {
             ic_cdk::futures::spawn(async move {
@@ -237,10 +241,13 @@ async fn run_reclaim() {
                 let _ = flow::delete_one(&ctx(), canister).await;
             });
         }
-    }
-    if let Some(policy) = read(|s| s.config.get().reclaim) {
-        arm_reclaim(policy.tick_interval_ns);
-    }
+    },
+};
+
+/// Arms the keeper's and the reclaim's next ticks (each if its policy is on).
+fn arm_policies() {
+    KEEPER.arm(0);
+    RECLAIM.arm(0);
 }
 
 thread_local! {
@@ -518,8 +525,7 @@ fn get_config() -> Result<FactorySettings, FactoryError> {
 fn set_config(config: FactoryConfig) -> Result<(), FactoryError> {
     let caller = guard(Endpoint::SetConfig, None)?;
     write(|s| admin::set_config(s, caller, config, now()))?;
-    arm_keeper(0);
-    arm_reclaim(0);
+    arm_policies();
     Ok(())
 }
 

@@ -3,8 +3,8 @@
 
 mod common;
 
+use common::chromium::Chromium;
 use common::{field, ok};
-use std::process::Command;
 
 #[test]
 fn the_demo_report_matches_the_factorys_own_status() {
@@ -98,39 +98,11 @@ fn the_demo_report_matches_the_factorys_own_status() {
 /// The report as a browser shows it: its text (the DOM after layout) and a
 /// screenshot, in headless Chromium (`scripts/setup-chromium.sh` installs it).
 fn in_chromium(report: &std::path::Path) {
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());
-    if Command::new(&chromium).arg("--version").output().is_err() {
-        eprintln!(
-            "{chromium} is not installed (scripts/setup-chromium.sh): the report's screenshot check did not run"
-        );
+    let Some(chromium) = Chromium::find("the report's screenshot check") else {
         return;
-    }
-    let profile = tempfile::tempdir().unwrap();
-    let run = |extra: &[String]| {
-        let out = Command::new(&chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .args(extra)
-            .arg(format!("file://{}", report.display()))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    let dom = run(&["--dump-dom".into()]);
+    let url = format!("file://{}", report.display());
+    let dom = chromium.dom(&url);
     for text in [
         "<table",
         "data verified intact",
@@ -142,15 +114,6 @@ fn in_chromium(report: &std::path::Path) {
     ] {
         assert!(dom.contains(text), "{text} missing from the page:\n{dom}");
     }
-    let shot = profile.path().join("report.png");
-    run(&[
-        format!("--screenshot={}", shot.display()),
-        "--window-size=900,2600".into(),
-    ]);
-    let png = std::fs::read(&shot).expect("a screenshot");
-    assert!(
-        png.starts_with(b"\x89PNG") && png.len() > 20_000,
-        "{} bytes",
-        png.len()
-    );
+    let shot = chromium.scratch().join("report.png");
+    chromium.screenshot(&url, &shot, &["--window-size=900,2600"], 20_000);
 }

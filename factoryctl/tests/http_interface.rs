@@ -7,6 +7,7 @@
 mod common;
 
 use canister_artifacts::{artifacts, variants};
+use common::chromium::Chromium;
 use common::{big_wasm, factoryctl, fails_with, ok};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -246,47 +247,20 @@ fn http_interface_factoryctl_over_ic_agent_publishes_provisions_rolls_out_and_re
 /// which scripts/setup-chromium.sh installs) while rollout 1 is paused: the
 /// page's text after its script has refreshed it, and a screenshot under target/.
 fn dashboard_in_chromium(url: &str, factory: &str) {
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());
-    if Command::new(&chromium).arg("--version").output().is_err() {
-        eprintln!(
-            "{chromium} is not installed (scripts/setup-chromium.sh): the dashboard's browser check did not run"
-        );
+    let Some(chromium) = Chromium::find("the dashboard's browser check") else {
         return;
-    }
+    };
+    let chromium = chromium.with(&[
+        "--no-proxy-server",
+        // Long enough for two of the page's refreshes (every 2 s).
+        "--virtual-time-budget=5000",
+        "--window-size=1000,1100",
+    ]);
     let port = url.rsplit(':').next().unwrap();
     // Chromium resolves every *.localhost name to the loopback address.
     let page = format!("http://{factory}.localhost:{port}/dashboard");
-    let profile = tempfile::tempdir().unwrap();
     let shot = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/dashboard-during-rollout.png");
-    let run = |extra: &[String]| {
-        let out = Command::new(&chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-proxy-server",
-                // Long enough for two of the page's refreshes (every 2 s).
-                "--virtual-time-budget=5000",
-                "--window-size=1000,1100",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .args(extra)
-            .arg(&page)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let dom = run(&["--dump-dom".into()]);
+    let dom = chromium.dom(&page);
     for text in [
         "Factory rollout dashboard",
         "Rollout 1 to 2.0.0",
@@ -307,12 +281,7 @@ fn dashboard_in_chromium(url: &str, factory: &str) {
         !dom.contains("<span id=\"refreshes\">0</span>"),
         "the page's script refreshed it:\n{dom}"
     );
-    run(&[format!("--screenshot={}", shot.display())]);
-    let png = std::fs::read(&shot).unwrap();
-    assert!(
-        png.starts_with(b"\x89PNG") && png.len() > 10_000,
-        "a real screenshot"
-    );
+    chromium.screenshot(&page, &shot, &[], 10_000);
 }
 
 /// Debian's Prometheus, unpacked by scripts/setup-prometheus.sh (which .ci/run calls).

@@ -82,12 +82,20 @@ fn read_only_commands_write_nothing_and_one_new_user_writes_a_few_files() {
             &["--as", &user, "provision", "--recovery", &recovery],
         );
         let written = written(&before, state);
-        // The factory's and the new canister's memory, the emulator's three
-        // records, its manifest and network.json: as many with more users.
-        assert_eq!(written.len(), 7, "{written:#?}");
-        let blobs = written
-            .iter()
-            .filter(|p| p.to_string_lossy().ends_with(".bin.gz"));
-        assert_eq!(blobs.count(), 2, "{written:#?}");
+        // The factory's and the new canister's memory and records, the
+        // emulator's three files of its own, its manifest and network.json:
+        // as many with more users.
+        assert_eq!(written.len(), 9, "{written:#?}");
+        let in_canisters = |suffix: &str| {
+            written
+                .iter()
+                .filter(|p| {
+                    let p = p.to_string_lossy();
+                    p.contains("/canisters/") && p.ends_with(suffix)
+                })
+                .count()
+        };
+        assert_eq!(in_canisters(".bin.gz"), 2, "{written:#?}");
+        assert_eq!(in_canisters(".json"), 2, "{written:#?}");
     }
 }

@@ -9,7 +9,7 @@
 //! - [`sweep`]: which canisters a tick reads;
 //! - [`keeper`]: the async reading and top-up, generic over the runtime;
 //! - [`frozen`]: what a rollout does with a canister too poor to upgrade;
-//! - [`store`]: the stable structures;
+//! - [`store`]: the stable structures ([`stable_parts`]: those the reclaim's store shares);
 //! - [`metrics`]: the `/metrics` lines;
 //! - [`paid`], [`payment`]: provisioning paid by the user from the cycles ledger;
 //! - [`upgrade_cost`]: what an upgrade cost the canister, by purpose;
@@ -23,6 +23,7 @@ pub mod payment;
 pub mod policy;
 pub mod reclaim;
 pub mod record;
+pub mod stable_parts;
 pub mod store;
 pub mod sweep;
 pub mod upgrade_cost;

@@ -3,6 +3,7 @@
 //! factory spent per day.
 
 use super::record::CanisterCycles;
+use super::stable_parts::{SweepCursor, TimeQueue};
 use candid::Principal;
 use factory_api::{CyclesHealth, DaySpend, SpendKind};
 use ic_stable_structures::{Memory, StableBTreeMap};
@@ -26,10 +27,9 @@ pub struct KeeperStore<M: Memory> {
     /// user canister → what the keeper knows
     pub records: StableBTreeMap<Principal, CanisterCycles, M>,
     /// (when, canister): read it then.
-    pub due: StableBTreeMap<(u64, Principal), (), M>,
+    pub due: TimeQueue<M>,
     pub at_risk: StableBTreeMap<Principal, (), M>,
-    /// One entry (key 0): the last owner the sweep looked at.
-    cursor: StableBTreeMap<u8, Principal, M>,
+    cursor: SweepCursor<M>,
     /// (day, kind) → cycles; `TOTAL_DAY` holds the totals.
     spend: StableBTreeMap<(u64, u8), u128, M>,
     /// owner → their payment for provisioning (`paid`).
@@ -63,9 +63,9 @@ impl<M: Memory> KeeperStore<M> {
     pub fn init(m: KeeperMemories<M>) -> Self {
         KeeperStore {
             records: StableBTreeMap::init(m.records),
-            due: StableBTreeMap::init(m.due),
+            due: TimeQueue::init(m.due),
             at_risk: StableBTreeMap::init(m.at_risk),
-            cursor: StableBTreeMap::init(m.cursor),
+            cursor: SweepCursor::init(m.cursor),
             spend: StableBTreeMap::init(m.spend),
             payments: StableBTreeMap::init(m.payments),
         }
@@ -79,10 +79,10 @@ impl<M: Memory> KeeperStore<M> {
     pub fn put(&mut self, canister: Principal, r: CanisterCycles) {
         let old = self.records.insert(canister, r);
         if let Some(old) = old.filter(|o| o.due_ns != 0 && o.due_ns != r.due_ns) {
-            self.due.remove(&(old.due_ns, canister));
+            self.due.remove(old.due_ns, canister);
         }
         if r.due_ns != 0 {
-            self.due.insert((r.due_ns, canister), ());
+            self.due.insert(r.due_ns, canister);
         }
         match r.health {
             CyclesHealth::AtRisk { .. } => {
@@ -96,29 +96,22 @@ impl<M: Memory> KeeperStore<M> {
 
     pub fn remove(&mut self, canister: &Principal) {
         if let Some(old) = self.records.remove(canister) {
-            self.due.remove(&(old.due_ns, *canister));
+            self.due.remove(old.due_ns, *canister);
         }
         self.at_risk.remove(canister);
     }
 
     /// Up to `limit` canisters due by `now`, earliest first.
     pub fn due_by(&self, now_ns: u64, limit: usize) -> Vec<Principal> {
-        self.due
-            .keys_range(..(now_ns.saturating_add(1), Principal::management_canister()))
-            .take(limit)
-            .map(|(_, c)| c)
-            .collect()
+        self.due.up_to(now_ns, limit)
     }
 
     pub fn cursor(&self) -> Option<Principal> {
-        self.cursor.get(&0)
+        self.cursor.get()
     }
 
     pub fn set_cursor(&mut self, after: Option<Principal>) {
-        match after {
-            Some(p) => self.cursor.insert(0, p),
-            None => self.cursor.remove(&0),
-        };
+        self.cursor.set(after)
     }
 
     pub fn spent(&mut self, kind: SpendKind, cycles: u128, now_ns: u64) {

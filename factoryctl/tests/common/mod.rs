@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod chromium;
 #[cfg(feature = "network")]
 pub mod served;
 

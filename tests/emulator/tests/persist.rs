@@ -512,12 +512,17 @@ fn corrupt_files_are_reported_as_corrupt_or_io() {
     fresh();
     let subnet = subnet_file(&dir);
     let subnet_name = subnet.file_name().unwrap().to_string_lossy().into_owned();
-    let blob = std::fs::read_dir(dir.join("canisters"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let in_canisters = |suffix: &str| {
+        std::fs::read_dir(dir.join("canisters"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().ends_with(suffix))
+            .unwrap()
+    };
+    let blob = in_canisters(".bin.gz");
+    // The same canister's record (both written by the first save).
+    let record = std::path::PathBuf::from(blob.to_string_lossy().replace(".bin.gz", ".json"));
+    let record_name = record.file_name().unwrap().to_string_lossy().into_owned();
 
     fresh();
     std::fs::write(&subnet, b"[]").unwrap();
@@ -541,31 +546,33 @@ fn corrupt_files_are_reported_as_corrupt_or_io() {
 
     fresh();
     std::fs::remove_file(&blob).unwrap();
+    is_corrupt(load_err(&dir), &record_name);
+
+    fresh();
+    std::fs::remove_file(&record).unwrap();
     is_corrupt(load_err(&dir), &subnet_name);
 
     fresh();
-    edit_json(&subnet, |v| {
-        v["canisters"][0]["stable"]["data"]["len"] = 1_000_000_000u64.into()
+    std::fs::write(&record, b"{").unwrap();
+    is_corrupt(load_err(&dir), &record_name);
+
+    fresh();
+    edit_json(&record, |v| {
+        v["stable"]["data"]["len"] = 1_000_000_000u64.into()
     });
     is_corrupt(load_err(&dir), ".bin.gz");
 
     fresh();
-    edit_json(&subnet, |v| {
-        v["canisters"][0]["stable"]["page_count"] = u64::MAX.into()
-    });
+    edit_json(&record, |v| v["stable"]["page_count"] = u64::MAX.into());
     is_corrupt(load_err(&dir), ".bin.gz");
 
     fresh();
-    edit_json(&subnet, |v| {
-        v["canisters"][0]["heap"]["globals"] = serde_json::json!([])
-    });
+    edit_json(&record, |v| v["heap"]["globals"] = serde_json::json!([]));
     is_corrupt(load_err(&dir), ".bin.gz");
 
     fresh();
-    edit_json(&subnet, |v| {
-        v["canisters"][0]["blobs"] = "../../etc/passwd".into()
-    });
-    is_corrupt(load_err(&dir), &subnet_name);
+    edit_json(&record, |v| v["blobs"] = "../../etc/passwd".into());
+    is_corrupt(load_err(&dir), &record_name);
 
     fresh();
     let module = std::fs::read_dir(dir.join("modules"))

@@ -1,6 +1,6 @@
 //! A save into the directory a state came from writes only the canisters
 //! whose memory changed, commits by renaming the manifest, and leaves the
-//! previous generation whole until then. The committed `golden/state-v2`
+//! previous generation whole until then. The committed `golden/state-v3`
 //! directory is decoded by this version (regenerate with `UPDATE_GOLDEN=1`
 //! after a deliberate format change, bumping `STATE_FORMAT_VERSION`).
 
@@ -52,11 +52,17 @@ fn stored(emu: &Emulator, id: Principal) -> (i64, i64) {
     (heap, stable)
 }
 
-/// The blob files in `canisters/`, by name.
+/// The blob files in `canisters/` (memory), by name.
 fn blob_files(dir: &Path) -> BTreeSet<String> {
+    canister_files(dir, ".bin.gz")
+}
+
+/// The files in `canisters/` whose names end in `suffix`.
+fn canister_files(dir: &Path, suffix: &str) -> BTreeSet<String> {
     std::fs::read_dir(dir.join("canisters"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(suffix))
         .collect()
 }
 
@@ -68,6 +74,16 @@ fn blob_of(dir: &Path, id: Principal) -> String {
         .collect();
     assert_eq!(mine.len(), 1, "one blob file per canister: {mine:?}");
     mine[0].clone()
+}
+
+/// Two STORE canisters holding `va` and `vb`, saved into `dir`.
+fn two_saved(dir: &Path, va: i64, vb: i64) -> (Emulator, Principal, Principal) {
+    let emu = Emulator::new();
+    let (a, b) = (install(&emu, STORE), install(&emu, STORE));
+    put(&emu, a, va);
+    put(&emu, b, vb);
+    emu.save_state(dir).unwrap();
+    (emu, a, b)
 }
 
 fn modified(dir: &Path, file: &str) -> std::time::SystemTime {
@@ -119,11 +135,7 @@ fn a_save_rewrites_only_the_canisters_whose_memory_changed() {
 fn a_save_after_another_writer_rewrites_everything() {
     let tmp = TempDir::new("other-writer");
     let dir = &tmp.0;
-    let first = Emulator::new();
-    let (a, b) = (install(&first, STORE), install(&first, STORE));
-    put(&first, a, 1);
-    put(&first, b, 2);
-    first.save_state(dir).unwrap();
+    let (first, a, b) = two_saved(dir, 1, 2);
     // A second process loads, changes and saves: it removes the files it replaced.
     let second = Emulator::load_state(dir).unwrap();
     put(&second, b, 200);
@@ -157,6 +169,7 @@ fn a_save_cut_short_before_its_manifest_leaves_the_previous_state() {
         b"\x1f\x8b",
     )
     .unwrap();
+    std::fs::write(dir.join(format!("canisters/{a}.{next}.json")), b"{").unwrap();
     std::fs::write(dir.join("manifest.json.tmp"), b"{").unwrap();
 
     let loaded = Emulator::load_state(dir).unwrap();
@@ -166,6 +179,7 @@ fn a_save_cut_short_before_its_manifest_leaves_the_previous_state() {
     let again = Emulator::load_state(dir).unwrap();
     assert_eq!(stored(&again, a), (8, 8));
     assert_eq!(blob_files(dir).len(), 1, "the leftovers are gone");
+    assert_eq!(canister_files(dir, ".json").len(), 1, "one record");
     let root: BTreeSet<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -226,8 +240,19 @@ fn a_loaded_state_reads_only_what_is_touched_and_writes_only_what_changed() {
 
     put(&loaded, ids[4], 40);
     let report = loaded.save_state(dir).unwrap();
-    // Its blob file, the generation's three records and the manifest.
-    assert_eq!(report.files_written, 5, "{report:?}");
+    // Its blob and record files, the generation's three files and the manifest.
+    assert_eq!(report.files_written, 6, "{report:?}");
+    let new_in_canisters: Vec<String> = file_times(dir)
+        .difference(&before)
+        .map(|(path, _)| path.strip_prefix(dir).unwrap().display().to_string())
+        .filter(|path| path.starts_with("canisters"))
+        .collect();
+    let prefix = format!("canisters/{}.", ids[4]);
+    assert_eq!(new_in_canisters.len(), 2, "{new_in_canisters:?}");
+    assert!(
+        new_in_canisters.iter().all(|p| p.starts_with(&prefix)),
+        "only the changed canister's files: {new_in_canisters:?}"
+    );
     assert_eq!(loaded.canisters_in_memory(), 2);
     let again = Emulator::load_state(dir).unwrap();
     assert_eq!(stored(&again, ids[4]), (40, 40));
@@ -235,7 +260,7 @@ fn a_loaded_state_reads_only_what_is_touched_and_writes_only_what_changed() {
 }
 
 fn golden_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/state-v2")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/state-v3")
 }
 
 /// The golden state: two STORE canisters holding 41 and 42.
@@ -262,4 +287,28 @@ fn the_golden_state_directory_decodes() {
     let (a, b) = (fresh.create_canister(), fresh.create_canister());
     assert_eq!(stored(&emu, a), (41, 41));
     assert_eq!(stored(&emu, b), (42, 42));
+}
+
+/// A blob file damaged after the load (memory is read on first use) makes the
+/// message that first needs it fail, naming the file; the others run on.
+#[test]
+fn a_memory_file_damaged_after_the_load_fails_its_message_naming_the_file() {
+    let tmp = TempDir::new("damaged");
+    let dir = &tmp.0;
+    let (_, a, b) = two_saved(dir, 1, 2);
+    let loaded = Emulator::load_state(dir).unwrap();
+    let file = blob_of(dir, a);
+    std::fs::write(dir.join("canisters").join(&file), b"not gzip").unwrap();
+    for result in [
+        query(&loaded, a, "heap_get", vec![]),
+        update(&loaded, a, "put", 3i64.to_le_bytes().to_vec()),
+    ] {
+        let reject = result.expect_err("the damaged canister's message fails");
+        assert!(reject.reject_message.contains(&file), "{reject:?}");
+        assert_eq!(
+            reject.error_code,
+            ic_emulator::ErrorCode::CanisterWasmEngineError
+        );
+    }
+    assert_eq!(stored(&loaded, b), (2, 2), "the others run on");
 }

@@ -4,6 +4,7 @@
 //! sweep's cursor and a few totals.
 
 use super::record::{Reclaimed, MAX_SNAPSHOT_ID};
+use crate::cycles::stable_parts::{SweepCursor, TimeQueue};
 use candid::Principal;
 use ic_stable_structures::{Memory, StableBTreeMap};
 
@@ -29,13 +30,13 @@ pub struct ReclaimStore<M: Memory> {
     /// user canister → when its owner was last active (as the factory saw it)
     activity: StableBTreeMap<Principal, u64, M>,
     /// (last active, canister) for canisters not reclaimed.
-    by_activity: StableBTreeMap<(u64, Principal), (), M>,
+    by_activity: TimeQueue<M>,
     /// user canister → its reclaim
     pub reclaimed: StableBTreeMap<Principal, Reclaimed, M>,
     /// (reclaimed at, canister): the oldest reclaims first, for deletion.
-    by_deletion: StableBTreeMap<(u64, Principal), (), M>,
-    /// One entry (key 0): the last owner the registration sweep looked at.
-    cursor: StableBTreeMap<u8, Principal, M>,
+    by_deletion: TimeQueue<M>,
+    /// The last owner the registration sweep looked at.
+    cursor: SweepCursor<M>,
     totals: StableBTreeMap<u8, u128, M>,
 }
 
@@ -43,10 +44,10 @@ impl<M: Memory> ReclaimStore<M> {
     pub fn init(m: ReclaimMemories<M>) -> Self {
         ReclaimStore {
             activity: StableBTreeMap::init(m.activity),
-            by_activity: StableBTreeMap::init(m.by_activity),
+            by_activity: TimeQueue::init(m.by_activity),
             reclaimed: StableBTreeMap::init(m.reclaimed),
-            by_deletion: StableBTreeMap::init(m.by_deletion),
-            cursor: StableBTreeMap::init(m.cursor),
+            by_deletion: TimeQueue::init(m.by_deletion),
+            cursor: SweepCursor::init(m.cursor),
             totals: StableBTreeMap::init(m.totals),
         }
     }
@@ -67,19 +68,16 @@ impl<M: Memory> ReclaimStore<M> {
         }
         self.activity.insert(canister, at_ns);
         if let Some(o) = old {
-            self.by_activity.remove(&(o, canister));
+            self.by_activity.remove(o, canister);
         }
         if !self.reclaimed.contains_key(&canister) {
-            self.by_activity.insert((at_ns, canister), ());
+            self.by_activity.insert(at_ns, canister);
         }
     }
 
     /// Up to `limit` canisters last active before `cutoff_ns`, oldest first.
     pub fn inactive_before(&self, cutoff_ns: u64, limit: usize) -> Vec<(u64, Principal)> {
-        self.by_activity
-            .keys_range(..(cutoff_ns, Principal::management_canister()))
-            .take(limit)
-            .collect()
+        self.by_activity.before(cutoff_ns, limit)
     }
 
     pub fn is_reclaimed(&self, canister: &Principal) -> bool {
@@ -97,12 +95,12 @@ impl<M: Memory> ReclaimStore<M> {
             return false;
         }
         if let Some(at) = self.activity.get(&canister) {
-            self.by_activity.remove(&(at, canister));
+            self.by_activity.remove(at, canister);
         }
         if let Some(old) = self.reclaimed.insert(canister, r.clone()) {
-            self.by_deletion.remove(&(old.reclaimed_at_ns, canister));
+            self.by_deletion.remove(old.reclaimed_at_ns, canister);
         }
-        self.by_deletion.insert((r.reclaimed_at_ns, canister), ());
+        self.by_deletion.insert(r.reclaimed_at_ns, canister);
         self.add(Total::Reclaimed, 1);
         true
     }
@@ -112,7 +110,7 @@ impl<M: Memory> ReclaimStore<M> {
         let r = self.take_reclaimed(&canister)?;
         self.set_active(canister, now_ns);
         if let Some(at) = self.activity.get(&canister) {
-            self.by_activity.insert((at, canister), ());
+            self.by_activity.insert(at, canister);
         }
         self.add(Total::Revived, 1);
         Some(r)
@@ -120,41 +118,29 @@ impl<M: Memory> ReclaimStore<M> {
 
     fn take_reclaimed(&mut self, canister: &Principal) -> Option<Reclaimed> {
         let r = self.reclaimed.remove(canister)?;
-        self.by_deletion.remove(&(r.reclaimed_at_ns, *canister));
+        self.by_deletion.remove(r.reclaimed_at_ns, *canister);
         Some(r)
     }
 
     /// Up to `limit` canisters reclaimed at or before `cutoff_ns`, oldest first.
     pub fn reclaimed_by(&self, cutoff_ns: u64, limit: usize) -> Vec<Principal> {
-        self.by_deletion
-            .keys_range(
-                ..(
-                    cutoff_ns.saturating_add(1),
-                    Principal::management_canister(),
-                ),
-            )
-            .take(limit)
-            .map(|(_, c)| c)
-            .collect()
+        self.by_deletion.up_to(cutoff_ns, limit)
     }
 
     /// Forgets the canister entirely (deleted, detached or gone).
     pub fn forget(&mut self, canister: &Principal) {
         self.take_reclaimed(canister);
         if let Some(at) = self.activity.remove(canister) {
-            self.by_activity.remove(&(at, *canister));
+            self.by_activity.remove(at, *canister);
         }
     }
 
     pub fn cursor(&self) -> Option<Principal> {
-        self.cursor.get(&0)
+        self.cursor.get()
     }
 
     pub fn set_cursor(&mut self, after: Option<Principal>) {
-        match after {
-            Some(p) => self.cursor.insert(0, p),
-            None => self.cursor.remove(&0),
-        };
+        self.cursor.set(after)
     }
 
     pub fn add(&mut self, t: Total, n: u128) {

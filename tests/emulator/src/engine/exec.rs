@@ -163,6 +163,19 @@ pub fn execute(
             instructions: used,
         }
     };
+    // A loaded state reads memory on first use: a file damaged since is
+    // this message's error (naming it), not a panic mid-message.
+    let unreadable = state
+        .heap
+        .try_load()
+        .and_then(|()| store.data().stable.try_load());
+    if let Err(why) = unreadable {
+        let error = ExecError {
+            code: ErrorCode::CanisterWasmEngineError,
+            message: format!("the canister's saved memory cannot be read: {why}"),
+        };
+        return fail(store, error);
+    }
     let instance = match module.pre.instantiate(&mut store) {
         Ok(i) => i,
         Err(e) => return fail(store, classify(e, limit)),

@@ -63,8 +63,9 @@ fn is_zero(bytes: &[u8]) -> bool {
 impl PageMap {
     /// A map of `page_count` pages that `load` produces when first used. A
     /// load that fails (the state's file went missing or was damaged since
-    /// the state was opened) cannot be reported from inside a message: it
-    /// panics, naming what failed.
+    /// the state was opened) is reported by [`PageMap::try_load`], which a
+    /// message calls before it runs; anything else that reads it first panics,
+    /// naming what failed.
     pub fn lazy(
         page_count: usize,
         load: impl Fn() -> Result<PageMap, String> + Send + Sync + 'static,
@@ -76,6 +77,23 @@ impl PageMap {
                 loaded: OnceLock::new(),
             })),
         }
+    }
+
+    /// Reads the pages now if they wait for their first use: what a message
+    /// does before it runs, so that a saved file damaged since the state was
+    /// opened is an error for that message, naming the file, not a panic.
+    pub fn try_load(&self) -> Result<(), String> {
+        let PagesState::Lazy(l) = &self.pages else {
+            return Ok(());
+        };
+        if l.loaded.get().is_none() {
+            let map = (l.load)()?;
+            let mut pages = map.pages().clone();
+            pages.resize(l.page_count, None);
+            // Another clone may have loaded it meanwhile: the same pages.
+            let _ = l.loaded.set(pages);
+        }
+        Ok(())
     }
 
     /// Whether the pages are in memory (not waiting for their first use).

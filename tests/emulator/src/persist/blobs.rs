@@ -1,11 +1,11 @@
 //! A canister's bytes (memory pages, chunks) in one file, referred to from
-//! `subnet.json` by offset and length.
+//! its canister's record file by offset and length.
 
 use super::StateError;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BlobRef {
     pub offset: u64,
     pub len: u64,

@@ -19,7 +19,7 @@ pub fn create_dirs(root: &Path) -> Result<(), StateError> {
     create_dir(&root.join(CANISTERS_DIR))
 }
 
-/// Everything but memory, code and chunks (see `records::SubnetRecord`).
+/// The subnet's own state and the list of record files (`records::SubnetRecord`).
 pub fn subnet_file(generation: u64) -> String {
     format!("subnet.{generation}.json")
 }
@@ -32,6 +32,12 @@ pub fn capacity_file(generation: u64) -> String {
 /// The other subnets, the cross-subnet latency and the doubles (`topology`).
 pub fn topology_file(generation: u64) -> String {
     format!("subnets.{generation}.json")
+}
+
+/// A canister's record (everything of it but memory, code and chunks),
+/// written by `generation`.
+pub fn record_file(id: &Principal, generation: u64) -> String {
+    format!("{CANISTERS_DIR}/{id}.{generation}.json")
 }
 
 /// A canister's memory pages, chunks and snapshots, written by `generation`.

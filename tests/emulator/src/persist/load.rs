@@ -84,7 +84,9 @@ pub fn read_state(dir: &Path) -> Result<(StateMachine, u64, Saved), StateError> 
     };
     let mut canisters = BTreeMap::new();
     let mut saved = HashMap::with_capacity(subnet.canisters.len());
-    for record in subnet.canisters {
+    for record_file in subnet.canisters {
+        let path = inside(dir, &subnet_path, &record_file)?;
+        let record: CanisterRecord = from_json(&path, &read(&path)?)?;
         let blobs = BlobsRecords {
             file: record.blobs.clone(),
             heap: record.heap.clone(),
@@ -92,9 +94,18 @@ pub fn read_state(dir: &Path) -> Result<(StateMachine, u64, Saved), StateError> 
             chunk_store: record.chunk_store.clone(),
             snapshots: record.snapshots.clone(),
         };
-        let canister = canister_from(dir, &subnet_path, record, &mut modules)?;
+        let kept = record.clone();
+        let canister = canister_from(dir, &path, record, &mut modules)?;
         let view = MemoryView::of(&canister);
-        saved.insert(canister.id, SavedCanister { view, blobs });
+        saved.insert(
+            canister.id,
+            SavedCanister {
+                view,
+                blobs,
+                record: kept,
+                record_file,
+            },
+        );
         if canisters.insert(canister.id, canister).is_some() {
             return Err(StateError::corrupt(
                 &subnet_path,
@@ -292,26 +303,30 @@ fn snapshot_from(
     })
 }
 
+/// `file` (named in `by`) in the state directory `dir`: refused if it would
+/// be outside it or is missing.
+fn inside(dir: &Path, by: &Path, file: &str) -> Result<PathBuf, StateError> {
+    let path = dir.join(file);
+    if !path.starts_with(dir) || file.contains("..") {
+        return Err(StateError::corrupt(
+            by,
+            format!("file {file:?} is outside the state"),
+        ));
+    }
+    if !path.is_file() {
+        return Err(StateError::corrupt(by, format!("file {file:?} is missing")));
+    }
+    Ok(path)
+}
+
 fn canister_from(
     dir: &Path,
-    subnet_path: &Path,
+    record_path: &Path,
     record: CanisterRecord,
     modules: &mut Modules,
 ) -> Result<Canister, StateError> {
-    let blobs_path = dir.join(&record.blobs);
-    if !blobs_path.starts_with(dir) || record.blobs.contains("..") {
-        return Err(StateError::corrupt(
-            subnet_path,
-            format!("blob file {:?} is outside the state", record.blobs),
-        ));
-    }
     // Memory is read when first touched; a missing file is caught now.
-    if !blobs_path.is_file() {
-        return Err(StateError::corrupt(
-            subnet_path,
-            format!("blob file {:?} is missing", record.blobs),
-        ));
-    }
+    let blobs_path = inside(dir, record_path, &record.blobs)?;
     let blob = Arc::new(LazyBlob {
         path: blobs_path,
         reader: OnceLock::new(),

@@ -9,8 +9,10 @@ pub const FILE: &str = "manifest.json";
 const FORMAT: &str = "ic-emulator-state";
 /// Bumped whenever a reader of the previous version would misread the files.
 /// 2: files are named by the generation that wrote them (`generation`), so a
-/// save writes only the canisters that changed.
-pub const FORMAT_VERSION: u32 = 2;
+/// save writes only the canisters that changed. 3: each canister's record is
+/// a file of its own (`canisters/<id>.<generation>.json`), so a save writes
+/// only the records that changed.
+pub const FORMAT_VERSION: u32 = 3;
 
 #[derive(Serialize, Deserialize)]
 pub struct Manifest {

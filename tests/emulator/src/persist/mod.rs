@@ -2,14 +2,17 @@
 //! such as factoryctl can run one command per process against the same
 //! subnet, as against a local replica.
 //!
-//! A state directory (format version 2) holds:
+//! A state directory (format version 3) holds:
 //! - `manifest.json`: the format name and version, a summary, and the
 //!   generation (the number of the save that wrote it), which names the
 //!   other files; replaced by a rename, it is what commits a save;
-//! - `subnet.<generation>.json`: everything but memory, code and chunks:
-//!   time, rounds, canister-id allocation, randomness, queued messages and
-//!   pending ingress, and one record per canister (settings, status, cycles,
-//!   call contexts and callbacks, timer, history, faults, its blob file, ...);
+//! - `subnet.<generation>.json`: the subnet's own state (time, rounds,
+//!   canister-id allocation, randomness, queued messages and pending
+//!   ingress) and the name of each canister's record file;
+//! - `canisters/<canister id>.<generation>.json`: per canister, everything
+//!   but memory, code and chunks (settings, status, cycles, call contexts
+//!   and callbacks, timer, history, faults, its blob file, ...); written by
+//!   the last save in which the record changed, kept by the later ones;
 //! - `capacity.<generation>.json`: the subnet's capacity state
 //!   (`crate::subnet`): its config, budgets left, queued management work,
 //!   install debits, compiled modules and the per-round and stopped-interval

@@ -1,5 +1,6 @@
-//! What `subnet.json` holds: the emulator's state with memory, code and
-//! chunks replaced by references into blob and module files.
+//! What `subnet.<generation>.json` and the canisters' record files hold: the
+//! emulator's state with memory, code and chunks replaced by references into
+//! blob and module files.
 
 use super::blobs::BlobRef;
 use crate::engine::GlobalValue;
@@ -31,19 +32,21 @@ pub struct SubnetRecord {
     pub root_key: Vec<u8>,
     pub instruction_limits: InstructionLimits,
     pub max_rounds_per_call: u64,
-    pub canisters: Vec<CanisterRecord>,
+    /// Each canister's record file (`canisters/<id>.<generation>.json`, a
+    /// `CanisterRecord`), relative to the state directory, by canister id.
+    pub canisters: Vec<String>,
 }
 
 /// Pages of a memory that differ from a base (the module's initial heap, or
 /// nothing for stable memory), stored back to back in the blob file.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct PagesRecord {
     pub page_count: u64,
     pub changed: Vec<u64>,
     pub data: BlobRef,
 }
 
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeapRecord {
     /// SHA-256 of the module as submitted: `modules/<hash>.wasm`.
     #[serde(with = "hex::serde")]
@@ -53,14 +56,14 @@ pub struct HeapRecord {
     pub globals: Vec<GlobalValue>,
 }
 
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChunkRecord {
     #[serde(with = "hex::serde")]
     pub hash: [u8; 32],
     pub data: BlobRef,
 }
 
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotRecord {
     #[serde(with = "hex::serde")]
     pub id: Vec<u8>,
@@ -75,7 +78,7 @@ pub struct SnapshotRecord {
     pub canister_version: u64,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct CanisterRecord {
     pub id: Principal,
     /// The blob file, relative to the state directory.

@@ -1,6 +1,6 @@
-//! Writing an emulator's state into its directory: the blob files of the
-//! canisters that changed since `previous` (the last save or load of this
-//! directory), the small files of the new generation, and the manifest last.
+//! Writing an emulator's state into its directory: the blob and record files
+//! of the canisters that changed since `previous` (the last save or load of
+//! this directory), the small files of the new generation, and the manifest last.
 
 use super::blobs::BlobWriter;
 use super::files::{to_json, write, write_atomically, write_gz};
@@ -45,12 +45,6 @@ pub struct Written {
     pub report: SaveReport,
 }
 
-/// A canister's blob file as it will be written, or as it was.
-enum Blobs {
-    Unchanged(BlobsRecords),
-    New(BlobsRecords, Vec<u8>),
-}
-
 /// Writes generation `generation` of the state into `root` (which holds the
 /// previous one, untouched until the manifest names the new one). `None`
 /// when the state is the one `previous` describes: then nothing is written.
@@ -62,51 +56,65 @@ pub fn write_state(
     previous: Option<&Saved>,
 ) -> Result<Option<Written>, StateError> {
     let mut modules = Modules::new();
-    let mut canisters = Vec::with_capacity(sm.canisters.len());
-    let mut blobs = Vec::with_capacity(sm.canisters.len());
+    let mut record_files = Vec::with_capacity(sm.canisters.len());
+    // What this save must write: blob files and record files (name, bytes).
+    let mut new_blobs = Vec::new();
+    let mut new_records = Vec::new();
     let mut saved = HashMap::with_capacity(sm.canisters.len());
     for canister in sm.canisters.values() {
         let view = MemoryView::of(canister);
-        let b = match previous.and_then(|p| p.unchanged(&canister.id, &view)) {
+        let blobs = match previous.and_then(|p| p.unchanged(&canister.id, &view)) {
             Some(records) => {
                 add_modules(canister, &mut modules);
-                Blobs::Unchanged(records.clone())
+                records.clone()
             }
             None => {
                 let (records, bytes) = encode_blobs(canister, generation, &mut modules);
-                Blobs::New(records, bytes)
+                new_blobs.push((records.file.clone(), bytes));
+                records
             }
         };
-        let records = match &b {
-            Blobs::Unchanged(r) | Blobs::New(r, _) => r.clone(),
+        let record = canister_record(canister, blobs.clone());
+        let record_file = match previous.and_then(|p| p.record_file(&canister.id, &record)) {
+            Some(file) => file.to_string(),
+            None => {
+                let file = layout::record_file(&canister.id, generation);
+                new_records.push((file.clone(), to_json("a canister record", &record)?));
+                file
+            }
         };
-        canisters.push(canister_record(canister, records.clone()));
+        record_files.push(record_file.clone());
         saved.insert(
             canister.id,
             SavedCanister {
                 view,
-                blobs: records,
+                blobs,
+                record,
+                record_file,
             },
         );
-        blobs.push(b);
     }
-    let small = small_files(sm, max_rounds_per_call, canisters)?;
+    let small = small_files(sm, max_rounds_per_call, record_files)?;
     let digest = small.digest();
-    let all_unchanged = blobs.iter().all(|b| matches!(b, Blobs::Unchanged(_)));
     if let Some(p) = previous {
-        if all_unchanged && p.canisters.len() == saved.len() && p.digest == digest {
+        let same_canisters = new_blobs.is_empty() && new_records.is_empty();
+        if same_canisters && p.canisters.len() == saved.len() && p.digest == digest {
             return Ok(None);
         }
     }
     layout::create_dirs(root)?;
     let mut report = SaveReport::default();
-    for b in blobs {
-        if let Blobs::New(records, bytes) = b {
-            let size = write_gz(&root.join(&records.file), &bytes)?;
-            report.add(size);
-        }
+    for (file, bytes) in &new_blobs {
+        report.add(write_gz(&root.join(file), bytes)?);
     }
-    let mut live: HashSet<String> = saved.values().map(|c| c.blobs.file.clone()).collect();
+    for (file, bytes) in &new_records {
+        write(&root.join(file), bytes)?;
+        report.add(bytes.len());
+    }
+    let mut live: HashSet<String> = saved
+        .values()
+        .flat_map(|c| [c.blobs.file.clone(), c.record_file.clone()])
+        .collect();
     for (hash, module) in &modules {
         let name = layout::module_file(hash);
         let path = root.join(&name);
@@ -167,7 +175,7 @@ pub fn small_digest(subnet: &[u8], capacity: &[u8], topology: &[u8]) -> [u8; 32]
 fn small_files(
     sm: &StateMachine,
     max_rounds_per_call: u64,
-    canisters: Vec<CanisterRecord>,
+    canisters: Vec<String>,
 ) -> Result<SmallFiles, StateError> {
     let StateMachine {
         canisters: _,

@@ -8,8 +8,12 @@
 //! allocation the saved view holds (`PageMap::shares_all_pages_with`): the
 //! view keeps those pages alive, so a later write copies them and cannot go
 //! unnoticed. Chunks are named by their hash, so their names suffice.
+//!
+//! A canister's record (settings, status, cycles, calls, ...) counts as
+//! unchanged when it equals the one saved (compared as values, not encoded):
+//! its record file is kept too, so a save costs what changed, not the fleet.
 
-use super::records::{ChunkRecord, HeapRecord, PagesRecord, SnapshotRecord};
+use super::records::{CanisterRecord, ChunkRecord, HeapRecord, PagesRecord, SnapshotRecord};
 use crate::engine::exec::HeapState;
 use crate::engine::pages::PageMap;
 use crate::engine::GlobalValue;
@@ -18,7 +22,7 @@ use candid::Principal;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-/// The directory and generation a save wrote, and per canister its blob file.
+/// The directory and generation a save wrote, and per canister its files.
 pub struct Saved {
     pub dir: PathBuf,
     pub generation: u64,
@@ -27,10 +31,14 @@ pub struct Saved {
     pub digest: [u8; 32],
 }
 
-/// One canister's blob file and the records pointing into it.
+/// One canister's files: its blob file and the records pointing into it,
+/// and its record file and what it holds.
 pub struct SavedCanister {
     pub view: MemoryView,
     pub blobs: BlobsRecords,
+    pub record: CanisterRecord,
+    /// Relative to the state directory.
+    pub record_file: String,
 }
 
 /// The parts of a canister record that refer into its blob file.
@@ -129,5 +137,11 @@ impl Saved {
     pub fn unchanged(&self, id: &Principal, now: &MemoryView) -> Option<&BlobsRecords> {
         let saved = self.canisters.get(id)?;
         (saved.view == *now).then_some(&saved.blobs)
+    }
+
+    /// The record file of canister `id` as last saved, if it holds `now`.
+    pub fn record_file(&self, id: &Principal, now: &CanisterRecord) -> Option<&str> {
+        let saved = self.canisters.get(id)?;
+        (saved.record == *now).then_some(&saved.record_file)
     }
 }

@@ -58,7 +58,7 @@ pub enum ReplyTo {
     Nobody,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CallContext {
     pub origin: Origin,
     pub method: String,
@@ -74,7 +74,7 @@ pub struct CallContext {
     pub instructions: u64,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Callback {
     pub context_id: u64,
     pub callee: Principal,
@@ -126,7 +126,7 @@ pub enum Input {
 }
 
 /// A deferred `stop_canister` call.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StopRequest {
     pub reply_to: ReplyTo,
     pub requested_at: u64,

@@ -62,7 +62,7 @@ impl CanisterSnapshot {
 }
 
 /// Faults armed on one canister (see `faults.rs`).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ArmedFaults {
     pub trap_next_message: bool,
     pub trap_next_post_upgrade: bool,
