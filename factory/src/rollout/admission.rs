@@ -45,18 +45,16 @@
 //!   answered us in one of the last rounds: what it serves when it has more
 //!   than it can take, so the rate is found in a few loops, not a window's
 //!   worth of round trips;
-//! - **steady state**, judged once per loop: more than `max(BETA, R_best)`
-//!   of ours waiting: `r` = our mean served rate over the last rounds (what the
+//! - **steady state**, judged once per loop: more than `BETA` of ours
+//!   waiting: `r` = our mean served rate over the last rounds (what the
 //!   subnet gives us now, e.g. with a neighbour flooding it; the stop gate
 //!   holds stops while the excess drains), at least `r / 2`, and not again
 //!   while that queue shrinks; none
 //!   waiting through a loop in which pacing held starts back: `r += r / 8`
 //!   (at least `PROBE_MILLI`), the probe, gently, since a queue shows only
 //!   a loop after it formed; otherwise hold;
-//! - **the stop gate**: a run stops its canister only while at most
-//!   `max(ALPHA, R_best)` of ours wait (a round's worth: they start within a
-//!   round; with installs at 11 a round one neighbour's snapshot filling a
-//!   round makes 11 of ours wait once, not a reason to stop stopping) and fewer than `1.5 × R_best × S + ALPHA` of ours are
+//! - **the stop gate**: a run stops its canister only while at most `ALPHA`
+//!   of ours wait and fewer than `1.5 × R_best × S + ALPHA` of ours are
 //!   stopped with their install not answered yet (`S` the least time from a
 //!   stop to its install answered: Little's law, with room to grow);
 //!   otherwise it hands the canister back to the queue still running,
@@ -282,7 +280,7 @@ impl Admission {
     /// stopped behind ours (the rate's overshoot, or a neighbour's flood).
     pub fn may_stop(&mut self, now_ns: u64, _ceiling: u32) -> bool {
         self.judge(now_ns);
-        self.queued <= self.tolerated(now_ns) && self.awaiting.len() < self.awaiting_cap(now_ns)
+        self.queued <= ALPHA && self.awaiting.len() < self.awaiting_cap(now_ns)
     }
 
     /// Little's law at the gate: canisters stopped and not yet installed are
@@ -428,19 +426,11 @@ impl Admission {
         self.paced_since_move = false;
     }
 
-    /// Of ours that may wait: `ALPHA`, or what the subnet served us in its
-    /// best recent round (a round's worth waiting starts within a round).
-    fn tolerated(&self, now_ns: u64) -> u32 {
-        let (most, _) = self.served_rate_milli(now_ns);
-        ALPHA.max(u32::try_from(most / 1_000).unwrap_or(u32::MAX))
-    }
-
     fn judge(&mut self, now_ns: u64) {
         let q = self.waiting(now_ns);
         self.queued = q;
         self.epoch_max_queued = self.epoch_max_queued.max(q);
         let (most, mean) = self.served_rate_milli(now_ns);
-        let tolerated = self.tolerated(now_ns);
         if self.startup {
             if q > 0 {
                 // The first wait: the subnet had more than it serves.
@@ -470,13 +460,13 @@ impl Admission {
         }
         let shrinking = q < self.judged_q;
         self.judged_q = q;
-        if q > BETA.max(tolerated) && !shrinking {
+        if q > BETA && !shrinking {
             // What the subnet gives us; the stop gate drains the excess.
             let floor = (self.rate_milli / 2).max(MIN_RATE_MILLI);
             self.rate_milli = mean.clamp(floor, self.rate_milli.max(floor));
             self.cuts += 1;
             self.moved(now_ns);
-        } else if q <= BETA.max(tolerated) && self.epoch_max_queued == 0 && self.paced_since_move {
+        } else if q <= BETA && self.epoch_max_queued == 0 && self.paced_since_move {
             self.rate_milli =
                 (self.rate_milli + (self.rate_milli / 8).max(PROBE_MILLI)).min(MAX_RATE_MILLI);
             self.moved(now_ns);
