@@ -40,6 +40,14 @@ impl Policy {
         }
     }
 
+    fn short(self) -> &'static str {
+        match self {
+            Policy::Every => "every",
+            Policy::Canary => "canary",
+            Policy::None => "none",
+        }
+    }
+
     fn apply(self, mut p: RolloutPlan) -> RolloutPlan {
         match self {
             Policy::Every => p.snapshot = Some(SnapshotPolicy::ReplacePrevious),
@@ -138,9 +146,27 @@ impl Bench<'_> {
         eprintln!("capacity: {name}, {}", policy.name());
         let nb = &mut self.neighbour;
         nb.take_latencies();
+        let trace = std::env::var("ADMISSION_TRACE").is_ok() && schedule == Schedule::Adaptive;
+        let admin = self.fleet.world.admin();
+        let factory = self.fleet.world.factory;
+        let mut last_stats = (0u64, 0u64);
         let r = self.fleet.rollout_with(p, |emu| {
             if neighbour {
                 nb.before_round(emu);
+            }
+            if trace {
+                let st = admin.rollout_status().expect("status");
+                let a = st.admission;
+                let u = emu.subnet_round_usage();
+                let last = u.last().map(|u| (u.subnet_work.len(), u.subnet_instructions / 1_000_000, u.pending_management_calls)).unwrap_or_default();
+                let stopped = emu.all_stopped_intervals().values().flatten().filter(|i| i.running_again_round.is_none()).count();
+                let is = emu.instruction_stats(factory);
+                let d = (is.total - last_stats.0, is.messages - last_stats.1);
+                last_stats = (is.total, is.messages);
+                eprintln!("TRACE dinstr={}M dmsgs={} r={} inflight={} win={} stopped_f={} stopped_e={} mgmt={} heavy_last={:?} base={}ms lat={}ms cuts={} q={} up={}",
+                    d.0 / 1_000_000, d.1, emu.rounds(), st.in_flight, a.window, a.stopped_now, stopped,
+                    emu.management_calls_in_flight(factory).current, last,
+                    a.base_latency_ns/1_000_000, a.latency_ns/1_000_000, a.cuts, st.queued, st.totals.upgraded);
             }
         });
         let end = r.start_round + r.rounds;
@@ -186,6 +212,24 @@ impl Bench<'_> {
         }
     }
 
+    /// OpenChat's fixed 10 and the naive one at a time (on `sample`).
+    fn anchors(&mut self, sample: &[candid::Principal], rows: &mut Vec<Row>) {
+        rows.push(self.run(
+            "OpenChat fixed 10",
+            Policy::Every,
+            Schedule::Fixed(10),
+            None,
+            true,
+        ));
+        rows.push(self.run(
+            &format!("naive one at a time ({} sampled)", sample.len()),
+            Policy::Every,
+            Schedule::Fixed(1),
+            Some(sample),
+            true,
+        ));
+    }
+
     /// The neighbour's loop alone on the idle subnet.
     fn idle_neighbour(&mut self, calls: usize) -> Vec<u64> {
         let emu = &self.fleet.world.emu;
@@ -227,7 +271,18 @@ pub fn run(size: &Size, report: &mut Report) {
         );
         let sample = &fleet.canisters[..(size.naive_sample.min(n) as usize)];
         let mut rows = Vec::new();
+        // `CAPACITY_POLICIES=none,canary` measures only those policies;
+        // `CAPACITY_ANCHORS=0` leaves out OpenChat's and the naive rows
+        // (the longest runs, independent of the factory's admission).
+        let policies = std::env::var("CAPACITY_POLICIES").ok();
+        let anchors = std::env::var("CAPACITY_ANCHORS").map_or(true, |v| v != "0");
         for policy in Policy::ALL {
+            if policies
+                .as_deref()
+                .is_some_and(|o| !o.split(',').any(|p| p == policy.short()))
+            {
+                continue;
+            }
             rows.push(b.run(
                 "saturated (fixed 500)",
                 policy,
@@ -237,20 +292,9 @@ pub fn run(size: &Size, report: &mut Report) {
             ));
             rows.push(b.run("factory adaptive", policy, Schedule::Adaptive, None, true));
         }
-        rows.push(b.run(
-            "OpenChat fixed 10",
-            Policy::Every,
-            Schedule::Fixed(10),
-            None,
-            true,
-        ));
-        rows.push(b.run(
-            &format!("naive one at a time ({} sampled)", sample.len()),
-            Policy::Every,
-            Schedule::Fixed(1),
-            Some(sample),
-            true,
-        ));
+        if anchors {
+            b.anchors(sample, &mut rows);
+        }
         let ctx = Context {
             n,
             idle,

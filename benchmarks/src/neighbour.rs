@@ -15,6 +15,8 @@ pub struct Neighbour {
     canister: Principal,
     /// The call outstanding: (id, round it was sent).
     pending: Option<(MessageId, u64)>,
+    /// The call outstanding when a measurement started: not counted.
+    unmeasured: Option<MessageId>,
     next_is_snapshot: bool,
     snapshot: Option<Vec<u8>>,
     /// Rounds each completed call took (sent → answered).
@@ -32,6 +34,7 @@ impl Neighbour {
             controller,
             canister,
             pending: None,
+            unmeasured: None,
             next_is_snapshot: false,
             snapshot: None,
             latencies: Vec::new(),
@@ -45,7 +48,9 @@ impl Neighbour {
             let Some(result) = emu.ingress_status(id) else {
                 return;
             };
-            self.latencies.push(emu.rounds() - sent);
+            if self.unmeasured.take() != Some(id) {
+                self.latencies.push(emu.rounds() - sent);
+            }
             match result {
                 Ok(bytes) if !self.next_is_snapshot => {
                     // The snapshot just answered: keep its id to replace it.
@@ -95,8 +100,12 @@ impl Neighbour {
         self.pending = Some((id, emu.rounds()));
     }
 
-    /// Forgets the latencies so far (a new measurement starts).
+    /// Forgets the latencies so far (a new measurement starts). The call
+    /// outstanding is not measured: between two measurements nobody looks
+    /// at it (rollouts are started, releases published), so its latency
+    /// would count the gap, not the subnet.
     pub fn take_latencies(&mut self) -> Vec<u64> {
+        self.unmeasured = self.pending.map(|(id, _)| id);
         std::mem::take(&mut self.latencies)
     }
 }

@@ -280,7 +280,9 @@ pub(crate) fn roll_out(h: &Harness, target: &str) -> RolloutEnd {
         retry: None,
         filter: None,
         snapshot: None,
-        admission: None,
+        // Time hardly moves here (ticks 1 ns apart): a fixed schedule, not
+        // one paced at the subnet's rate a round.
+        admission: Some(crate::rollout::plan::AdmissionPolicy::Fixed),
         // No plan top-up: what is tested is the frozen-canister rule.
         top_up: Some(crate::rollout::plan::TopUpPolicy {
             below: 0,

@@ -12,55 +12,67 @@
 //!   queue: exactly the downtime to bound, and Vegas' queue estimate
 //!   `in_flight − rate × base_latency`, read directly instead of inferred
 //!   from whole-upgrade latencies, which show a queue only a round trip
-//!   after it formed (an EWMA of them later still: the last version's slow
-//!   start doubled past the knee before its average moved);
+//!   after it formed. Even so it shows a loop late: a stop's heavy call goes
+//!   out two rounds after it, and waits half a round before it counts;
 //! - `B`: the least latency of a whole upgrade in this stage (taken →
-//!   recorded), the round trip.
+//!   recorded), the round trip;
+//! - `R`: our upgrades served per round: installs answered, counted per
+//!   round (`now / ROUND_NS`) over the last `RATE_ROUNDS` rounds (the
+//!   best round `R_best`, and the mean);
+//! - `L`: the least downtime (stop → running again), the loop a change of
+//!   rate takes to show; `S`: the least time from a stop to its install
+//!   answered.
 //!
 //! # The control law
-//! `W` (upgrades in flight) is judged at every event (a phase change, a
-//! completion, a tick) on the `q` of that moment:
-//! - **pacing**: new upgrades start at `W / B` per second at most (a token
-//!   bucket holding one round's worth plus one), with no pacing gain even in
-//!   slow start. A window released in a burst sends its stops together, then
-//!   its snapshots together: the last of the burst waits `W` rounds in the
-//!   queue although `W` staggered ones would each find the subnet free, and
-//!   the pipeline's stages idle in turn (lock-step batches: on the emulator
-//!   a window of 9 gave 0.36 upgrades a round where the subnet serves one).
-//!   The subnet serves heavy calls at a *rate*, so starts faster than `W / B`
-//!   (TCP's gain of 2) queue below the knee and end slow start too early
-//!   (measured: at a window of 7 where the knee is 12);
-//! - **slow start**, until the first queue: `W += 1` per completion while
-//!   `q = 0` (doubling each round trip). At the first `q ≥ 1`, `W` = the
-//!   in-flight count the first waiting call's upgrade started with: the
-//!   knee, one more than the subnet serves without a queue;
-//! - **congestion avoidance**: `q > BETA` (more than one of ours waiting):
-//!   `W −= q − ALPHA`, at most once per `B` (a cut shows only after a round
-//!   trip); `q = 0` through a whole window's worth of completions: `W += 1`
-//!   (and the knee with it); otherwise hold: one of ours waits, so the
-//!   subnet never idles for lack of work;
+//! The controlled quantity is a **rate**, `r` stops a round, not a window:
+//! the subnet serves heavy calls at a rate (its round budget), and by
+//! Little's law the canisters stopped at once are `r × D` (`D` the downtime).
+//! Keeping `r` at the subnet's service rate with no queue keeps `D` at its
+//! least and the throughput at the subnet's. (The last version grew a window
+//! of whole upgrades by one per completion: doubling per upgrade round trip,
+//! 10 to 12 rounds, it spent most of a rollout of 200 or 1,000 below the
+//! knee; and one spurious wait, the new module's first compilation filling a
+//! round, ended slow start at a window of a few.)
+//! - **pacing**: upgrades start at `r` a round (a token bucket holding one
+//!   round's worth plus one); a start becomes a stop one status call later,
+//!   so stops come at `r` a round, spread, not in bursts. The in-flight
+//!   window `W = r × B / round + r + 2` only bounds the pipeline (`B` the
+//!   least upgrade latency, taken → recorded);
+//! - **startup**: `r` starts at one a round and is multiplied by
+//!   `STARTUP_GAIN` once per loop (`L`: the least downtime seen, else four
+//!   rounds: the delay from a stop to seeing its heavy call wait) while none
+//!   of ours waits and the rate held starts back. At the first wait, `r` = the most installs the subnet
+//!   answered us in one of the last rounds: what it serves when it has more
+//!   than it can take, so the rate is found in a few loops, not a window's
+//!   worth of round trips;
+//! - **steady state**, judged once per loop: more than `BETA` of ours
+//!   waiting: `r` = our mean served rate over the last rounds (what the
+//!   subnet gives us now, e.g. with a neighbour flooding it; the stop gate
+//!   holds stops while the excess drains), at least `r / 2`, and not again
+//!   while that queue shrinks; none
+//!   waiting through a loop in which pacing held starts back: `r += r / 8`
+//!   (at least `PROBE_MILLI`), the probe, gently, since a queue shows only
+//!   a loop after it formed; otherwise hold;
 //! - **the stop gate**: a run stops its canister only while at most `ALPHA`
-//!   of ours wait (`may_stop`); otherwise it hands the canister back to the
-//!   queue still running, without spending a try. The window's loop has a
-//!   delay of several rounds (a start reaches its first heavy call after a
-//!   status call and a stop), so whatever it overshoots meanwhile is held
-//!   here, before any downtime: the issue's "stops a canister only when the
-//!   management work for it can start within about a round";
+//!   of ours wait and fewer than `1.5 × R_best × S + ALPHA` of ours are
+//!   stopped with their install not answered yet (`S` the least time from a
+//!   stop to its install answered: Little's law, with room to grow);
+//!   otherwise it hands the canister back to the queue still running,
+//!   without spending a try. The gate bounds what startup's overshoot (a
+//!   queue shows a loop late) leaves waiting to about `S` rounds: the issue's "stops a
+//!   canister only when the management work for it can start within about a
+//!   round", and the brake when the subnet slows faster than `r` follows;
 //! - a **SysTransient reject** (`CanisterInstallCodeRateLimited`, a full
 //!   queue, `StopCanisterRequestTimeout`) or a bounded-wait call that timed
-//!   out is the IC saying "too much": `W = W / 2`, at most once per round trip
-//!   (the rejects of one overload arrive together).
+//!   out is the IC saying "too much": `r = r / 2`, at most once per loop.
 //!
-//! After a cut `ssthresh` = the knee: once the subnet is free (`q = 0`) slow
-//! start climbs straight back to the rate found before. A neighbour flooding
-//! the subnet puts its calls ahead of ours: our heavy calls wait, `q` grows,
-//! stops are held and `W` shrinks (we yield the subnet); once its queue has
-//! drained `q = 0` and `W` grows again. `W` never exceeds the plan's
-//! `max_in_flight` (the hard ceiling) nor falls below 1.
+//! A new stage (another snapshot policy, so another rate) re-enters startup
+//! from the current `r`. `W` never exceeds the plan's `max_in_flight` (the
+//! hard ceiling) nor falls below 1; `r` never below `MIN_RATE_MILLI`.
 //!
 //! Learned state lives on the heap: after a factory upgrade (or at a new
-//! rollout) it starts over from `INITIAL_WINDOW`, which costs a few round
-//! trips of slow start, never correctness.
+//! rollout) it starts over from one a round, which costs a few loops of
+//! startup, never correctness.
 
 use candid::Principal;
 use std::collections::{BTreeMap, VecDeque};
@@ -68,11 +80,22 @@ use std::collections::{BTreeMap, VecDeque};
 /// Stopped intervals kept for the downtime percentiles.
 pub const DOWNTIME_SAMPLES: usize = 1_000;
 
-/// Upgrades allowed in flight before anything is learned.
-pub const INITIAL_WINDOW: u32 = 2;
-/// Of ours waiting at which the window holds instead of growing.
+/// Stops a round, in thousandths, before anything is learned.
+pub const INITIAL_RATE_MILLI: u64 = 1_000;
+/// The most: 1,000 stops a round, twice `MAX_IN_FLIGHT` (more is
+/// meaningless, and the arithmetic stays in range).
+pub const MAX_RATE_MILLI: u64 = 1_000_000;
+/// The least rate: one stop every ten rounds.
+pub const MIN_RATE_MILLI: u64 = 100;
+/// Startup's growth per loop while none of ours waits.
+pub const STARTUP_GAIN: u64 = 2;
+/// The least probe: one more stop every eight rounds.
+pub const PROBE_MILLI: u64 = 125;
+/// Rounds of served counts kept for `R`.
+pub const RATE_ROUNDS: u64 = 8;
+/// Of ours waiting that the stop gate still lets a stop through.
 pub const ALPHA: u32 = 1;
-/// Above this many of ours waiting the window shrinks.
+/// Above this many of ours waiting the rate is cut.
 pub const BETA: u32 = 1;
 /// About one round on the IC (an application subnet finalizes about a block
 /// a second; an inference from its block rate, not a constant of the
@@ -80,6 +103,12 @@ pub const BETA: u32 = 1;
 /// took half a round more than its least waited behind others.
 pub const ROUND_NS: u64 = 1_000_000_000;
 const HALF_ROUND_NS: u64 = ROUND_NS / 2;
+/// The loop before the least downtime is known (stop, stopped, heavy call
+/// waiting: measured four rounds on the emulator).
+const DEFAULT_LOOP_NS: u64 = 4 * ROUND_NS;
+/// The upgrade latency before one is measured (twelve rounds on the
+/// emulator with a snapshot).
+const DEFAULT_UPGRADE_NS: u64 = 12 * ROUND_NS;
 
 /// Where a run is, as admission counts it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,8 +140,6 @@ impl HeavyKind {
 struct HeavyCall {
     kind: HeavyKind,
     since_ns: u64,
-    /// Runs in flight when this canister's upgrade started (itself included).
-    admitted_with: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,27 +148,34 @@ pub struct Admission {
     stopped: BTreeMap<Principal, u64>,
     /// The latest stopped intervals, at most `DOWNTIME_SAMPLES`.
     downtimes: VecDeque<u64>,
-    /// In-flight count each run started with.
-    admitted: BTreeMap<Principal, u32>,
     heavy: BTreeMap<Principal, HeavyCall>,
     /// `b_k` per kind.
     heavy_base_ns: [Option<u64>; 2],
-    window: u32,
-    ssthresh: u32,
-    /// The largest window seen served without a queue (slow start's exit,
-    /// raised by avoidance): what a freed subnet is climbed back to.
-    knee: Option<u32>,
+    /// `r`, stops (and starts) a round, in thousandths.
+    rate_milli: u64,
+    startup: bool,
+    /// Installs answered per round: (round, count), the latest last.
+    served: VecDeque<(u64, u32)>,
+    least_downtime_ns: Option<u64>,
+    /// Stopped canisters whose install is not answered yet, since their stop.
+    awaiting: BTreeMap<Principal, u64>,
+    /// The least time from a stop to its install answered (`S`).
+    least_to_served_ns: Option<u64>,
+    /// `q` when the rate was last judged (a queue that shrinks is draining).
+    judged_q: u32,
     base_ns: Option<u64>,
     last_latency_ns: Option<u64>,
-    /// Completions toward the next slow-start step or round trip.
-    served_since_move: u32,
-    /// Most of ours waiting since the window last moved in avoidance.
+    /// When `r` last moved (startup step, probe or cut).
+    moved_ns: Option<u64>,
+    /// Most of ours waiting since `r` last moved.
     epoch_max_queued: u32,
+    /// Whether pacing held a start back since `r` last moved (the rate
+    /// was the limit, so a higher one could be used).
+    paced_since_move: bool,
     queued: u32,
     /// Pacing tokens, in thousandths of an upgrade.
     tokens_milli: u64,
     refilled_ns: Option<u64>,
-    last_cut_ns: Option<u64>,
     cuts: u64,
 }
 
@@ -153,7 +187,7 @@ pub struct AdmissionView {
     pub latency_ns: u64,
     /// Of ours waiting in the subnet's queue now (`q`).
     pub queued: u32,
-    /// Upgrades the subnet serves per 1,000 s at the current window (`W / B`).
+    /// Upgrades started per 1,000 s at the current rate (`r`).
     pub served_per_ks: u64,
     pub cuts: u64,
     /// Nearest-rank p50, p99 and max of the latest stopped intervals.
@@ -171,224 +205,296 @@ impl Admission {
         Admission {
             stopped: BTreeMap::new(),
             downtimes: VecDeque::new(),
-            admitted: BTreeMap::new(),
             heavy: BTreeMap::new(),
             heavy_base_ns: [None; 2],
-            window: INITIAL_WINDOW,
-            ssthresh: u32::MAX,
-            knee: None,
+            rate_milli: INITIAL_RATE_MILLI,
+            startup: true,
+            served: VecDeque::new(),
+            least_downtime_ns: None,
+            awaiting: BTreeMap::new(),
+            least_to_served_ns: None,
+            judged_q: 0,
             base_ns: None,
             last_latency_ns: None,
-            served_since_move: 0,
+            moved_ns: None,
             epoch_max_queued: 0,
+            paced_since_move: false,
             queued: 0,
-            tokens_milli: 0,
+            tokens_milli: 1_000,
             refilled_ns: None,
-            last_cut_ns: None,
             cuts: 0,
         }
     }
 
-    /// Upgrades that may be in flight now, under the hard ceiling.
+    /// Upgrades that may be in flight now, under the hard ceiling: the
+    /// pipeline at rate `r` (`r × B` plus a round's worth and two).
     pub fn limit(&self, ceiling: u32) -> u32 {
-        self.window.min(ceiling).max(1)
+        self.window().min(ceiling).max(1)
     }
 
     pub fn window(&self) -> u32 {
-        self.window
+        let b = self.base_ns.unwrap_or(DEFAULT_UPGRADE_NS);
+        let in_pipeline = u128::from(self.rate_milli) * u128::from(b) / u128::from(ROUND_NS);
+        let w = (in_pipeline + u128::from(self.rate_milli)).div_ceil(1_000) + 2;
+        u32::try_from(w).unwrap_or(u32::MAX)
     }
 
-    fn slow_start(&self) -> bool {
-        self.window < self.ssthresh
+    /// `r` in thousandths of a stop a round.
+    pub fn rate_milli(&self) -> u64 {
+        self.rate_milli
     }
 
-    /// A new stage may upgrade differently (another snapshot policy): its
-    /// least latency is learned anew; the window is kept.
+    fn loop_ns(&self) -> u64 {
+        self.least_downtime_ns
+            .unwrap_or(DEFAULT_LOOP_NS)
+            .max(2 * ROUND_NS)
+    }
+
+    /// A new stage may upgrade differently (another snapshot policy, so
+    /// another rate): its latency is learned anew and startup resumes from
+    /// the current rate.
     pub fn new_stage(&mut self) {
         self.base_ns = None;
-        self.served_since_move = 0;
+        self.startup = true;
+        self.epoch_max_queued = 0;
     }
 
     /// Whether one more upgrade may start now: the window has room and the
     /// pacing allows it (`in_flight` running, `ceiling` = `max_in_flight`).
     pub fn may_start(&mut self, in_flight: u32, ceiling: u32, now_ns: u64) -> bool {
-        self.judge(now_ns, ceiling);
+        self.judge(now_ns);
         if in_flight >= self.limit(ceiling) {
             return false;
         }
-        self.refill(now_ns, ceiling);
-        // Nothing learned yet: the initial window at once.
-        self.base_ns.is_none() || self.tokens_milli >= 1_000
+        self.refill(now_ns);
+        if self.tokens_milli >= 1_000 {
+            return true;
+        }
+        self.paced_since_move = true;
+        false
     }
 
     /// Whether a run may stop its canister now: at most `ALPHA` of ours
     /// wait in the subnet's queue. Otherwise it hands its canister back to
     /// the queue still running: a stop now would only add a canister waiting
-    /// stopped behind ours (the window's overshoot, or a neighbour's flood).
-    pub fn may_stop(&mut self, now_ns: u64, ceiling: u32) -> bool {
-        self.judge(now_ns, ceiling);
-        if self.queued <= ALPHA {
-            return true;
-        }
-        false
+    /// stopped behind ours (the rate's overshoot, or a neighbour's flood).
+    pub fn may_stop(&mut self, now_ns: u64, _ceiling: u32) -> bool {
+        self.judge(now_ns);
+        self.queued <= ALPHA && self.awaiting.len() < self.awaiting_cap(now_ns)
     }
 
-    /// An upgrade started, `in_flight` with it.
-    pub fn on_started(&mut self, canister: Principal, in_flight: u32) {
-        self.admitted.insert(canister, in_flight);
+    /// Little's law at the gate: canisters stopped and not yet installed are
+    /// at most 1.5 × what the subnet served us in its best recent round
+    /// times `S`, plus `ALPHA`: room for startup to grow, and a bound on
+    /// what a loop's overshoot leaves waiting (about `S / 2` rounds).
+    fn awaiting_cap(&self, now_ns: u64) -> usize {
+        let (most, _) = self.served_rate_milli(now_ns);
+        let rate = most.max(self.served_floor_milli());
+        let s = self.least_to_served_ns.unwrap_or(DEFAULT_LOOP_NS);
+        let cap = u128::from(3 * rate) * u128::from(s) / u128::from(ROUND_NS) / 2_000;
+        usize::try_from(cap).unwrap_or(usize::MAX) + ALPHA as usize
+    }
+
+    /// Before any install is answered: one a round.
+    fn served_floor_milli(&self) -> u64 {
+        INITIAL_RATE_MILLI
+    }
+
+    /// An upgrade started (`in_flight` with it).
+    pub fn on_started(&mut self, _canister: Principal, _in_flight: u32) {
         self.tokens_milli = self.tokens_milli.saturating_sub(1_000);
     }
 
-    fn refill(&mut self, now_ns: u64, ceiling: u32) {
-        let Some(base) = self.base_ns else {
-            self.refilled_ns = Some(now_ns);
-            return;
-        };
-        // No pacing gain, even in slow start (TCP's is 2 there): the subnet
-        // serves heavy calls at a rate, so starts faster than `W / B` queue
-        // at `W` below the knee and end slow start too early.
-        let w = u64::from(self.limit(ceiling));
+    fn refill(&mut self, now_ns: u64) {
         let since = self.refilled_ns.map_or(0, |t| now_ns.saturating_sub(t));
         self.refilled_ns = Some(now_ns);
-        // W / B upgrades a second; at most a round's worth (and one) saved.
-        let earned = u128::from(since) * u128::from(w) * 1_000 / u128::from(base.max(1));
-        let cap = w * 1_000 * ROUND_NS / base.max(1) + 1_000;
-        self.tokens_milli = (u128::from(self.tokens_milli) + earned).min(u128::from(cap)) as u64;
+        // r a round; at most a round's worth (and one) saved.
+        let earned = u128::from(since) * u128::from(self.rate_milli) / u128::from(ROUND_NS);
+        let cap = u128::from(self.rate_milli) + 1_000;
+        self.tokens_milli = (u128::from(self.tokens_milli) + earned).min(cap) as u64;
     }
 
     /// A run entered a phase.
-    pub fn note_phase(&mut self, canister: Principal, phase: RunPhase, now_ns: u64, ceiling: u32) {
+    pub fn note_phase(&mut self, canister: Principal, phase: RunPhase, now_ns: u64, _ceiling: u32) {
         if let Some(call) = self.heavy.remove(&canister) {
             let took = now_ns.saturating_sub(call.since_ns).max(1);
             let base = &mut self.heavy_base_ns[call.kind.index()];
             *base = Some(base.map_or(took, |b| b.min(took)));
+            if call.kind == HeavyKind::Install {
+                self.count_served(now_ns);
+                if let Some(since) = self.awaiting.remove(&canister) {
+                    let took = now_ns.saturating_sub(since);
+                    self.least_to_served_ns =
+                        Some(self.least_to_served_ns.map_or(took, |l| l.min(took)));
+                }
+            }
         }
         match phase {
             RunPhase::Running => {
+                self.awaiting.remove(&canister);
                 if let Some(since) = self.stopped.remove(&canister) {
                     if self.downtimes.len() >= DOWNTIME_SAMPLES {
                         self.downtimes.pop_front();
                     }
-                    self.downtimes.push_back(now_ns.saturating_sub(since));
+                    let d = now_ns.saturating_sub(since);
+                    self.downtimes.push_back(d);
+                    self.least_downtime_ns = Some(self.least_downtime_ns.map_or(d, |l| l.min(d)));
                 }
             }
             RunPhase::Stopped => {
+                if !self.stopped.contains_key(&canister) {
+                    self.awaiting.insert(canister, now_ns);
+                }
                 self.stopped.entry(canister).or_insert(now_ns);
             }
             RunPhase::Heavy(kind) => {
+                if !self.stopped.contains_key(&canister) {
+                    self.awaiting.insert(canister, now_ns);
+                }
                 self.stopped.entry(canister).or_insert(now_ns);
-                let admitted_with = self.admitted.get(&canister).copied().unwrap_or(self.window);
                 self.heavy.insert(
                     canister,
                     HeavyCall {
                         kind,
                         since_ns: now_ns,
-                        admitted_with,
                     },
                 );
             }
         }
-        self.judge(now_ns, ceiling);
+        self.judge(now_ns);
+    }
+
+    fn count_served(&mut self, now_ns: u64) {
+        let round = now_ns / ROUND_NS;
+        match self.served.back_mut() {
+            Some((r, n)) if *r == round => *n += 1,
+            _ => self.served.push_back((round, 1)),
+        }
+        while self
+            .served
+            .front()
+            .is_some_and(|(r, _)| r + RATE_ROUNDS < round)
+        {
+            self.served.pop_front();
+        }
+    }
+
+    /// Installs answered in the last `RATE_ROUNDS` whole rounds (the
+    /// current one is still being served): (most in one round, mean a
+    /// round), in thousandths.
+    fn served_rate_milli(&self, now_ns: u64) -> (u64, u64) {
+        let round = now_ns / ROUND_NS;
+        let recent = self
+            .served
+            .iter()
+            .filter(|(r, _)| *r < round && r + RATE_ROUNDS >= round);
+        let (most, sum) = recent.fold((0u32, 0u64), |(m, s), (_, n)| {
+            (m.max(*n), s + u64::from(*n))
+        });
+        (u64::from(most) * 1_000, sum * 1_000 / RATE_ROUNDS)
     }
 
     /// The run on `canister` ended (recorded, or handed back to the queue).
     pub fn on_ended(&mut self, canister: Principal) {
         self.stopped.remove(&canister);
+        self.awaiting.remove(&canister);
         self.heavy.remove(&canister);
-        self.admitted.remove(&canister);
     }
 
-    /// Our heavy calls waiting now (`q`), and the least in-flight count any
-    /// of them started with.
-    fn waiting(&self, now_ns: u64) -> (u32, Option<u32>) {
-        let mut n = 0u32;
-        let mut knee: Option<u32> = None;
-        for call in self.heavy.values() {
-            let Some(base) = self.heavy_base_ns[call.kind.index()] else {
-                continue;
-            };
-            if now_ns.saturating_sub(call.since_ns) > base + HALF_ROUND_NS {
-                n += 1;
-                knee = Some(knee.map_or(call.admitted_with, |k| k.min(call.admitted_with)));
-            }
-        }
-        (n, knee)
+    /// Our heavy calls waiting now (`q`): outstanding half a round longer
+    /// than their kind's least.
+    fn waiting(&self, now_ns: u64) -> u32 {
+        let n = self
+            .heavy
+            .values()
+            .filter(|call| {
+                self.heavy_base_ns[call.kind.index()]
+                    .is_some_and(|base| now_ns.saturating_sub(call.since_ns) > base + HALF_ROUND_NS)
+            })
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
     }
 
-    fn judge(&mut self, now_ns: u64, ceiling: u32) {
-        let (q, knee) = self.waiting(now_ns);
+    fn loop_passed(&self, now_ns: u64) -> bool {
+        self.moved_ns
+            .is_none_or(|t| now_ns.saturating_sub(t) >= self.loop_ns())
+    }
+
+    fn moved(&mut self, now_ns: u64) {
+        self.moved_ns = Some(now_ns);
+        self.epoch_max_queued = 0;
+        self.paced_since_move = false;
+    }
+
+    fn judge(&mut self, now_ns: u64) {
+        let q = self.waiting(now_ns);
         self.queued = q;
         self.epoch_max_queued = self.epoch_max_queued.max(q);
-        if q == 0 {
+        let (most, mean) = self.served_rate_milli(now_ns);
+        if self.startup {
+            if q > 0 {
+                // The first wait: the subnet had more than it serves.
+                self.startup = false;
+                // Nothing installed yet (a snapshot queue): the rate before
+                // the last step, which did not queue.
+                let found = if most > 0 {
+                    most
+                } else {
+                    (self.rate_milli / STARTUP_GAIN).max(INITIAL_RATE_MILLI)
+                };
+                self.rate_milli = found.max(MIN_RATE_MILLI);
+                self.moved(now_ns);
+            } else if self.loop_passed(now_ns) && self.moved_ns.is_some() {
+                // Only a rate that limited the starts is worth raising.
+                if self.paced_since_move {
+                    self.rate_milli = (self.rate_milli * STARTUP_GAIN).min(MAX_RATE_MILLI);
+                }
+                self.moved(now_ns);
+            } else if self.moved_ns.is_none() {
+                self.moved(now_ns);
+            }
             return;
         }
-        if self.slow_start() && self.ssthresh == u32::MAX {
-            // The first queue: the knee is where it began.
-            let w = knee.unwrap_or(self.window).min(self.window);
-            self.window = w.clamp(1, ceiling.max(1));
-            self.ssthresh = self.window;
-            self.knee = Some(self.window);
-            self.served_since_move = 0;
-            self.epoch_max_queued = 0;
+        if !self.loop_passed(now_ns) {
             return;
         }
-        if q > BETA && self.may_cut(now_ns) {
-            let before = self.window;
-            self.window = before.saturating_sub(q - ALPHA).clamp(1, ceiling.max(1));
-            self.ssthresh = self.knee.unwrap_or(before / 2).max(self.window);
-            self.after_cut(now_ns);
+        let shrinking = q < self.judged_q;
+        self.judged_q = q;
+        if q > BETA && !shrinking {
+            // What the subnet gives us; the stop gate drains the excess.
+            let floor = (self.rate_milli / 2).max(MIN_RATE_MILLI);
+            self.rate_milli = mean.clamp(floor, self.rate_milli.max(floor));
+            self.cuts += 1;
+            self.moved(now_ns);
+        } else if q <= BETA && self.epoch_max_queued == 0 && self.paced_since_move {
+            self.rate_milli =
+                (self.rate_milli + (self.rate_milli / 8).max(PROBE_MILLI)).min(MAX_RATE_MILLI);
+            self.moved(now_ns);
+        } else {
+            // Hold; the next loop is judged on its own.
+            self.moved(now_ns);
+            self.epoch_max_queued = q;
         }
     }
 
-    fn may_cut(&self, now_ns: u64) -> bool {
-        let rtt = self.base_ns.unwrap_or(0).max(ROUND_NS);
-        self.last_cut_ns
-            .is_none_or(|t| now_ns.saturating_sub(t) >= rtt)
-    }
-
-    fn after_cut(&mut self, now_ns: u64) {
-        self.last_cut_ns = Some(now_ns);
-        self.served_since_move = 0;
-        self.epoch_max_queued = 0;
-        self.cuts += 1;
-    }
-
-    /// An upgrade that installed took `latency_ns`; `in_flight` upgrades
-    /// (this one included) were in flight; `ceiling` is `max_in_flight`.
-    pub fn on_served(&mut self, latency_ns: u64, in_flight: u32, ceiling: u32, now_ns: u64) {
+    /// An upgrade that installed took `latency_ns` (taken → recorded).
+    pub fn on_served(&mut self, latency_ns: u64, _in_flight: u32, _ceiling: u32, now_ns: u64) {
         let latency = latency_ns.max(1);
         self.base_ns = Some(self.base_ns.map_or(latency, |b| b.min(latency)));
         self.last_latency_ns = Some(latency);
-        self.judge(now_ns, ceiling);
-        // A window the rollout does not fill says nothing about a larger one
-        // (pacing lets the in-flight count trail the window by one or two).
-        let filled = in_flight.saturating_add(2) >= self.window;
-        self.served_since_move += 1;
-        if self.slow_start() {
-            if self.queued == 0 && filled {
-                self.served_since_move = 0;
-                self.window += 1;
-            }
-        } else if self.served_since_move >= self.window {
-            if self.epoch_max_queued == 0 && self.queued == 0 && filled {
-                self.window += 1;
-                self.knee = Some(self.knee.map_or(self.window, |k| k.max(self.window)));
-            }
-            self.served_since_move = 0;
-            self.epoch_max_queued = self.queued;
-        }
-        self.window = self.window.clamp(1, ceiling.max(1));
+        self.judge(now_ns);
     }
 
     /// The IC refused work as too much, or a bounded-wait call timed out.
     pub fn on_congested(&mut self, now_ns: u64) {
-        if !self.may_cut(now_ns) {
-            return;
+        if self.startup || self.loop_passed(now_ns) {
+            self.startup = false;
+            self.rate_milli = (self.rate_milli / 2).max(MIN_RATE_MILLI);
+            self.cuts += 1;
+            self.moved(now_ns);
         }
-        let before = self.window;
-        self.window = (before / 2).max(1);
-        self.ssthresh = self.window;
-        self.after_cut(now_ns);
+        // A refused call never waits in the queue: no probe on this loop.
+        self.epoch_max_queued = self.epoch_max_queued.max(ALPHA + 1);
     }
 
     pub fn stopped_now(&self) -> u32 {
@@ -396,15 +502,13 @@ impl Admission {
     }
 
     pub fn view(&self) -> AdmissionView {
-        let base = self.base_ns.unwrap_or(0);
         AdmissionView {
-            window: self.window,
-            base_latency_ns: base,
+            window: self.window(),
+            base_latency_ns: self.base_ns.unwrap_or(0),
             latency_ns: self.last_latency_ns.unwrap_or(0),
             queued: self.queued,
-            served_per_ks: (u128::from(self.window) * 1_000_000_000_000)
-                .checked_div(u128::from(base))
-                .map_or(0, |v| v as u64),
+            // Thousandths of a stop a round = stops per 1,000 rounds (s).
+            served_per_ks: self.rate_milli,
             cuts: self.cuts,
             downtime_ns: self.downtime_percentiles(),
         }

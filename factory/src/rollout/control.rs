@@ -88,8 +88,9 @@ fn start<M: Memory>(
             eligible_estimate,
         });
     });
-    // Another module: its upgrades' least latency is learned anew.
-    s.admission.new_stage();
+    // Another module, maybe another subnet load: learned anew, from one a
+    // round (what an earlier rollout, fixed or not, left is stale).
+    s.admission = crate::rollout::admission::Admission::new();
     Ok(id)
 }
 

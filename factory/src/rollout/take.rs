@@ -96,6 +96,11 @@ fn admits<M: Memory>(s: &mut FactoryState<M>, now: u64) -> bool {
 
 /// Starts the next startable canister, or None.
 pub fn take_next<M: Memory>(s: &mut FactoryState<M>, now: u64) -> Option<Job> {
+    // Before the scheduler's record is read and written back: most calls
+    // (every tick, every completion at the rate's limit) start nothing.
+    if !admits(s, now) {
+        return None;
+    }
     let mut sc = s.sched.sched.get().clone();
     let job = take(s, &mut sc, now);
     s.sched.sched.set(sc);
@@ -104,9 +109,6 @@ pub fn take_next<M: Memory>(s: &mut FactoryState<M>, now: u64) -> Option<Job> {
 
 fn take<M: Memory>(s: &mut FactoryState<M>, sc: &mut Sched, now: u64) -> Option<Job> {
     let epoch = s.epoch();
-    if !admits(s, now) {
-        return None;
-    }
     for _ in 0..MAX_SETTLED_PER_TAKE {
         let (key, canister) = s.sched.queue.first_key_value()?;
         let Some(item) = s.sched.items.get(&canister) else {

@@ -346,3 +346,36 @@ fn subnet_queued_management_work_survives_save_and_load() {
     let rounds = completion_rounds(&loaded, &calls[1..]);
     assert_eq!(rounds, vec![rounds[0], rounds[0] + 1]);
 }
+
+#[test]
+fn subnet_a_neighbours_call_is_not_stuck_behind_another_senders_hundred() {
+    // The replica serves the subnet's queues round-robin across senders
+    // (`drain_subnet_queues`), not in one arrival order.
+    let emu = Emulator::new();
+    let ids = small_canisters(&emu, 100);
+    let neighbour = Principal::self_authenticating(b"another app's controller");
+    let theirs = emu.create_canister_with_settings(Some(neighbour), None);
+    emu.install_canister(theirs, canister(CALLEE), vec![], Some(neighbour));
+    emu.tick();
+    let ours: Vec<_> = ids
+        .iter()
+        .map(|id| submit(&emu, "take_canister_snapshot", snapshot_arg(*id)))
+        .collect();
+    let their_call = emu
+        .submit_call(
+            MGMT,
+            neighbour,
+            "take_canister_snapshot",
+            snapshot_arg(theirs),
+        )
+        .expect("submitted");
+    let rounds = completion_rounds(&emu, &[ours[0], their_call]);
+    // One 2 B snapshot a round: our first (it arrived alone), our second
+    // (our turn came first), then theirs; not behind our hundred.
+    assert_eq!(rounds[1], rounds[0] + 2, "{rounds:?}");
+    emu.ingress_status(their_call)
+        .unwrap()
+        .expect("snapshot taken");
+    let waiting = emu.pending_management_calls();
+    assert!(waiting >= 96, "ours still wait their turns: {waiting}");
+}

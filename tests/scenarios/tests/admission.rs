@@ -116,7 +116,9 @@ fn a_rollout_never_has_more_canisters_stopped_than_the_subnet_serves_in_a_round_
         .max()
         .unwrap_or(0);
     let served = best as f64 / span as f64;
-    let bound = (served * (least + 2) as f64).ceil() as u64 + 1;
+    // (and one more: the canister stopped by startup's last step before a
+    // queue shows, a loop late)
+    let bound = (served * (least + 2) as f64).ceil() as u64 + 2;
     eprintln!(
         "{n} canisters: {rounds} rounds, {rate:.2} upgrades a round (served {served:.2}), \
          least downtime {least}, at most {peak} stopped at once (bound {bound}), window up to {peak_window}"
@@ -217,10 +219,11 @@ fn a_neighbour_flooding_the_subnet_makes_the_factory_back_off_and_speed_up_once_
         w.emu.tick();
         w.rollout_status().admission.window
     };
-    // Free: until the window has found the subnet's rate (slow start over),
-    // then 15 rounds at it.
+    // Free: until the rate is found (the first upgrades done, startup
+    // over), then 15 rounds at it.
     let mut rounds = 0;
-    while w.rollout_status().admission.cuts == 0 && round(&w, false) < 10 && rounds < 80 {
+    while done(&w) < 8 && rounds < 80 {
+        round(&w, false);
         rounds += 1;
     }
     let before = done(&w);
@@ -230,20 +233,22 @@ fn a_neighbour_flooding_the_subnet_makes_the_factory_back_off_and_speed_up_once_
     let before = done(&w);
     let flooded: Vec<u32> = (0..15).map(|_| round(&w, true)).collect();
     let flooded_done = done(&w) - before;
-    // The flood's backlog drains (the subnet serves it first come, first
-    // served); then the subnet is free again.
+    // The flood's backlog drains (its own queue; the subnet takes senders
+    // in turn); then the subnet is free again.
     let mut drain = 0;
     while pending_on_subnet(&w) > 0 {
         round(&w, false);
         drain += 1;
         assert!(drain < 200, "the flood's backlog drains");
     }
-    let after: Vec<u32> = (0..30).map(|_| round(&w, false)).collect();
+    let before = done(&w);
+    // Longer than the flood: the rate climbs back an eighth a loop.
+    let after: Vec<u32> = (0..45).map(|_| round(&w, false)).collect();
+    let after_done = done(&w) - before;
     let mean = |v: &[u32]| f64::from(v.iter().sum::<u32>()) / v.len() as f64;
-    let peak = |v: &[u32]| *v.iter().max().unwrap_or(&0);
     eprintln!(
-        "upgrades: {free_done} in 15 free rounds, {flooded_done} in 15 flooded; drained in {drain}; \
-         windows free {free:?}, flooded {flooded:?}, after {after:?}"
+        "upgrades: {free_done} in 15 free rounds, {flooded_done} in 15 flooded, {after_done} in 45 \
+         after; drained in {drain}; windows free {free:?}, flooded {flooded:?}, after {after:?}"
     );
     assert!(
         mean(&flooded[5..]) < mean(&free),
@@ -253,8 +258,10 @@ fn a_neighbour_flooding_the_subnet_makes_the_factory_back_off_and_speed_up_once_
         flooded_done < free_done,
         "fewer upgrades while flooded ({flooded_done} vs {free_done})"
     );
+    // The rate, cut while the flood's backlog drained, climbs back.
+    let peak = *after.iter().max().unwrap_or(&0);
     assert!(
-        f64::from(peak(&after)) > mean(&flooded[5..]),
+        f64::from(peak) > mean(&flooded[5..]),
         "the window grew again once free: {after:?}"
     );
     w.drive("the rest of the rollout", 5_000, ROUND, |w| {

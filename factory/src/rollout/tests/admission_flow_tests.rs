@@ -1,15 +1,14 @@
-//! The admission window in the scheduler: it bounds what a tick starts, a
+//! Admission in the scheduler: it bounds what a tick starts, a
 //! fixed plan keeps the old schedule, the IC's "too busy" rejects are retried
 //! without spending a try, and the snapshot policy follows the stages.
 
 use super::sim::*;
-use crate::rollout::admission::INITIAL_WINDOW;
 use crate::rollout::plan::*;
 use crate::rollout::take::snapshots_in_stage;
 use crate::testing::*;
 
 #[test]
-fn an_adaptive_rollout_starts_with_the_initial_window_and_grows_under_the_ceiling() {
+fn an_adaptive_rollout_starts_at_one_a_round_and_grows_under_the_ceiling() {
     let h = Harness::default();
     let v1 = h.publish("1.0.0");
     let ids = seed(&h, 0..200, &v1);
@@ -18,7 +17,7 @@ fn an_adaptive_rollout_starts_with_the_initial_window_and_grows_under_the_ceilin
     start(&mut sim, plan("2.0.0", 40));
     sim.step();
     let first = sim.last_tick.as_ref().map_or(0, |t| t.jobs.len());
-    assert_eq!(first as u32, INITIAL_WINDOW, "nothing learned yet");
+    assert_eq!(first, 1, "nothing learned yet: one a round");
     let mut peak_workers = 0;
     while !sim.idle() {
         sim.step();

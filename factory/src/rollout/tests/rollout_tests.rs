@@ -508,7 +508,13 @@ fn a_worker_dropped_mid_job_puts_its_canister_back() {
     let ids = seed(&h, 0..3, &v1);
     let v2 = h.publish("2.0.0");
     let mut sim = Sim::new(&h);
-    start(&mut sim, plan("2.0.0", 5));
+    // All three taken in the first tick and polled in the next step (a job
+    // taken by a later tick would not have run to its first call yet).
+    let p = RolloutPlan {
+        admission: Some(AdmissionPolicy::Fixed),
+        ..plan("2.0.0", 5)
+    };
+    start(&mut sim, p);
     sim.step();
     sim.step();
     assert!(sim.workers() > 0);

@@ -5,7 +5,8 @@
 //! - heavy subnet messages ([`cost::HeavyMethod`]) start only while the
 //!   round's subnet budget (`max_instructions_per_round / 16`) is above zero;
 //!   the budget is checked before each message, so one may overshoot it, and
-//!   the rest stay queued, in order, for the next rounds;
+//!   the rest stay queued for the next rounds, one queue per sender taken
+//!   round-robin ([`queue`]);
 //! - an install counts its module's compilation cost (in full on the
 //!   subnet's first sight of the module, 1/100 after) plus its hooks'
 //!   instructions; one costing more than a slice (2 B) runs over several
@@ -19,6 +20,7 @@
 pub mod config;
 pub mod cost;
 mod downtime;
+mod queue;
 mod rounds;
 pub mod topology;
 mod xnet;
@@ -27,11 +29,10 @@ pub use config::SubnetConfig;
 pub use topology::{SubnetId, XNetConfig, CANISTER_IDS_PER_SUBNET};
 
 use crate::error::CallResult;
-use crate::management::MgmtCall;
 use crate::state::calls::ReplyTo;
 use candid::Principal;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One piece of work counted toward a round's budget.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,8 +107,8 @@ pub(crate) struct SubnetState {
     pub canister_budget_left: i64,
     /// Instructions each canister executed this round.
     pub executed_this_round: BTreeMap<Principal, u64>,
-    /// Management calls waiting for a round with budget, in arrival order.
-    pub pending: VecDeque<MgmtCall>,
+    /// Management calls waiting for a round with budget, per sender.
+    pub pending: queue::SubnetQueues,
     pub long_install: Option<LongInstall>,
     /// `install_code_debit` per canister.
     pub install_debit: BTreeMap<Principal, u64>,
@@ -127,7 +128,7 @@ impl SubnetState {
             subnet_budget_left: budget(config.subnet_message_budget()),
             canister_budget_left: budget(config.canister_execution_budget()),
             executed_this_round: BTreeMap::new(),
-            pending: VecDeque::new(),
+            pending: queue::SubnetQueues::default(),
             long_install: None,
             install_debit: BTreeMap::new(),
             compiled: BTreeSet::new(),

@@ -29,20 +29,17 @@ fn canister_limit_reached(max: u64) -> RejectResponse {
 
 impl StateMachine {
     /// A call to the management canister arriving (from a round's inbox or
-    /// the driver): runs now if the subnet admits it, else waits in order.
+    /// the driver): runs now if the subnet admits it and its sender has
+    /// nothing waiting, else waits in its sender's queue.
     pub fn handle_management(&mut self, call: MgmtCall) {
         let s = self.management_subnet(&call);
         let heavy = HeavyMethod::of(&call.method);
         let target = cost::effective_canister(&call.method, &call.arg);
-        // Order among waiting work is kept: a heavy call never overtakes one queued before it.
-        let queue_first = heavy.is_some()
-            && self.subnets[s]
-                .capacity
-                .pending
-                .iter()
-                .any(|c| HeavyMethod::of(&c.method).is_some());
-        if queue_first || self.management_must_wait(s, &call, heavy, target) {
-            self.subnets[s].capacity.pending.push_back(call);
+        // A sender's calls run in the order it sent them; the driver's, like
+        // PocketIC's, each in rounds of its own, behind nothing it sent.
+        let behind_own = !call.driver && self.subnets[s].capacity.pending.has_waiting(&call.sender);
+        if behind_own || self.management_must_wait(s, &call, heavy, target) {
+            self.subnets[s].capacity.pending.push(call);
             return;
         }
         self.run_management(s, call, heavy, target);
@@ -304,23 +301,34 @@ impl StateMachine {
     }
 
     /// Runs the waiting management calls of subnet `s` the round admits,
-    /// keeping the others in order.
+    /// as the replica's `drain_subnet_queues` does
+    /// (rs/execution_environment/src/scheduler.rs): the next sender's first
+    /// call runs if it can, else that sender is skipped; the drain ends when
+    /// every sender with calls was skipped in a row. Free methods still run
+    /// once the budget is spent (see `management_must_wait`), but never
+    /// ahead of their own sender's earlier calls.
     fn drain_pending(&mut self, s: usize) {
-        let waiting = std::mem::take(&mut self.subnets[s].capacity.pending);
-        let mut blocked_heavy = false;
-        for call in waiting {
-            let heavy = HeavyMethod::of(&call.method);
-            let target = cost::effective_canister(&call.method, &call.arg);
-            let must_wait = (heavy.is_some() && blocked_heavy)
-                || self.management_must_wait(s, &call, heavy, target);
-            if must_wait {
-                let cap = &mut self.subnets[s].capacity;
-                blocked_heavy |= heavy.is_some() && cap.subnet_budget_left <= 0;
-                cap.pending.push_back(call);
-            } else {
+        // Taken out while calls run; anything queued meanwhile joins after.
+        let mut queues = std::mem::take(&mut self.subnets[s].capacity.pending);
+        let mut skipped = 0;
+        while skipped < queues.senders() {
+            let Some(next) = queues.peek() else {
+                break;
+            };
+            let heavy = HeavyMethod::of(&next.method);
+            let target = cost::effective_canister(&next.method, &next.arg);
+            if self.management_must_wait(s, next, heavy, target) {
+                queues.skip();
+                skipped += 1;
+                continue;
+            }
+            skipped = 0;
+            if let Some(call) = queues.pop() {
                 self.run_management(s, call, heavy, target);
             }
         }
+        let arrived = std::mem::replace(&mut self.subnets[s].capacity.pending, queues);
+        self.subnets[s].capacity.pending.append(arrived);
     }
 
     /// The end of a round, on every subnet: install debits drain
