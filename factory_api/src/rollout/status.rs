@@ -28,8 +28,8 @@ pub struct AdmissionStatus {
     /// Least and latest latency of one upgrade, taken to recorded.
     pub base_latency_ns: u64,
     pub latency_ns: u64,
-    /// The service rate at this window (`window / latency`), per 1,000 s
-    /// (about 1,000 rounds on the IC).
+    /// The controller's current rate: upgrades it lets start per 1,000 s
+    /// (about 1,000 rounds on the IC), learned from what the subnet served.
     pub upgrades_per_ks: u64,
     /// Most upgrades per 1,000 rounds the current stage's snapshot policy
     /// allows: a snapshot counts 2 B instructions against a subnet's 437 M
