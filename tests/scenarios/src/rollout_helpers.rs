@@ -5,8 +5,8 @@
 use crate::{recovery_of, user, World};
 use candid::Principal;
 use factory_client::{
-    FactoryError, HistoryPage, HistoryQuery, ProvisionArgs, Release, RetryPolicy, RolloutPlan,
-    RolloutStatus, StagePlan,
+    AdmissionPolicy, FactoryError, HistoryPage, HistoryQuery, ProvisionArgs, Release, RetryPolicy,
+    RolloutPlan, RolloutStatus, StagePlan,
 };
 use ic_emulator::management_types::CanisterStatusType;
 use ic_emulator::MessageId;
@@ -49,6 +49,18 @@ pub fn plan(target: &str, max_in_flight: u32) -> RolloutPlan {
         allow_downgrade: None,
         supersede: None,
         admission: None,
+    }
+}
+
+/// `plan`, always at `max_in_flight` (`AdmissionPolicy::Fixed`): for the
+/// scenarios about the cap's own mechanics (it is used, never passed, and
+/// survives factory upgrades and traps). The adaptive default paces starts
+/// by the subnet's rate per second of IC time, and these scenarios run
+/// 10 ms rounds, so it would rarely fill a small cap at all.
+pub fn fixed_plan(target: &str, max_in_flight: u32) -> RolloutPlan {
+    RolloutPlan {
+        admission: Some(AdmissionPolicy::Fixed),
+        ..plan(target, max_in_flight)
     }
 }
 

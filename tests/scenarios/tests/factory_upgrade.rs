@@ -10,7 +10,7 @@ use factory_api::RolloutEnd;
 use factory_client::{FactoryArg, FactoryUpgradeArgs, RolloutStatus};
 use ic_emulator::management_types::UpgradeFlags;
 use ic_emulator::RejectResponse;
-use scenarios::rollout_helpers::{history, plan, Member, STEP};
+use scenarios::rollout_helpers::{fixed_plan, history, Member, STEP};
 use scenarios::World;
 use std::time::Duration;
 
@@ -55,7 +55,9 @@ fn rollout_with_calls_in_flight(calls: usize) -> (World, Vec<Member>, factory_cl
     w.publish("1.0.0");
     let fleet = w.provision_fleet(0..USERS);
     let v2 = w.publish("2.0.0");
-    w.admin().start_rollout(plan("2.0.0", CAP)).expect("starts");
+    w.admin()
+        .start_rollout(fixed_plan("2.0.0", CAP))
+        .expect("starts");
     w.drive("calls in flight", 500, STEP, |w| {
         w.emu.management_calls_in_flight(w.factory).current >= calls
     });

@@ -10,7 +10,7 @@ use factory_client::{
 };
 use ic_emulator::management_types::CanisterStatusType;
 use ic_emulator::Fault;
-use scenarios::rollout_helpers::{canary_then_all, history, plan, Member, STEP};
+use scenarios::rollout_helpers::{canary_then_all, fixed_plan, history, plan, Member, STEP};
 use scenarios::user_canister::UserError;
 use scenarios::{recovery_of, roomy_config, World};
 use std::time::Duration;
@@ -31,7 +31,7 @@ fn five_hundred_canisters_upgrade_with_at_most_fifty_calls_in_flight() {
     w.publish("1.0.0");
     let fleet = w.provision_fleet(0..500);
     let v2 = w.publish("2.0.0");
-    let id = w.admin().start_rollout(plan("2.0.0", 50)).unwrap();
+    let id = w.admin().start_rollout(fixed_plan("2.0.0", 50)).unwrap();
 
     let mut peak = 0;
     let rounds = w.drive("the rollout", 2_000, STEP, |w| {
@@ -304,7 +304,7 @@ fn a_factory_message_trapping_mid_rollout_leaves_no_canister_behind() {
     let fleet = w.provision_fleet(0..20);
     let v2 = w.publish("2.0.0");
     // Two in flight: the rollout needs many ticks, so a lost one would show.
-    w.admin().start_rollout(plan("2.0.0", 2)).unwrap();
+    w.admin().start_rollout(fixed_plan("2.0.0", 2)).unwrap();
     w.drive("a few upgrades", 1_000, STEP, |w| {
         let s = w.rollout_status();
         s.in_flight == 2 && s.totals.upgraded >= 5
