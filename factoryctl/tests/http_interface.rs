@@ -8,68 +8,12 @@ mod common;
 
 use canister_artifacts::{artifacts, variants};
 use common::chromium::Chromium;
+use common::served::{ed25519_pem, principal_of, secp256k1_pem, serve};
 use common::{big_wasm, factoryctl, fails_with, ok};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-/// `factoryctl serve` in the background, killed when dropped.
-struct Served {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(state: &Path) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_factoryctl"))
-        .arg("--state-dir")
-        .arg(state)
-        .args(["serve", "--port", "0", "--round-ms", "50", "--for", "900"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("factoryctl serve starts");
-    let mut first = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let url = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://127.0.0.1:"))
-        .unwrap_or_else(|| panic!("no URL in: {first}"))
-        .to_string();
-    Served { child, url }
-}
-
-/// An Ed25519 key in PKCS#8 PEM (as `dfx identity new` writes).
-fn ed25519_pem(path: &Path) {
-    let key = ic_ed25519::PrivateKey::generate();
-    let pem = key.serialize_pkcs8_pem(ic_ed25519::PrivateKeyFormat::Pkcs8v1);
-    std::fs::write(path, pem).unwrap();
-}
-
-/// A secp256k1 key in SEC1 PEM (as `dfx identity new --storage-mode plaintext` writes).
-fn secp256k1_pem(path: &Path) {
-    let key = k256::SecretKey::random(&mut rand::thread_rng());
-    let pem = key.to_sec1_pem(k256::pkcs8::LineEnding::LF).unwrap();
-    std::fs::write(path, pem.as_bytes()).unwrap();
-}
-
-fn principal_of(pem: &Path) -> String {
-    let text = std::fs::read_to_string(pem).unwrap();
-    let identity: Box<dyn ic_agent::Identity> = if text.contains("EC PRIVATE KEY") {
-        Box::new(ic_agent::identity::Secp256k1Identity::from_pem(text.as_bytes()).unwrap())
-    } else {
-        Box::new(ic_agent::identity::BasicIdentity::from_pem(text.as_bytes()).unwrap())
-    };
-    identity.sender().unwrap().to_text()
-}
 
 /// GET through the HTTP gateway: (status, body).
 fn gateway_get(url: &str, canister: &str, path: &str) -> (u16, String) {
@@ -112,7 +56,7 @@ fn http_interface_factoryctl_over_ic_agent_publishes_provisions_rolls_out_and_re
         .unwrap()
         .trim_start_matches("factory ")
         .to_string();
-    let served = serve(state);
+    let served = serve(state, 50);
     let run = |pem: &Path, args: &[&str]| {
         let mut all = vec![
             "--network",

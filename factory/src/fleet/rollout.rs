@@ -363,19 +363,6 @@ pub fn apply_progress(r: &mut FleetRollout, shard: Principal, p: &ShardProgress)
     }
 }
 
-fn sum(rows: &[&StageCounters]) -> StageCounters {
-    let mut t = StageCounters::default();
-    for c in rows {
-        t.queued += c.queued;
-        t.retrying += c.retrying;
-        t.in_flight += c.in_flight;
-        t.upgraded += c.upgraded;
-        t.skipped += c.skipped;
-        t.failed += c.failed;
-    }
-    t
-}
-
 /// What `judge` decided.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Judgement {
@@ -390,13 +377,7 @@ pub enum Judgement {
 pub fn judge(r: &mut FleetRollout, shard_halted: Option<String>) -> Judgement {
     let stages = stages_of(&r.plan);
     r.totals = (0..stages.len())
-        .map(|k| {
-            sum(&r
-                .shards
-                .iter()
-                .filter_map(|row| row.stages.get(k))
-                .collect::<Vec<_>>())
-        })
+        .map(|k| r.shards.iter().filter_map(|row| row.stages.get(k)).sum())
         .collect();
     if r.state != FleetRolloutState::Running {
         return Judgement::Nothing;

@@ -26,6 +26,22 @@ pub struct StageCounters {
     pub finished_ns: Option<u64>,
 }
 
+/// The counts of several shards' (or stages') counters added up; the times
+/// are not summed (they stay unset).
+impl<'a> std::iter::Sum<&'a StageCounters> for StageCounters {
+    fn sum<I: Iterator<Item = &'a StageCounters>>(rows: I) -> Self {
+        rows.fold(StageCounters::default(), |mut t, c| {
+            t.queued += c.queued;
+            t.retrying += c.retrying;
+            t.in_flight += c.in_flight;
+            t.upgraded += c.upgraded;
+            t.skipped += c.skipped;
+            t.failed += c.failed;
+            t
+        })
+    }
+}
+
 impl StageCounters {
     pub fn pending(&self) -> u64 {
         self.queued + self.retrying + self.in_flight

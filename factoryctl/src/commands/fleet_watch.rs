@@ -52,7 +52,7 @@ fn print_rows(r: &FleetRollout) {
 
 /// The last line: how the fleet rollout ended (or why it stopped).
 fn ended(r: &FleetRollout) -> Result<()> {
-    let t = sum(r.totals.iter());
+    let t = r.totals.iter().sum::<StageCounters>();
     let target = &r.plan.target_version;
     let counts = format!(
         "upgraded={} failed={} skipped={}",
@@ -85,18 +85,6 @@ fn ended(r: &FleetRollout) -> Result<()> {
     }
 }
 
-fn sum<'a>(counters: impl Iterator<Item = &'a StageCounters>) -> StageCounters {
-    counters.fold(StageCounters::default(), |mut t, c| {
-        t.queued += c.queued;
-        t.retrying += c.retrying;
-        t.in_flight += c.in_flight;
-        t.upgraded += c.upgraded;
-        t.skipped += c.skipped;
-        t.failed += c.failed;
-        t
-    })
-}
-
 /// The fleet rollout's head line, then one row per shard.
 pub fn lines(r: &FleetRollout) -> Vec<String> {
     let n = r.totals.len().max(1);
@@ -105,7 +93,7 @@ pub fn lines(r: &FleetRollout) -> Vec<String> {
         .stages
         .get(usize::from(r.stage))
         .map_or("all", |s| s.name.as_str());
-    let t = sum(r.totals.iter());
+    let t = r.totals.iter().sum::<StageCounters>();
     let mut out = vec![format!(
         "fleet rollout {} -> {}: {}, stage {}/{n} ({stage_name}); upgraded={} failed={} skipped={} over {} shards",
         r.id,
@@ -133,7 +121,7 @@ fn state_name(s: &FleetRolloutState) -> &'static str {
 
 /// One shard: its stage, its counters over every stage, and what it does.
 fn shard_row(r: &FleetRollout, row: &FleetShardRow, stages: usize) -> String {
-    let c = sum(row.stages.iter());
+    let c = row.stages.iter().sum::<StageCounters>();
     let pending = c.queued + c.retrying + c.in_flight;
     let doing = if row.finished {
         "finished".to_string()
