@@ -165,13 +165,7 @@ fn fleet_run(k: usize, per_shard: u64, in_flight: u32) -> FleetRun {
     let ((), provision_wall_s) = timed(|| provision(&w, users));
     let index_per_provision =
         (w.emu.instruction_stats(w.index).total - before) as f64 / users as f64;
-    let loads: Vec<u64> = w
-        .admin()
-        .list_shards()
-        .expect("list_shards")
-        .iter()
-        .map(|s| s.users)
-        .collect();
+    let loads: Vec<u64> = w.shard_loads();
     assert!(
         loads.iter().all(|&l| l == per_shard),
         "placement: {loads:?}"

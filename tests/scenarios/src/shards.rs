@@ -192,6 +192,12 @@ impl ShardedWorld {
     }
 
     /// Users with a canister on `shard`, from the shard itself.
+    /// Users placed on each shard, in the index's shard order.
+    pub fn shard_loads(&self) -> Vec<u64> {
+        let shards = self.admin().list_shards().expect("list_shards");
+        shards.iter().map(|s| s.users).collect()
+    }
+
     pub fn shard_users(&self, shard: Principal) -> Vec<factory_client::UserView> {
         let mut owners = Vec::new();
         let mut after = None;

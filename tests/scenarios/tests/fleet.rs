@@ -120,13 +120,7 @@ fn fleet_provision_retried_while_its_forward_is_in_flight_creates_one_canister()
     assert_eq!(created.len(), 1, "{created:?}");
     let total: usize = w.shards.iter().map(|&s| w.shard_users(s).len()).sum();
     assert_eq!(total, 1, "one owner, one canister, one shard");
-    let loads: Vec<u64> = w
-        .admin()
-        .list_shards()
-        .expect("list_shards")
-        .iter()
-        .map(|s| s.users)
-        .collect();
+    let loads: Vec<u64> = w.shard_loads();
     assert_eq!(loads.iter().sum::<u64>(), 1, "{loads:?}");
 }
 
@@ -451,13 +445,7 @@ fn fleet_index_creates_a_shard_on_a_chosen_subnet_and_upgrades_every_shard_one_a
     assert_ne!(a, b);
     let subnets: BTreeSet<_> = [a, b].iter().map(|&c| w.emu.get_subnet(c)).collect();
     assert_eq!(subnets, BTreeSet::from([Some(w.subnets[1]), Some(spare)]));
-    let placed: Vec<u64> = w
-        .admin()
-        .list_shards()
-        .expect("list")
-        .iter()
-        .map(|s| s.users)
-        .collect();
+    let placed: Vec<u64> = w.shard_loads();
     assert_eq!(placed, vec![1, 1]);
 
     // The registered shard was deployed by its operator: the index must be
